@@ -42,6 +42,10 @@ class Surface:
         Where it was read from (a file name), used in error messages.
     metadata
         Free text fields from the file (instrument, date, comment...).
+    region_of_interest
+        Optional boolean array of the same shape, True inside a region of interest that a lab
+        annotated in the file (the X3P ``bindata/mask.png`` layer); None when the file has none.
+        Preparation keeps only this region when it is given.
     """
 
     values: np.ndarray
@@ -50,6 +54,7 @@ class Surface:
     sha256: str = ""
     source: str = ""
     metadata: Mapping[str, str] = field(default_factory=dict)
+    region_of_interest: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         values = np.asarray(self.values)
@@ -71,6 +76,16 @@ class Surface:
         object.__setattr__(self, "pixel_um", float(self.pixel_um))
         object.__setattr__(self, "modality", Modality(self.modality))
         object.__setattr__(self, "metadata", MappingProxyType(dict(self.metadata)))
+        if self.region_of_interest is not None:
+            region = np.asarray(self.region_of_interest, dtype=bool)
+            if region.shape != values.shape:
+                raise ValueError(
+                    f"region_of_interest has shape {region.shape} but values have shape "
+                    f"{values.shape}; give a mask of the same grid."
+                )
+            region = region.copy()
+            region.setflags(write=False)
+            object.__setattr__(self, "region_of_interest", region)
 
     @property
     def mask(self) -> np.ndarray:
