@@ -1,0 +1,439 @@
+"""Compare two prepared cartridge cases: full-circle registration, then Congruent Matching Cells.
+
+A cartridge case lies in the scanner at any angle, so the comparison first searches the whole
+circle, coarse to fine:
+
+1. At ``coarse_pixel_um`` every rotation in ``coarse_angle_step_deg`` steps is tried, each with
+   every translation at once through a masked normalised cross-correlation in the Fourier
+   domain (Padfield 2012); the best few angles are kept.
+2. Around each kept angle, the search is repeated at ``refine_pixel_um`` in
+   ``refine_angle_step_deg`` steps; the best (rotation, translation) is the global registration
+   and its correlation the overall correlation.
+3. At ``cell_pixel_um`` the Congruent Matching Cells method (Song 2013; Tong et al. 2015) is run
+   from each scan into the other around the global registration (see :mod:`.cmc`).
+
+The score is the mean of the two directions' congruent-cell counts, a number that is
+comparable across pairs of cartridge cases because cells have a fixed physical size
+(``cell_um``). ``same_source`` compares it with a threshold calibrated on known non-matches (see
+``benchmarks/calibrate_casing.py`` and the README).
+
+References
+----------
+.. [1] J. Song, "Proposed NIST ballistics identification system (NBIS) based on 3D topography
+   measurements on correlation cells", AFTE Journal 45(2), 184-194 (2013).
+.. [2] M. Tong, J. Song, W. Chu, "An improved algorithm of congruent matching cells (CMC) method
+   for firearm evidence identifications", J. Res. NIST 120, 102-112 (2015).
+.. [3] D. Padfield, "Masked object registration in the Fourier domain", IEEE Trans. Image
+   Processing 21(5), 2706-2718 (2012).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ballistics.casing.cmc import CellRegistration, CellSettings, register_cells
+from ballistics.casing.marks import PreparedCasing
+from ballistics.casing.registration import (
+    fixed_spectra,
+    map_peaks,
+    masked_ncc_maps,
+    parabolic_offset,
+    rotate_masked,
+    subpixel_peak,
+)
+
+
+@dataclass(frozen=True)
+class CompareConfig:
+    """Settings of the casing comparison; lengths in micrometres, angles in degrees.
+
+    The cell settings start from the published CMC work on the Fadul set (Song 2013; cmcR):
+    cells of about 400 µm, correlation threshold 0.5, rotation tolerance 6°. Two changes, both
+    measured on Fadul known non-matches: each cell is searched over a wide window (±400 µm)
+    around the global registration, so that agreeing by chance is unlikely; and a cell is judged
+    by where its own registration lands its centre (within ``translation_tolerance_um`` of the
+    consensus landing place) rather than by its raw translation, because a 32-pixel cell's own
+    angle is poorly determined and a wrong angle moves it sideways (see :mod:`.cmc`).
+    """
+
+    coarse_pixel_um: float = 50.0
+    coarse_angle_step_deg: float = 3.0
+    coarse_candidates: int = 2
+    refine_pixel_um: float = 25.0
+    refine_angle_step_deg: float = 1.0
+    refine_angle_range_deg: float = 2.0
+    max_translation_um: float = 800.0
+    min_overlap_fraction: float = 0.4
+    cell_pixel_um: float = 12.5
+    cell_um: float = 400.0
+    cell_search_margin_um: float = 400.0
+    cell_min_valid_fraction: float = 0.15
+    cell_angle_range_deg: float = 6.0
+    cell_angle_step_deg: float = 3.0
+    correlation_threshold: float = 0.5
+    rotation_tolerance_deg: float = 6.0
+    translation_tolerance_um: float = 75.0
+    same_source_threshold: float = 6.0
+
+    def __post_init__(self) -> None:
+        for name in ("coarse_pixel_um", "refine_pixel_um", "cell_pixel_um", "cell_um"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be a positive length in micrometres.")
+        if not self.coarse_pixel_um >= self.refine_pixel_um >= self.cell_pixel_um:
+            raise ValueError(
+                "Resolutions must go coarse to fine: coarse_pixel_um >= refine_pixel_um >= "
+                "cell_pixel_um."
+            )
+        if not 0 < self.coarse_angle_step_deg <= 30:
+            raise ValueError("coarse_angle_step_deg must be in (0, 30].")
+
+
+@dataclass(frozen=True)
+class CellResult:
+    """One reference cell: where it is and where it registered in the other scan."""
+
+    row_um: float
+    column_um: float
+    size_um: float
+    correlation: float
+    rotation_deg: float
+    translation_um: tuple[float, float]
+    congruent: bool
+
+
+@dataclass(frozen=True)
+class CasingComparison:
+    """The result of comparing two cartridge cases.
+
+    ``rotation_deg`` and ``translation_um`` (rows, columns) move the questioned scan onto the
+    reference: rotate it counter-clockwise (as displayed, rows down) about its centre, then
+    shift it. ``cells`` are the reference's cells (reference -> questioned direction).
+    """
+
+    score: float
+    same_source: bool
+    cmc_count: int
+    cmc_fraction: float
+    valid_cells: int
+    rotation_deg: float
+    translation_um: tuple[float, float]
+    correlation: float
+    firing_pin_correlation: float | None
+    cells: tuple[CellResult, ...]
+    cmc_count_reverse: int = 0
+    valid_cells_reverse: int = 0
+    kind: str = "cartridge_case"
+
+
+def resample_masked(values: np.ndarray, from_pixel_um: float, to_pixel_um: float) -> np.ndarray:
+    """NaN-aware area resampling; a point stays valid when most of its area was measured."""
+    if math.isclose(from_pixel_um, to_pixel_um, rel_tol=1e-6):
+        return values.astype(np.float32)
+    mask = np.isfinite(values).astype(np.float32)
+    filled = np.where(mask > 0, values, 0.0).astype(np.float32)
+    factor = from_pixel_um / to_pixel_um
+    size = (max(1, round(values.shape[1] * factor)), max(1, round(values.shape[0] * factor)))
+    interpolation = cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR
+    resized = cv2.resize(filled, size, interpolation=interpolation)
+    weights = cv2.resize(mask, size, interpolation=interpolation)
+    valid = weights > 0.5
+    return np.where(valid, resized / np.where(valid, weights, 1.0), np.nan).astype(np.float32)
+
+
+def _pad_to(values: np.ndarray, size: int) -> np.ndarray:
+    """Pad a square array with NaN to ``size`` x ``size``, keeping its centre at the centre."""
+    rows, columns = values.shape
+    if rows == size and columns == size:
+        return values
+    out = np.full((size, size), np.nan, dtype=np.float32)
+    top, left = (size - rows) // 2, (size - columns) // 2
+    out[top : top + rows, left : left + columns] = values
+    return out
+
+
+def _standardise(values: np.ndarray) -> np.ndarray:
+    """Zero mean, unit variance over the valid points (NaN elsewhere)."""
+    valid = np.isfinite(values)
+    if valid.sum() < 2:
+        return values
+    centred = values - np.nanmean(values)
+    spread = float(np.nanstd(centred))
+    return centred / spread if spread > 0 else centred
+
+
+@dataclass(frozen=True)
+class _Pyramid:
+    """One scan at the three comparison resolutions, padded to a common size per level."""
+
+    coarse: np.ndarray
+    refine: np.ndarray
+    cells: np.ndarray
+
+
+def _pyramid(mark: PreparedCasing, config: CompareConfig, sizes: tuple[int, int, int]) -> _Pyramid:
+    levels = []
+    for pixel_um, size in zip(
+        (config.coarse_pixel_um, config.refine_pixel_um, config.cell_pixel_um), sizes, strict=True
+    ):
+        resampled = resample_masked(mark.breech_face, mark.pixel_um, pixel_um)
+        levels.append(_standardise(_pad_to(resampled, size)))
+    return _Pyramid(*levels)
+
+
+def _level_size(marks: tuple[PreparedCasing, PreparedCasing], pixel_um: float) -> int:
+    return max(round(mark.breech_face.shape[0] * mark.pixel_um / pixel_um) for mark in marks)
+
+
+def _search_angles(
+    fixed: np.ndarray,
+    moving: np.ndarray,
+    angles_deg: np.ndarray,
+    *,
+    max_shift_px: int,
+    min_overlap_fraction: float,
+) -> np.ndarray:
+    """Masked NCC maps of ``moving`` rotated by each angle against ``fixed`` (see
+    :func:`masked_ncc_maps`)."""
+    fixed_mask = np.isfinite(fixed)
+    moving_mask = np.isfinite(moving)
+    spectra = fixed_spectra(fixed, fixed_mask, moving_shape=moving.shape, max_shift_px=max_shift_px)
+    rotated_values = np.empty((len(angles_deg), *moving.shape), dtype=np.float32)
+    rotated_masks = np.empty((len(angles_deg), *moving.shape), dtype=np.float32)
+    for index, angle in enumerate(angles_deg):
+        values, mask = rotate_masked(moving, moving_mask, float(angle))
+        rotated_values[index] = values
+        rotated_masks[index] = mask
+    min_overlap = int(min_overlap_fraction * min(fixed_mask.sum(), moving_mask.sum()))
+    return masked_ncc_maps(
+        spectra, rotated_values, rotated_masks, min_overlap_points=max(min_overlap, 64)
+    )
+
+
+def _peak_angles(angles_deg: np.ndarray, correlation: np.ndarray, count: int) -> list[float]:
+    """The ``count`` best local maxima of a circular correlation-versus-angle curve."""
+    left = np.roll(correlation, 1)
+    right = np.roll(correlation, -1)
+    peaks = np.flatnonzero((correlation >= left) & (correlation >= right))
+    order = peaks[np.argsort(correlation[peaks])[::-1]]
+    return [float(angles_deg[i]) for i in order[:count]]
+
+
+def _register_globally(
+    reference: _Pyramid, questioned: _Pyramid, config: CompareConfig
+) -> tuple[float, tuple[float, float], float]:
+    """Full-circle coarse-to-fine registration: (angle_deg, shift_um, correlation).
+
+    The final angle and shift are refined below the search steps by parabola fits through the
+    correlation peak (angle from the neighbouring angles, shift from the neighbouring shifts).
+    """
+    coarse_angles = np.arange(-180.0, 180.0, config.coarse_angle_step_deg)
+    coarse_maps = _search_angles(
+        reference.coarse,
+        questioned.coarse,
+        coarse_angles,
+        max_shift_px=math.ceil(config.max_translation_um / config.coarse_pixel_um),
+        min_overlap_fraction=config.min_overlap_fraction,
+    )
+    coarse_correlation, _, _ = map_peaks(coarse_maps)
+    candidates = _peak_angles(coarse_angles, coarse_correlation, config.coarse_candidates)
+    half = config.refine_angle_range_deg
+    offsets = np.arange(-half, half + 1e-9, config.refine_angle_step_deg)
+    refine_angles = np.concatenate([candidate + offsets for candidate in candidates])
+    maps = _search_angles(
+        reference.refine,
+        questioned.refine,
+        refine_angles,
+        max_shift_px=math.ceil(config.max_translation_um / config.refine_pixel_um),
+        min_overlap_fraction=config.min_overlap_fraction,
+    )
+    correlation, shift_rows, shift_columns = map_peaks(maps)
+    best = int(np.argmax(correlation))
+    angle = float(refine_angles[best])
+    within_group = best % len(offsets)
+    if 0 < within_group < len(offsets) - 1:
+        angle += config.refine_angle_step_deg * parabolic_offset(
+            correlation[best - 1], correlation[best], correlation[best + 1]
+        )
+    half_window = maps.shape[1] // 2
+    row, column = subpixel_peak(
+        maps[best], int(shift_rows[best]) + half_window, int(shift_columns[best]) + half_window
+    )
+    shift_um = (
+        (row - half_window) * config.refine_pixel_um,
+        (column - half_window) * config.refine_pixel_um,
+    )
+    return (angle + 180.0) % 360.0 - 180.0, shift_um, float(correlation[best])
+
+
+def _cell_settings(config: CompareConfig) -> CellSettings:
+    pixel = config.cell_pixel_um
+    half = config.cell_angle_range_deg
+    offsets = np.arange(-half, half + 1e-9, config.cell_angle_step_deg)
+    return CellSettings(
+        cell_px=max(4, round(config.cell_um / pixel)),
+        search_margin_px=max(1, round(config.cell_search_margin_um / pixel)),
+        min_valid_fraction=config.cell_min_valid_fraction,
+        angles_deg=tuple(float(offset) for offset in offsets),
+        correlation_threshold=config.correlation_threshold,
+        rotation_tolerance_deg=config.rotation_tolerance_deg,
+        translation_tolerance_px=config.translation_tolerance_um / pixel,
+    )
+
+
+def _inverse_registration(
+    angle_deg: float, shift_um: tuple[float, float]
+) -> tuple[float, tuple[float, float]]:
+    """The transform taking the reference onto the questioned scan, given the converse.
+
+    Forward: q -> R(angle) q + t about the common centre. Inverse: r -> R(-angle) (r - t).
+    """
+    radians = math.radians(angle_deg)
+    cosine, sine = math.cos(radians), math.sin(radians)
+    rows, columns = shift_um
+    # cv2's counter-clockwise rotation in (x = column, y = row) image coordinates is
+    # [[cos, sin], [-sin, cos]] applied to (x, y); its inverse is the transpose.
+    inverse_x = -(cosine * columns - sine * rows)
+    inverse_y = -(sine * columns + cosine * rows)
+    return -angle_deg, (inverse_y, inverse_x)
+
+
+def _firing_pin_correlation(
+    reference: PreparedCasing, questioned: PreparedCasing, config: CompareConfig
+) -> float | None:
+    """Full-circle masked correlation of the two firing-pin impressions, when both have one."""
+    if reference.firing_pin is None or questioned.firing_pin is None:
+        return None
+    pixel = max(config.refine_pixel_um / 2, reference.pixel_um, questioned.pixel_um)
+    first = resample_masked(reference.firing_pin, reference.pixel_um, pixel)
+    second = resample_masked(questioned.firing_pin, questioned.pixel_um, pixel)
+    size = max(first.shape[0], second.shape[0], first.shape[1], second.shape[1])
+    first = _standardise(_pad_to(first, size))
+    second = _standardise(_pad_to(second, size))
+    if np.isfinite(first).sum() < 64 or np.isfinite(second).sum() < 64:
+        return None
+    angles = np.arange(-180.0, 180.0, config.coarse_angle_step_deg / 2)
+    maps = _search_angles(
+        first,
+        second,
+        angles,
+        max_shift_px=max(1, round(150.0 / pixel)),
+        min_overlap_fraction=config.min_overlap_fraction,
+    )
+    return float(maps.max())
+
+
+def compare_casings(
+    reference: PreparedCasing,
+    questioned: PreparedCasing,
+    *,
+    config: CompareConfig = CompareConfig(),
+) -> CasingComparison:
+    """Compare two prepared cartridge cases by registration and Congruent Matching Cells.
+
+    Parameters
+    ----------
+    reference, questioned
+        Prepared breech faces (:func:`ballistics.casing.prepare.prepare_casing`), of the same
+        modality.
+    config
+        Resolutions, search ranges and CMC thresholds.
+
+    Returns
+    -------
+    CasingComparison
+        Score (mean congruent-cell count of both directions), decision, CMC counts, global
+        registration and overall correlation.
+
+    Raises
+    ------
+    ValueError
+        If the two marks are of different modalities (a photograph is never compared with a
+        topography: their values mean different things).
+    """
+    if reference.modality != questioned.modality:
+        raise ValueError(
+            f"cannot compare a {reference.modality.value} with a {questioned.modality.value}; "
+            "compare scans of the same modality."
+        )
+    marks = (reference, questioned)
+    sizes = tuple(
+        _level_size(marks, pixel)
+        for pixel in (config.coarse_pixel_um, config.refine_pixel_um, config.cell_pixel_um)
+    )
+    reference_levels = _pyramid(reference, config, sizes)  # type: ignore[arg-type]
+    questioned_levels = _pyramid(questioned, config, sizes)  # type: ignore[arg-type]
+
+    angle, shift_um, correlation = _register_globally(reference_levels, questioned_levels, config)
+
+    settings = _cell_settings(config)
+    pixel = config.cell_pixel_um
+    forward = _run_cells(
+        reference_levels.cells, questioned_levels.cells, angle, shift_um, pixel, settings
+    )
+    reverse_angle, reverse_shift = _inverse_registration(angle, shift_um)
+    reverse = _run_cells(
+        questioned_levels.cells,
+        reference_levels.cells,
+        reverse_angle,
+        reverse_shift,
+        pixel,
+        settings,
+    )
+    forward_count = sum(cell.congruent for cell in forward)
+    reverse_count = sum(cell.congruent for cell in reverse)
+    score = (forward_count + reverse_count) / 2.0
+    valid_cells = len(forward)
+    cells = tuple(
+        CellResult(
+            row_um=cell.row_px * pixel,
+            column_um=cell.column_px * pixel,
+            size_um=settings.cell_px * pixel,
+            correlation=cell.correlation,
+            rotation_deg=cell.angle_deg,
+            translation_um=(
+                shift_um[0] + cell.shift_rows_px * pixel,
+                shift_um[1] + cell.shift_columns_px * pixel,
+            ),
+            congruent=cell.congruent,
+        )
+        for cell in forward
+    )
+    return CasingComparison(
+        score=score,
+        same_source=score >= config.same_source_threshold,
+        cmc_count=min(forward_count, reverse_count),
+        cmc_fraction=(forward_count / valid_cells) if valid_cells else 0.0,
+        valid_cells=valid_cells,
+        rotation_deg=angle,
+        translation_um=shift_um,
+        correlation=correlation,
+        firing_pin_correlation=_firing_pin_correlation(reference, questioned, config),
+        cells=cells,
+        cmc_count_reverse=reverse_count,
+        valid_cells_reverse=len(reverse),
+    )
+
+
+def _run_cells(
+    fixed: np.ndarray,
+    moving: np.ndarray,
+    angle_deg: float,
+    shift_um: tuple[float, float],
+    pixel_um: float,
+    settings: CellSettings,
+) -> list[CellRegistration]:
+    fixed_mask = np.isfinite(fixed)
+    moving_mask = np.isfinite(moving)
+    return register_cells(
+        fixed,
+        fixed_mask,
+        moving,
+        moving_mask,
+        base_angle_deg=angle_deg,
+        base_shift_px=(shift_um[0] / pixel_um, shift_um[1] / pixel_um),
+        settings=settings,
+    )
