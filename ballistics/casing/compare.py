@@ -72,7 +72,7 @@ class CompareConfig:
     cell_um: float = 400.0
     cell_search_margin_um: float = 400.0
     cell_min_valid_fraction: float = 0.15
-    cell_angle_range_deg: float = 6.0
+    cell_angle_range_deg: float = 3.0
     cell_angle_step_deg: float = 3.0
     correlation_threshold: float = 0.5
     rotation_tolerance_deg: float = 6.0
@@ -195,6 +195,7 @@ def _search_angles(
     *,
     max_shift_px: int,
     min_overlap_fraction: float,
+    assume_zero_mean: bool = False,
 ) -> np.ndarray:
     """Masked NCC maps of ``moving`` rotated by each angle against ``fixed`` (see
     :func:`masked_ncc_maps`)."""
@@ -209,7 +210,11 @@ def _search_angles(
         rotated_masks[index] = mask
     min_overlap = int(min_overlap_fraction * min(fixed_mask.sum(), moving_mask.sum()))
     return masked_ncc_maps(
-        spectra, rotated_values, rotated_masks, min_overlap_points=max(min_overlap, 64)
+        spectra,
+        rotated_values,
+        rotated_masks,
+        min_overlap_points=max(min_overlap, 64),
+        assume_zero_mean=assume_zero_mean,
     )
 
 
@@ -237,6 +242,7 @@ def _register_globally(
         coarse_angles,
         max_shift_px=math.ceil(config.max_translation_um / config.coarse_pixel_um),
         min_overlap_fraction=config.min_overlap_fraction,
+        assume_zero_mean=True,
     )
     coarse_correlation, _, _ = map_peaks(coarse_maps)
     candidates = _peak_angles(coarse_angles, coarse_correlation, config.coarse_candidates)
