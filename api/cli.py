@@ -1,0 +1,357 @@
+"""The ``ballistics`` command line (see ../shared/CONTRACT.md for what it promises).
+
+Results go to standard output (one JSON document with ``--json``); progress bars and logs go to
+standard error. Bad input ends with one line on standard error naming the file and the problem
+and a non-zero exit, never a traceback (``--debug`` or ``BALLISTICS_DEBUG=1`` shows it).
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import logging
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+try:
+    from typer import TyperException as _UsageError
+except ImportError:  # typer releases that still used click's exceptions
+    from click import ClickException as _UsageError
+
+if TYPE_CHECKING:
+    from api.pairs import ProgressCallback
+
+#: exit status for bad input: a file or field the engine cannot use, or a usage mistake
+EXIT_BAD_INPUT = 2
+#: exit status for anything unexpected (a bug, or the machine): the message says how to see more
+EXIT_UNEXPECTED = 1
+_PACKAGES_LOGGED = ("ballistics", "api", "indexer")
+# named, not __name__: run as ``python -m api.cli`` this module is __main__, outside "api"
+logger = logging.getLogger("api.cli")
+_DEBUG_VARIABLE = "BALLISTICS_DEBUG"
+
+app = typer.Typer(
+    name="ballistics",
+    help="Open ballistic comparison engine: compare fired cartridge cases across agencies.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+class Kind(enum.StrEnum):
+    """Kinds of evidence items."""
+
+    cartridge_case = "cartridge_case"
+    bullet = "bullet"
+
+
+StoreOption = Annotated[
+    Path,
+    typer.Option(
+        "--store",
+        envvar="BALLISTICS_STORE",
+        help="The embedded data directory (database, index, feature store).",
+    ),
+]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print exactly one JSON document on standard output.")
+]
+# main() looks for --debug (and BALLISTICS_DEBUG) before parsing, so that it also covers errors
+# raised while parsing; the option is declared on each command so that it parses and is listed.
+DebugOption = Annotated[
+    bool,
+    typer.Option(
+        "--debug",
+        envvar=_DEBUG_VARIABLE,
+        help="Log debug messages and show the traceback of an unexpected error.",
+    ),
+]
+DEFAULT_STORE = Path("ballistics-data")
+
+
+@app.command()
+def compare(
+    a: Annotated[
+        Path | None, typer.Argument(help="First item (reference): X3P, PNG, TIFF or JPEG.")
+    ] = None,
+    b: Annotated[Path | None, typer.Argument(help="Second item (questioned).")] = None,
+    pairs: Annotated[
+        Path | None,
+        typer.Option(
+            "--pairs",
+            help="CSV with columns a, b (optional pixel_um_a, pixel_um_b, kind): compare many "
+            "pairs, each file read once.",
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, help="Processes for --pairs.  [default: all cores]"),
+    ] = None,
+    kind: Annotated[
+        Kind | None,
+        typer.Option(help="Kind of the items.  [default: guessed: a folder is a bullet]"),
+    ] = None,
+    pixel_um: Annotated[
+        float | None,
+        typer.Option("--pixel-um", help="Micrometres per pixel, for 2D images without it."),
+    ] = None,
+    json_output: JsonOption = False,
+    store: StoreOption = DEFAULT_STORE,
+    debug: DebugOption = False,
+) -> None:
+    """Compare two items directly, or every pair of a CSV list (no store needed)."""
+    del store, debug  # accepted as every command's; comparing reads no store
+    if pixel_um is not None and not pixel_um > 0:
+        raise typer.BadParameter(
+            "must be a positive number of micrometres per pixel", param_hint="--pixel-um"
+        )
+    if pairs is not None:
+        if a is not None or b is not None:
+            raise typer.BadParameter(
+                "give either two items A B or --pairs, not both", param_hint="--pairs"
+            )
+        _compare_pairs(
+            pairs, workers=workers, kind=kind, pixel_um=pixel_um, json_output=json_output
+        )
+        return
+    if a is None or b is None:
+        raise typer.BadParameter("give two items A B, or --pairs PAIRS.csv", param_hint="A B")
+    _compare_two(a, b, kind=kind, pixel_um=pixel_um, json_output=json_output)
+
+
+@app.command()
+def demo(
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic firearms and firings.")] = 7,
+    pistols: Annotated[int, typer.Option(min=2, help="Number of pistols.")] = 3,
+    firings: Annotated[int, typer.Option(min=2, help="Cartridges fired per pistol.")] = 2,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Processes.  [default: all cores]")
+    ] = None,
+    json_output: JsonOption = False,
+    store: StoreOption = DEFAULT_STORE,
+    debug: DebugOption = False,
+) -> None:
+    """Run the main job on synthetic exhibits from several countries and print the scores."""
+    from api.demo import print_report, run_demo
+
+    del debug  # read by main()
+
+    with _progress_reporter() as progress:
+        report = run_demo(
+            store=store,
+            seed=seed,
+            pistols=pistols,
+            firings=firings,
+            workers=workers,
+            progress=progress,
+        )
+    if json_output:
+        _print_json(report.as_json())
+    else:
+        print_report(report, _stdout_console())
+
+
+def _compare_two(
+    a: Path, b: Path, *, kind: Kind | None, pixel_um: float | None, json_output: bool
+) -> None:
+    from api.pairs import Item, compare_items, guess_kind
+
+    item_a = Item(a, pixel_um, str(kind) if kind else guess_kind(a))
+    item_b = Item(b, pixel_um, str(kind) if kind else guess_kind(b))
+    record = {"a": str(a), "b": str(b), **compare_items(item_a, item_b)}
+    if json_output:
+        _print_json(record)
+        return
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column()
+    # escaped: a file name may hold brackets that are not rich markup
+    table.add_row("A", escape(str(a)))
+    table.add_row("B", escape(str(b)))
+    verdict = "[bold green]yes[/]" if record["same_source"] else "[bold]no[/]"
+    table.add_row("score", f"{_number(record['score'], '.2f')}   same source: {verdict}")
+    table.add_row(
+        "congruent cells",
+        f"{record['cmc_count']} of {record['valid_cells']} valid cells "
+        f"({_number(record['cmc_fraction'], '.0%')})",
+    )
+    translation = record["translation_um"] or ["-", "-"]
+    table.add_row(
+        "registration",
+        f"rotation {_number(record['rotation_deg'], '.1f')}°, translation (rows, columns) "
+        f"({_number(translation[0], '.0f')}, {_number(translation[1], '.0f')}) µm",
+    )
+    table.add_row(
+        "correlation",
+        f"breech face {_number(record['correlation'], '.3f')}, firing pin "
+        f"{_number(record['firing_pin_correlation'], '.3f')}",
+    )
+    table.add_row("time", f"{record['elapsed_s']:.2f} s")
+    _stdout_console().print(table)
+
+
+def _compare_pairs(
+    path: Path, *, workers: int | None, kind: Kind | None, pixel_um: float | None, json_output: bool
+) -> None:
+    from api.pairs import compare_pairs, read_pairs_csv
+
+    pairs = read_pairs_csv(
+        path, default_kind=str(kind) if kind else None, default_pixel_um=pixel_um
+    )
+    with _progress_reporter() as progress:
+        run = compare_pairs(pairs, workers=workers, progress=progress)
+    failed = sum("error" in result for result in run.results)
+    if failed:
+        logger.warning(
+            "%d of %d pairs failed; their rows carry the error", failed, len(run.results)
+        )
+    if json_output:
+        _print_json({"results": run.results, "elapsed_s": run.elapsed_s, "workers": run.workers})
+        return
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title=escape(f"{len(run.results)} pairs from {path}"))
+    for heading in ("a", "b", "score", "same source", "CMC", "rotation °"):
+        table.add_column(heading, justify="left" if heading in ("a", "b") else "right")
+    errors = []
+    for row, result in enumerate(run.results, start=1):
+        if "error" in result:
+            table.add_row(escape(result["a"]), escape(result["b"]), "[red]error[/]", "", "", "")
+            errors.append(f"[red]row {row}[/]: {escape(result['error'])}")
+            continue
+        table.add_row(
+            escape(result["a"]),
+            escape(result["b"]),
+            _number(result["score"], ".2f"),
+            "yes" if result["same_source"] else "no",
+            str(result["cmc_count"]),
+            _number(result["rotation_deg"], ".1f"),
+        )
+    console = _stdout_console()
+    console.print(table)
+    for line in errors:
+        console.print(line)
+    console.print(
+        f"{len(run.results) - failed} compared, {failed} failed, in {run.elapsed_s:.1f} s "
+        f"on {run.workers} worker(s)"
+    )
+
+
+def _number(value: Any, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def _print_json(document: Any) -> None:
+    sys.stdout.write(json.dumps(document, allow_nan=False) + "\n")
+    sys.stdout.flush()
+
+
+def _stdout_console() -> Any:
+    from rich.console import Console
+
+    return Console(file=sys.stdout, highlight=False)
+
+
+@contextmanager
+def _progress_reporter() -> Iterator[ProgressCallback | None]:
+    """Yield a progress callback drawing a bar on standard error, or None when it is no terminal."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import Progress
+
+    tasks: dict[str, Any] = {}
+    with Progress(console=Console(file=sys.stderr), transient=True) as bar:
+
+        def report(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done)
+
+        yield report
+
+
+@contextmanager
+def _logging_to_stderr(*, debug: bool) -> Iterator[None]:
+    """Send the engine's log records to standard error while a command runs, then restore.
+
+    Restoring keeps ``main`` free of lasting side effects when it is called in-process (tests,
+    scripts).
+    """
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("ballistics: %(levelname)s %(name)s: %(message)s"))
+    packages = [logging.getLogger(name) for name in _PACKAGES_LOGGED]
+    saved = [(package.level, package.propagate) for package in packages]
+    for package in packages:
+        package.addHandler(handler)
+        package.setLevel(logging.DEBUG if debug else logging.WARNING)
+        package.propagate = False
+    try:
+        yield
+    finally:
+        for package, (level, propagate) in zip(packages, saved, strict=True):
+            package.removeHandler(handler)
+            package.setLevel(level)
+            package.propagate = propagate
+
+
+def _debug_requested(args: Sequence[str]) -> bool:
+    value = os.environ.get(_DEBUG_VARIABLE, "").strip().lower()
+    return "--debug" in args or value in {"1", "true", "yes", "on"}
+
+
+def _fail(message: str) -> None:
+    sys.stderr.write(f"ballistics: error: {' '.join(message.split())}\n")
+    sys.stderr.flush()
+
+
+def main(args: Sequence[str] | None = None) -> int:
+    """Run the command line on ``args`` (default: ``sys.argv[1:]``) and return the exit status."""
+    args = list(sys.argv[1:] if args is None else args)
+    command = typer.main.get_command(app)
+    debug = _debug_requested(args)
+    try:
+        with _logging_to_stderr(debug=debug):
+            outcome = command.main(args=args, prog_name="ballistics", standalone_mode=False)
+    except typer.Exit as stop:
+        return stop.exit_code
+    except typer.Abort:
+        _fail("aborted")
+        return EXIT_UNEXPECTED
+    except _UsageError as usage:  # usage mistakes: a missing argument, a bad option
+        message = usage.format_message()
+        if message:  # empty when the help was shown for a command given no arguments
+            _fail(message)
+        return getattr(usage, "exit_code", EXIT_BAD_INPUT) or EXIT_BAD_INPUT
+    except (ValueError, OSError) as error:  # bad input: evidence errors are ValueErrors
+        if debug:
+            raise
+        from api.pairs import describe_error
+
+        _fail(describe_error(error))
+        return EXIT_BAD_INPUT
+    except Exception as error:
+        if debug:
+            raise
+        _fail(
+            f"unexpected {type(error).__name__}: {error} (run again with --debug or "
+            f"{_DEBUG_VARIABLE}=1 for the traceback)"
+        )
+        return EXIT_UNEXPECTED
+    return outcome if isinstance(outcome, int) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,262 @@
+"""The README's main job on synthetic exhibits: pistols, firings, files, comparisons, scores.
+
+Synthetic pistols (two of them consecutively made, so sharing subclass marks) fire cartridges of
+a few brands (one brand through several pistols); each fired case becomes an exhibit of an agency
+in another country, written as an X3P scan and a PNG photograph. The files are then read back
+through :func:`ballistics.io.read_surface`, as a lab's files are, and every pair is compared
+within each modality. The ground truth is known, so the table shows what the engine got right.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import shutil
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from api.pairs import Item, Pair, ProgressCallback, compare_pairs
+from ballistics.surface import Modality
+from ballistics.synthetic import make_casing_dataset, pair_relation, write_exhibit_files
+
+#: the submitting agencies: (name, ISO 3166-1 alpha-2 country); exhibits alternate among them
+AGENCIES = (
+    ("Port of Spain lab", "TT"),
+    ("Georgetown lab", "GY"),
+    ("Abidjan lab", "CI"),
+    ("N'Djamena lab", "TD"),
+)
+MODALITIES = (Modality.TOPOGRAPHY, Modality.PHOTOGRAPH)
+#: how the table names the ground truth of a pair (see ballistics.synthetic.PAIR_RELATIONS)
+RELATION_NAMES = {
+    "same_firearm": "same pistol",
+    "same_production_run": "consecutive",
+    "same_brand": "same ammo",
+    "unrelated": "unrelated",
+}
+#: consecutively made pistols come in production runs of this many
+PRODUCTION_RUN_SIZE = 2
+
+
+@dataclass(frozen=True)
+class DemoReport:
+    """What the demo did.
+
+    Parameters
+    ----------
+    folder
+        Where the exhibit files were written.
+    exhibits
+        One row per exhibit of its manifest: ``exhibit_id``, ``case_id``, ``agency``,
+        ``country``, ``firearm``, ``brand``, and the file names per modality.
+    pairs
+        One row per pair of exhibits: ``a``, ``b``, their countries, ``truth`` (the relation),
+        ``known_match``, and per modality the comparison record (or its ``error``).
+    elapsed_s
+        Seconds from generating the pistols to the last comparison.
+    """
+
+    folder: Path
+    exhibits: list[dict[str, str]]
+    pairs: list[dict[str, Any]]
+    elapsed_s: float
+
+    def summary(self) -> dict[str, dict[str, int]]:
+        """Per modality: known matches found, false positives, pairs and failures."""
+        counts = {}
+        for modality in MODALITIES:
+            results = [(pair["known_match"], pair[modality.value]) for pair in self.pairs]
+            compared = [(truth, result) for truth, result in results if "error" not in result]
+            counts[modality.value] = {
+                "known_matches": sum(truth for truth, _ in results),
+                "known_non_matches": sum(not truth for truth, _ in results),
+                "matches_found": sum(truth and r["same_source"] for truth, r in compared),
+                "false_positives": sum(not truth and r["same_source"] for truth, r in compared),
+                "failed": len(results) - len(compared),
+            }
+        return counts
+
+    def as_json(self) -> dict[str, Any]:
+        """The report as one JSON-ready document."""
+        return {
+            "folder": str(self.folder),
+            "exhibits": self.exhibits,
+            "pairs": self.pairs,
+            "summary": self.summary(),
+            "elapsed_s": self.elapsed_s,
+        }
+
+
+def run_demo(
+    *,
+    store: Path,
+    seed: int = 7,
+    pistols: int = 3,
+    firings: int = 2,
+    workers: int | None = None,
+    progress: ProgressCallback | None = None,
+) -> DemoReport:
+    """Make synthetic exhibits, write them as files under ``store / "demo"``, compare every pair.
+
+    Parameters
+    ----------
+    store
+        The data directory; the files go to ``store / "demo"``, replacing a previous demo's.
+    seed
+        Seed of the pistols, ammunition and firings.
+    pistols
+        Number of pistols (at least 2), made in production runs of two consecutive slides.
+    firings
+        Cartridges fired by each pistol (at least 2, so that there are known matches).
+    workers
+        Processes for the comparisons; None for every core.
+    progress
+        Progress callback for the preparation and comparison stages.
+    """
+    if pistols < 2 or firings < 2:
+        raise ValueError(
+            f"the demo needs at least 2 pistols and 2 firings each, got {pistols} and {firings}."
+        )
+    started = time.perf_counter()
+    folder = Path(store) / "demo"
+    if folder.exists():
+        shutil.rmtree(folder)
+    records = make_casing_dataset(
+        firearm_count=pistols,
+        firings_per_firearm=firings,
+        seed=seed,
+        consecutive=True,
+        run_size=PRODUCTION_RUN_SIZE,
+        modality=None,
+    )
+    manifests = {
+        modality: write_exhibit_files(
+            records,
+            folder / modality.value,
+            modality=modality,
+            case_prefix="DEMO",
+            agencies=AGENCIES,
+        )
+        for modality in MODALITIES
+    }
+    rows = {modality: _read_manifest(path) for modality, path in manifests.items()}
+    exhibits = [
+        {
+            key: row[key]
+            for key in ("exhibit_id", "case_id", "agency", "country", "firearm", "brand")
+        }
+        | {modality.value: rows[modality][index]["path"] for modality in MODALITIES}
+        for index, row in enumerate(rows[Modality.TOPOGRAPHY])
+    ]
+
+    indices = list(itertools.combinations(range(len(records)), 2))
+    pairs = [
+        Pair(
+            exhibits[i]["exhibit_id"],
+            exhibits[j]["exhibit_id"],
+            Item(manifests[modality].parent / rows[modality][i]["path"]),
+            Item(manifests[modality].parent / rows[modality][j]["path"]),
+        )
+        for modality in MODALITIES
+        for i, j in indices
+    ]
+    run = compare_pairs(pairs, workers=workers, progress=progress)
+    table = []
+    for number, (i, j) in enumerate(indices):
+        relation = pair_relation(records[i], records[j])
+        row: dict[str, Any] = {
+            "a": exhibits[i]["exhibit_id"],
+            "b": exhibits[j]["exhibit_id"],
+            "country_a": exhibits[i]["country"],
+            "country_b": exhibits[j]["country"],
+            "truth": relation,
+            "known_match": relation == "same_firearm",
+        }
+        for offset, modality in enumerate(MODALITIES):
+            result = dict(run.results[offset * len(indices) + number])
+            del result["a"], result["b"]
+            row[modality.value] = result
+        table.append(row)
+    return DemoReport(folder, exhibits, table, time.perf_counter() - started)
+
+
+def print_report(report: DemoReport, console: Any) -> None:
+    """Print the exhibits, the scores table and the one-line summary on a rich console."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    exhibits = Table(title="Exhibits (synthetic)", title_justify="left")
+    for heading in ("exhibit", "case", "agency", "country", "pistol", "ammunition"):
+        exhibits.add_column(heading, no_wrap=True)
+    for exhibit in report.exhibits:
+        exhibits.add_row(
+            *(
+                escape(exhibit[key])
+                for key in ("exhibit_id", "case_id", "agency", "country", "firearm", "brand")
+            )
+        )
+    console.print(exhibits)
+
+    scores = Table(
+        title="Every pair, as 3D scans (X3P) and as photographs (PNG)",
+        title_justify="left",
+        caption="consecutive: two pistols made one after the other; same ammo: two pistols "
+        "firing the same brand",
+        caption_justify="left",
+    )
+    scores.add_column("A", no_wrap=True)
+    scores.add_column("B", no_wrap=True)
+    scores.add_column("truth", no_wrap=True)
+    for modality in MODALITIES:
+        scores.add_column("3D" if modality is Modality.TOPOGRAPHY else "photo", justify="right")
+        scores.add_column("same?")
+    for pair in report.pairs:
+        cells = [
+            f"{pair['a']} {pair['country_a']}",
+            f"{pair['b']} {pair['country_b']}",
+            RELATION_NAMES[pair["truth"]],
+        ]
+        for modality in MODALITIES:
+            cells += _decision_cells(pair[modality.value], known_match=pair["known_match"])
+        scores.add_row(*cells)
+    console.print(scores)
+    for pair in report.pairs:
+        for modality in MODALITIES:
+            if "error" in pair[modality.value]:
+                console.print(f"[red]error[/] {escape(pair[modality.value]['error'])}")
+    console.print(summary_line(report))
+    console.print(f"Files in {escape(str(report.folder))}; {report.elapsed_s:.1f} s in all.")
+
+
+def summary_line(report: DemoReport) -> str:
+    """One line: per modality, known matches found and false positives."""
+    parts = []
+    for modality, counts in report.summary().items():
+        label = "3D scans" if modality == Modality.TOPOGRAPHY.value else "photographs"
+        part = (
+            f"{label}: {counts['matches_found']} of {counts['known_matches']} known matches "
+            f"found, false positives {counts['false_positives']} of "
+            f"{counts['known_non_matches']} known non-matches"
+        )
+        if counts["failed"]:
+            part += f", {counts['failed']} comparisons failed"
+        parts.append(part)
+    return "; ".join(parts) + "."
+
+
+def _decision_cells(result: dict[str, Any], *, known_match: bool) -> Sequence[str]:
+    """Score and decision, the decision green when it agrees with the ground truth, red if not."""
+    if "error" in result:
+        return "[red]error[/]", ""
+    same = bool(result["same_source"])
+    colour = "green" if same == known_match else "red"
+    score = "-" if result["score"] is None else f"{result['score']:.1f}"
+    return score, f"[{colour}]{'yes' if same else 'no'}[/]"
+
+
+def _read_manifest(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
