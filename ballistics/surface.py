@@ -67,7 +67,8 @@ class Surface:
             values = values.astype(np.float64)
         if not (np.isfinite(self.pixel_um) and self.pixel_um > 0):
             raise ValueError(
-                f"pixel_um must be a positive number of micrometres per pixel, got {self.pixel_um!r}."
+                "pixel_um must be a positive number of micrometres per pixel, got "
+                f"{self.pixel_um!r}."
             )
         values = values.copy()
         values[~np.isfinite(values)] = np.nan

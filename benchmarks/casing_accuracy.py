@@ -262,6 +262,20 @@ def measure(dataset: LabelledSet, *, workers: int, limit: int | None, seed: int)
         "prepare_p95_s": prepare_seconds["p95_s"],
         "prepare_wall_s": run.prepare_wall_s,
         "compare_wall_s": run.compare_wall_s,
+        # every pair's numbers, so that calibrate_casing.py can set thresholds without
+        # comparing again
+        "pair_scores": [
+            {
+                "a": run.results[k]["a"],
+                "b": run.results[k]["b"],
+                "relation": relations[k],
+                "score": run.results[k]["score"],
+                "cmc_count": run.results[k].get("cmc_count"),
+                "correlation": run.results[k].get("correlation"),
+                "same_source": run.results[k]["same_source"],
+            }
+            for k in compared
+        ],
     }
     return row
 

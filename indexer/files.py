@@ -69,7 +69,7 @@ def commit(temporary: Path, final: Path) -> None:
 
 
 def write_text_atomically(path: Path, text: str) -> None:
-    """Write ``text`` (UTF-8) to ``path`` so that readers see the old file or the new, never half."""
+    """Write ``text`` (UTF-8) to ``path``; readers see the old file or the new, never half."""
     temporary = temporary_path(path.parent, path.name)
     try:
         with open(temporary, "w", encoding="utf-8") as handle:

@@ -36,7 +36,7 @@ import numpy as np
 
 from indexer import files
 from indexer.checks import as_result_count, as_unit_vectors
-from indexer.config import BACKENDS, IndexConfig
+from indexer.config import BACKENDS, DEFAULT_INDEX_CONFIG, IndexConfig
 from indexer.errors import IndexCorruptError, IndexVersionError
 from indexer.vector_index import PADDING_SCORE, SearchResult, VectorIndex
 
@@ -107,7 +107,7 @@ class PartitionedIndex:
         *,
         dimension: int = 256,
         descriptor_version: str = "",
-        config: IndexConfig = IndexConfig(),
+        config: IndexConfig = DEFAULT_INDEX_CONFIG,
     ) -> None:
         if isinstance(dimension, bool) or not isinstance(dimension, int) or dimension < 1:
             raise ValueError(f"dimension must be a positive integer, got {dimension!r}.")
@@ -169,7 +169,9 @@ class PartitionedIndex:
 
     # ------------------------------------------------------------------ mutation
 
-    def create_partition(self, partition: Partition, *, dimension: int | None = None) -> VectorIndex:
+    def create_partition(
+        self, partition: Partition, *, dimension: int | None = None
+    ) -> VectorIndex:
         """Return the index of ``partition``, creating it empty if needed.
 
         Raises
@@ -205,7 +207,18 @@ class PartitionedIndex:
         classes: Iterable[int] | np.ndarray | int | None = None,
     ) -> None:
         """Add (or replace) vectors of ``partition``; see :meth:`VectorIndex.add`."""
-        self.create_partition(partition).add(ids, vectors, classes)
+        key = check_partition(partition)
+        with self._lock:
+            existed = key in self._partitions
+        index = self.create_partition(key)
+        try:
+            index.add(ids, vectors, classes)
+        except BaseException:
+            # refused input must not leave an empty partition behind to be saved
+            with self._lock:
+                if not existed and index.count == 0 and self._partitions.get(key) is index:
+                    del self._partitions[key]
+            raise
 
     def remove(self, partition: Partition, ids: Iterable[int] | np.ndarray) -> int:
         """Remove ids from ``partition``; return how many were there."""
@@ -345,7 +358,9 @@ class PartitionedIndex:
     def _delete_unreferenced(self, manifest: Mapping[str, Any]) -> None:
         """Delete data files the manifest does not name and temporaries of failed saves."""
         referenced = {
-            entry[name] for entry in manifest["partitions"] for name in ("index_file", "arrays_file")
+            entry[name]
+            for entry in manifest["partitions"]
+            for name in ("index_file", "arrays_file")
         }
         for path in self._folder.iterdir():
             stale = (_DATA_FILE.match(path.name) and path.name not in referenced) or (
@@ -362,7 +377,7 @@ class PartitionedIndex:
         *,
         dimension: int | Mapping[Partition, int] | None = None,
         descriptor_version: str | None = None,
-        config: IndexConfig = IndexConfig(),
+        config: IndexConfig = DEFAULT_INDEX_CONFIG,
         verify_checksums: bool = True,
         mmap: bool = False,
     ) -> PartitionedIndex:
@@ -439,7 +454,7 @@ class PartitionedIndex:
         *,
         dimension: int = 256,
         descriptor_version: str = "",
-        config: IndexConfig = IndexConfig(),
+        config: IndexConfig = DEFAULT_INDEX_CONFIG,
         verify_checksums: bool = True,
         mmap: bool = False,
     ) -> PartitionedIndex:
@@ -475,7 +490,8 @@ def _read_manifest(path: Path) -> dict[str, Any]:
     version = manifest.get("format_version")
     if version != FORMAT_VERSION:
         raise IndexVersionError(
-            path, f"saved in format version {version!r}; this program reads version {FORMAT_VERSION}"
+            path,
+            f"saved in format version {version!r}; this program reads version {FORMAT_VERSION}",
         )
     body = {key: value for key, value in manifest.items() if key != "checksum"}
     try:
@@ -512,7 +528,9 @@ def _load_partition(
             for name in ("index", "arrays")
         }
     except (KeyError, TypeError, ValueError) as error:
-        raise IndexCorruptError(manifest_path, f"a partition entry is malformed ({error})") from None
+        raise IndexCorruptError(
+            manifest_path, f"a partition entry is malformed ({error})"
+        ) from None
     if backend not in BACKENDS:
         raise IndexCorruptError(manifest_path, f"partition {key} has unknown backend {backend!r}")
     wanted = dimension.get(key) if isinstance(dimension, Mapping) else dimension
@@ -527,7 +545,9 @@ def _load_partition(
         checksum, size = expected[name]
         if path.stat().st_size != size:
             raise IndexCorruptError(
-                path, f"holds {path.stat().st_size} bytes, the manifest says {size} (truncated?)"
+                path,
+                f"holds {path.stat().st_size} bytes, the manifest says {size} "
+                "(truncated or altered)",
             )
         if verify_checksums and files.sha256_of(path)[0] != checksum:
             raise IndexCorruptError(path, "its SHA-256 does not match the manifest (altered)")

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+_BLOCK_ROWS = 65_536
+
 
 @dataclass(frozen=True)
 class ClusteredVectorsConfig:
@@ -64,7 +66,6 @@ def clustered_vectors(
     dimension: int = 256,
     seed: int = 0,
     config: ClusteredVectorsConfig = ClusteredVectorsConfig(),
-    chunk_rows: int = 65_536,
 ) -> ClusteredVectors:
     """Return ``count`` unit vectors drawn from the class / source / member mixture.
 
@@ -78,9 +79,6 @@ def clustered_vectors(
         Seed of the random generator; the same seed gives the same vectors.
     config
         Mixture parameters.
-    chunk_rows
-        Rows generated at a time, so that a million vectors need no more temporary memory than
-        the result itself.
 
     Returns
     -------
@@ -112,8 +110,9 @@ def clustered_vectors(
     mapping, _ = np.linalg.qr(rng.standard_normal((dimension, latent)))
     mapping = mapping.T.astype(np.float32)  # (latent, dimension)
     vectors = np.empty((count, dimension), dtype=np.float32)
-    for start in range(0, count, chunk_rows):
-        stop = min(count, start + chunk_rows)
+    # rows are made a block at a time so that a million vectors need little temporary memory
+    for start in range(0, count, _BLOCK_ROWS):
+        stop = min(count, start + _BLOCK_ROWS)
         points = source_centres[sources[start:stop]] + rng.normal(
             0.0, config.member_spread, size=(stop - start, latent)
         )

@@ -1,1 +1,1 @@
-"""Cartridge cases: region of interest, levelling, band-pass, registration and Congruent Matching Cells."""
+"""Cartridge cases: region of interest, levelling, band-pass, registration, CMC."""

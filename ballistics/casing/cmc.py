@@ -39,6 +39,7 @@ class CellSettings:
     correlation_threshold: float
     rotation_tolerance_deg: float
     translation_tolerance_px: float
+    min_peak_margin: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,8 @@ def register_cells(
     best_correlation = np.full(len(corners), -np.inf)
     best_angle = np.zeros(len(corners))
     best_shift = np.zeros((len(corners), 2))
-    best_location = [(0, 0)] * len(corners)
+    best_margin = np.zeros(len(corners))
+    exclusion_px = max(2, round(settings.translation_tolerance_px))
     for angle_offset in settings.angles_deg:
         angle = base_angle_deg + angle_offset
         warped, warped_mask = _warp_onto(
@@ -156,7 +158,7 @@ def register_cells(
                 best_correlation[index] = correlation
                 best_angle[index] = angle
                 best_shift[index] = (best_y - pad, best_x - pad)
-                best_location[index] = (best_y, best_x)
+                best_margin[index] = _peak_margin(response, best_y, best_x, exclusion_px)
 
     searched = np.isfinite(best_correlation)
     # A cell found at a slightly different angle is also found at a shifted place (the scan
@@ -172,7 +174,14 @@ def register_cells(
         best_shift,
         base_shift_px,
     )
-    high = searched & (best_correlation >= settings.correlation_threshold)
+    # A cell whose best place is hardly better than places far from it (a cell of parallel
+    # tool marks matches anywhere along them) says nothing about where it belongs; class marks
+    # shared by every pistol of a model would otherwise make unrelated casings congruent.
+    high = (
+        searched
+        & (best_correlation >= settings.correlation_threshold)
+        & (best_margin >= settings.min_peak_margin)
+    )
     congruent = np.zeros(len(corners), dtype=bool)
     if high.sum() >= 2:
         # The consensus is the median registration of the well-correlated cells (Song 2013):
@@ -196,6 +205,17 @@ def register_cells(
         )
         for i, (row, column) in enumerate(corners)
     ]
+
+
+def _peak_margin(response: np.ndarray, row: int, column: int, exclusion_px: int) -> float:
+    """How far the best response stands above the best one outside a window around it."""
+    best = float(response[row, column])
+    others = response.copy()
+    others[
+        max(0, row - exclusion_px) : row + exclusion_px + 1,
+        max(0, column - exclusion_px) : column + exclusion_px + 1,
+    ] = -1.0
+    return best - float(others.max()) if others.size else best
 
 
 def _landing_errors(

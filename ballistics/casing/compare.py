@@ -45,6 +45,7 @@ from ballistics.casing.registration import (
     rotate_masked,
     subpixel_peak,
 )
+from ballistics.surface import Modality
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,11 @@ class CompareConfig:
     by where its own registration lands its centre (within ``translation_tolerance_um`` of the
     consensus landing place) rather than by its raw translation, because a 32-pixel cell's own
     angle is poorly determined and a wrong angle moves it sideways (see :mod:`.cmc`).
+
+    Photographs get their own cell correlation threshold: under ring light, the cells of the
+    NBIDE known-match pair correlate at 0.3-0.55 where 3D cells reach 0.7-0.9, so 0.5 would
+    throw most true cells away. Each modality has its own ``same_source`` threshold, set from
+    known non-matches of that modality (``benchmarks/calibrate_casing.py``).
     """
 
     coarse_pixel_um: float = 50.0
@@ -75,9 +81,12 @@ class CompareConfig:
     cell_angle_range_deg: float = 3.0
     cell_angle_step_deg: float = 3.0
     correlation_threshold: float = 0.5
+    photograph_correlation_threshold: float = 0.35
     rotation_tolerance_deg: float = 6.0
+    cell_peak_margin: float = 0.1
     translation_tolerance_um: float = 75.0
     same_source_threshold: float = 6.0
+    photograph_same_source_threshold: float = 6.0
 
     def __post_init__(self) -> None:
         for name in ("coarse_pixel_um", "refine_pixel_um", "cell_pixel_um", "cell_um"):
@@ -90,6 +99,12 @@ class CompareConfig:
             )
         if not 0 < self.coarse_angle_step_deg <= 30:
             raise ValueError("coarse_angle_step_deg must be in (0, 30].")
+
+    def threshold_for(self, modality: Modality) -> float:
+        """The ``same_source`` score threshold for marks of this modality."""
+        if modality is Modality.PHOTOGRAPH:
+            return self.photograph_same_source_threshold
+        return self.same_source_threshold
 
 
 @dataclass(frozen=True)
@@ -275,7 +290,7 @@ def _register_globally(
     return (angle + 180.0) % 360.0 - 180.0, shift_um, float(correlation[best])
 
 
-def _cell_settings(config: CompareConfig) -> CellSettings:
+def _cell_settings(config: CompareConfig, modality: Modality) -> CellSettings:
     pixel = config.cell_pixel_um
     half = config.cell_angle_range_deg
     offsets = np.arange(-half, half + 1e-9, config.cell_angle_step_deg)
@@ -284,9 +299,14 @@ def _cell_settings(config: CompareConfig) -> CellSettings:
         search_margin_px=max(1, round(config.cell_search_margin_um / pixel)),
         min_valid_fraction=config.cell_min_valid_fraction,
         angles_deg=tuple(float(offset) for offset in offsets),
-        correlation_threshold=config.correlation_threshold,
+        correlation_threshold=(
+            config.photograph_correlation_threshold
+            if modality is Modality.PHOTOGRAPH
+            else config.correlation_threshold
+        ),
         rotation_tolerance_deg=config.rotation_tolerance_deg,
         translation_tolerance_px=config.translation_tolerance_um / pixel,
+        min_peak_margin=config.cell_peak_margin,
     )
 
 
@@ -375,7 +395,7 @@ def compare_casings(
 
     angle, shift_um, correlation = _register_globally(reference_levels, questioned_levels, config)
 
-    settings = _cell_settings(config)
+    settings = _cell_settings(config, reference.modality)
     pixel = config.cell_pixel_um
     forward = _run_cells(
         reference_levels.cells, questioned_levels.cells, angle, shift_um, pixel, settings
@@ -410,7 +430,7 @@ def compare_casings(
     )
     return CasingComparison(
         score=score,
-        same_source=score >= config.same_source_threshold,
+        same_source=score >= config.threshold_for(reference.modality),
         cmc_count=min(forward_count, reverse_count),
         cmc_fraction=(forward_count / valid_cells) if valid_cells else 0.0,
         valid_cells=valid_cells,

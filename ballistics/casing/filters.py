@@ -489,3 +489,38 @@ def _as_image(values: np.ndarray) -> np.ndarray:
     if not np.issubdtype(array.dtype, np.floating):
         array = array.astype(np.float32)
     return array
+
+
+def remove_concentric_profile(values: np.ndarray, *, ring_px: float = 1.0) -> np.ndarray:
+    """Subtract the mean of every thin ring about the array's centre (NaN-aware).
+
+    Whatever is the same all the way round the cartridge axis (the lip thrown up around a
+    firing-pin crater, the dome of a primer, concentric die rings of an ammunition brand) is
+    shared by unrelated casings, carries no information about rotation, and makes two casings
+    that were never in the same gun look alike once their centres are aligned. The individual
+    marks of a breech face vary around the circle, so a ring's mean removes almost none of them.
+
+    Parameters
+    ----------
+    values
+        2-D array with the cartridge axis at its centre ``((rows - 1) / 2, (columns - 1) / 2)``;
+        NaN where nothing was measured (left NaN).
+    ring_px
+        Width of each ring in pixels.
+
+    Returns
+    -------
+    numpy.ndarray
+        The values less their ring means, float32.
+    """
+    if not ring_px > 0:
+        raise ValueError(f"ring_px must be a positive width in pixels, got {ring_px!r}.")
+    rows, columns = values.shape
+    row_index, column_index = np.ogrid[:rows, :columns]
+    radius = np.hypot(row_index - (rows - 1) / 2.0, column_index - (columns - 1) / 2.0)
+    ring = (radius / ring_px).astype(np.int64)
+    valid = np.isfinite(values)
+    sums = np.bincount(ring[valid], weights=values[valid], minlength=int(ring.max()) + 1)
+    counts = np.bincount(ring[valid], minlength=int(ring.max()) + 1)
+    means = np.divide(sums, counts, out=np.zeros_like(sums), where=counts > 0)
+    return (values - means[ring]).astype(np.float32)

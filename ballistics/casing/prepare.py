@@ -29,6 +29,7 @@ from ballistics.casing.filters import (
     gaussian_bandpass,
     gaussian_smooth,
     level,
+    remove_concentric_profile,
     remove_outliers,
     resample_centred,
     standardise,
@@ -67,6 +68,11 @@ class PrepareConfig:
     min_valid_fraction
         Smallest share of the region of interest still measured after outlier removal and
         filtering; below it the scan is mostly noise.
+    remove_concentric
+        Subtract from the breech face whatever is the same all round the cartridge axis
+        (:func:`~ballistics.casing.filters.remove_concentric_profile`): the lip around the
+        firing-pin crater and concentric ammunition features would otherwise make unrelated
+        casings alike.
     keep_firing_pin
         Extract the firing-pin impression as its own mark when one is found.
     firing_pin_margin_um
@@ -83,6 +89,7 @@ class PrepareConfig:
     illumination_cutoff_um: float = 500.0
     min_region_area_mm2: float = 0.5
     min_valid_fraction: float = 0.5
+    remove_concentric: bool = True
     keep_firing_pin: bool = True
     firing_pin_margin_um: float = 50.0
     region: RegionConfig = field(default_factory=RegionConfig)
@@ -158,6 +165,10 @@ def prepare_casing(surface: Surface, *, config: PrepareConfig = PrepareConfig())
         config=config,
         what="breech-face region of interest",
     )
+    if config.remove_concentric:
+        breech_face = remove_concentric_profile(breech_face)
+        if surface.modality is Modality.PHOTOGRAPH:
+            breech_face = standardise(breech_face)
     firing_pin = _prepare_firing_pin(surface, region, config)
     return PreparedCasing(
         breech_face=breech_face,

@@ -24,6 +24,7 @@ from indexer import (
     VectorIndex,
 )
 from indexer.synthetic import ClusteredVectorsConfig, clustered_vectors
+from tests.indexer.test_vector_index import single_faiss_thread  # noqa: F401 - autouse fixture
 
 DIMENSION = 16
 TOPOGRAPHY = ("cartridge_case", "topography")
@@ -43,9 +44,12 @@ def data():
     }
 
 
-def filled_store(folder, data, *, config=IndexConfig(), descriptor_version="test-descriptor-1"):
+def filled_store(folder, data, *, config=None, descriptor_version="test-descriptor-1"):
     store = PartitionedIndex(
-        folder, dimension=DIMENSION, descriptor_version=descriptor_version, config=config
+        folder,
+        dimension=DIMENSION,
+        descriptor_version=descriptor_version,
+        config=config or IndexConfig(),
     )
     store.add(TOPOGRAPHY, data["ids"], data["vectors"], data["classes"])
     store.add(PHOTOGRAPH, data["ids"][:300], data["vectors"][::-1][:300], data["classes"][:300])
@@ -231,7 +235,9 @@ def test_rebuild_replaces_a_partition_from_triples(tmp_path, data):
     assert store.partition(TOPOGRAPHY).backend == HNSW
     triples = (
         (int(i), vector, int(c))
-        for i, vector, c in zip(data["ids"][:400], data["vectors"][:400], data["classes"][:400])
+        for i, vector, c in zip(
+            data["ids"][:400], data["vectors"][:400], data["classes"][:400], strict=True
+        )
     )
     assert store.rebuild(TOPOGRAPHY, triples) == 400
     assert store.partition(TOPOGRAPHY).backend == FLAT
@@ -245,6 +251,9 @@ def test_partition_names_and_dimensions_are_checked(tmp_path, data):
     for bad in ["cartridge_case", ("cartridge case", "topography"), ("a", "../b"), ("a", "b", "c")]:
         with pytest.raises(ValueError, match=r"\(kind, modality\)"):
             store.add(bad, [1], data["vectors"][:1])
+    with pytest.raises(ValueError, match=r"shape \(count, 16\)"):
+        store.add(("bullet", "land"), [1], np.ones((1, 3)))
+    assert store.partitions() == []  # the refused call left no empty partition behind
     store.create_partition(("bullet", "signature"), dimension=8)
     store.add(("bullet", "signature"), [1], np.ones((1, 8)))
     with pytest.raises(ValueError, match="holds 8-d vectors"):

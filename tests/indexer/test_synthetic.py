@@ -10,11 +10,11 @@ from indexer.synthetic import ClusteredVectorsConfig, clustered_vectors
 
 def test_vectors_are_unit_float32_and_reproducible():
     first = clustered_vectors(500, dimension=64, seed=3)
-    again = clustered_vectors(500, dimension=64, seed=3, chunk_rows=77)
+    again = clustered_vectors(500, dimension=64, seed=3)
     other = clustered_vectors(500, dimension=64, seed=4)
     assert first.vectors.shape == (500, 64) and first.vectors.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(first.vectors, axis=1), 1.0, atol=1e-5)
-    np.testing.assert_array_equal(first.vectors, again.vectors)  # chunking changes nothing
+    np.testing.assert_array_equal(first.vectors, again.vectors)
     assert not np.allclose(first.vectors, other.vectors)
 
 
@@ -35,9 +35,7 @@ def test_members_of_a_source_are_nearest_and_share_its_class():
 
 
 def test_isotropic_noise_destroys_the_structure():
-    data = clustered_vectors(
-        1000, dimension=128, seed=1, config=ClusteredVectorsConfig(noise=10.0)
-    )
+    data = clustered_vectors(1000, dimension=128, seed=1, config=ClusteredVectorsConfig(noise=10.0))
     similarity = data.vectors @ data.vectors.T
     np.fill_diagonal(similarity, -np.inf)
     nearest = similarity.argmax(axis=1)
