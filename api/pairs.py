@@ -21,7 +21,14 @@ from typing import Any
 
 import numpy as np
 
-from ballistics.casing.compare import CasingComparison, CompareConfig, compare_casings
+from ballistics.casing.compare import (
+    CasingComparison,
+    CasingPyramid,
+    CompareConfig,
+    compare_casings,
+    compare_pyramids,
+    comparison_pyramid,
+)
 from ballistics.casing.marks import PreparedCasing
 from ballistics.casing.prepare import PrepareConfig, prepare_casing
 from ballistics.errors import EvidenceError
@@ -393,6 +400,8 @@ def compare_pairs(
 # of being pickled again with every pair that uses them.
 
 _worker_prepared: dict[int, PreparedCasing] = {}
+# each casing resampled for comparison once per worker, on first use
+_worker_pyramids: dict[int, CasingPyramid] = {}
 _worker_compare_config = DEFAULT_COMPARE_CONFIG
 
 _THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
@@ -402,6 +411,7 @@ def _set_worker_state(prepared: dict[int, PreparedCasing], compare_config: Compa
     global _worker_compare_config
     _worker_prepared.clear()
     _worker_prepared.update(prepared)
+    _worker_pyramids.clear()
     _worker_compare_config = compare_config
 
 
@@ -432,12 +442,22 @@ def _compare_task(
     reference, questioned = _worker_prepared[index_a], _worker_prepared[index_b]
     started = time.perf_counter()
     try:
-        comparison = compare_casings(reference, questioned, config=_worker_compare_config)
+        comparison = compare_pyramids(
+            _worker_pyramid(index_a), _worker_pyramid(index_b), config=_worker_compare_config
+        )
     except Exception as error:  # one failing pair must not stop the others
         return row, None, describe_error(error, source=f"{reference.source} vs {questioned.source}")
     record = comparison_record(comparison)
     record["compare_s"] = time.perf_counter() - started
     return row, record, None
+
+
+def _worker_pyramid(index: int) -> CasingPyramid:
+    pyramid = _worker_pyramids.get(index)
+    if pyramid is None:
+        pyramid = comparison_pyramid(_worker_prepared[index], config=_worker_compare_config)
+        _worker_pyramids[index] = pyramid
+    return pyramid
 
 
 def describe_error(error: BaseException, *, source: str = "") -> str:

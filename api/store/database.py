@@ -62,12 +62,15 @@ class Store:
         readable after their transaction).
     originals
         The content-addressed original files, under ``folder / "originals"``.
+    write_session_factory
+        Like ``session_factory``, for transactions that write (see :meth:`transaction`).
     """
 
     folder: Path
     engine: Engine
     session_factory: sessionmaker[Session]
     originals: OriginalStore
+    write_session_factory: sessionmaker[Session]
 
     @property
     def backend(self) -> str:
@@ -90,8 +93,7 @@ class Store:
             writes waits for other writers instead of failing half-way with "database is
             locked". PostgreSQL needs no such hint.
         """
-        bind = self.engine.execution_options(**{_IMMEDIATE_OPTION: True}) if write else None
-        session = self.session_factory(bind=bind) if bind is not None else self.session_factory()
+        session = self.write_session_factory() if write else self.session_factory()
         try:
             with session.begin():
                 yield session
@@ -140,10 +142,16 @@ def open_store(store_dir: Path | str, *, database_url: str | None = None) -> Sto
     except BaseException:
         engine.dispose()
         raise
-    session_factory = sessionmaker(engine, expire_on_commit=False)
-    originals = OriginalStore(folder / ORIGINALS_FOLDER_NAME)
     logger.debug("opened store %s on %s", folder, url.render_as_string(hide_password=True))
-    return Store(folder=folder, engine=engine, session_factory=session_factory, originals=originals)
+    return Store(
+        folder=folder,
+        engine=engine,
+        session_factory=sessionmaker(engine, expire_on_commit=False),
+        originals=OriginalStore(folder / ORIGINALS_FOLDER_NAME),
+        write_session_factory=sessionmaker(
+            engine.execution_options(**{_IMMEDIATE_OPTION: True}), expire_on_commit=False
+        ),
+    )
 
 
 def alembic_config() -> Config:
@@ -183,18 +191,48 @@ def upgrade_database(engine: Engine, *, revision: str = "head") -> None:
     script = ScriptDirectory.from_config(config)
     with engine.connect() as connection:
         connection.execution_options(**{_IMMEDIATE_OPTION: True})
-        with connection.begin():
-            if connection.dialect.name == "postgresql":
-                connection.execute(
-                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY}
-                )
-            _check_known_revisions(connection, script, engine)
-            before = MigrationContext.configure(connection).get_current_revision()
-            config.attributes["connection"] = connection
-            command.upgrade(config, revision)
-            after = MigrationContext.configure(connection).get_current_revision()
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # SQLite alters a table by copying it and dropping the old one; with foreign keys on,
+            # that drop would cascade into the rows that refer to it. SQLite's own procedure:
+            # switch them off outside the transaction, check them all before committing.
+            _set_sqlite_foreign_keys(connection, enabled=False)
+        try:
+            with connection.begin():
+                if connection.dialect.name == "postgresql":
+                    connection.execute(
+                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY}
+                    )
+                _check_known_revisions(connection, script, engine)
+                before = MigrationContext.configure(connection).get_current_revision()
+                config.attributes["connection"] = connection
+                command.upgrade(config, revision)
+                after = MigrationContext.configure(connection).get_current_revision()
+                if sqlite:
+                    _check_sqlite_foreign_keys(connection)
+        finally:
+            if sqlite:
+                _set_sqlite_foreign_keys(connection, enabled=True)
     if before != after:
         logger.info("database schema upgraded from revision %s to %s", before, after)
+
+
+def _set_sqlite_foreign_keys(connection: Connection, *, enabled: bool) -> None:
+    # on the driver's connection, outside any transaction (inside one SQLite ignores the pragma)
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA foreign_keys = {'ON' if enabled else 'OFF'}")
+    finally:
+        cursor.close()
+
+
+def _check_sqlite_foreign_keys(connection: Connection) -> None:
+    violations = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if violations:
+        raise RuntimeError(
+            f"schema upgrade left {len(violations)} rows whose foreign keys point nowhere (first: "
+            f"{tuple(violations[0])}); the upgrade was rolled back: report this as a bug"
+        )
 
 
 def _check_known_revisions(connection: Connection, script: ScriptDirectory, engine: Engine) -> None:

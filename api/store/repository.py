@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Select, delete, func, insert, or_, select, union_all, update
+from sqlalchemy import Result, Select, delete, func, insert, or_, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, selectinload
 
@@ -984,30 +984,37 @@ def requeue_stale_jobs(session: Session, *, stale_after_s: float) -> int:
     silent = (Job.status == "running") & (
         func.coalesce(Job.heartbeat_at, Job.started_at, Job.updated_at) <= cutoff
     )
-    exhausted = session.execute(
-        update(Job)
-        .where(silent, Job.attempts >= Job.max_attempts)
-        .values(
-            status="failed",
-            last_error="the worker stopped during the last attempt",
-            finished_at=utc_now(),
-        ),
-        execution_options={"synchronize_session": False},
+    exhausted = _row_count(
+        session.execute(
+            update(Job)
+            .where(silent, Job.attempts >= Job.max_attempts)
+            .values(
+                status="failed",
+                last_error="the worker stopped during the last attempt",
+                finished_at=utc_now(),
+            ),
+            execution_options={"synchronize_session": False},
+        )
     )
-    requeued = session.execute(
-        update(Job)
-        .where(silent, Job.attempts < Job.max_attempts)
-        .values(status="pending", worker=None, available_at=utc_now()),
-        execution_options={"synchronize_session": False},
+    requeued = _row_count(
+        session.execute(
+            update(Job)
+            .where(silent, Job.attempts < Job.max_attempts)
+            .values(status="pending", worker=None, available_at=utc_now()),
+            execution_options={"synchronize_session": False},
+        )
     )
-    if exhausted.rowcount or requeued.rowcount:  # type: ignore[attr-defined]
+    if exhausted or requeued:
         logger.warning(
-            "requeued %d stale jobs, failed %d that had no attempt left",
-            requeued.rowcount,  # type: ignore[attr-defined]
-            exhausted.rowcount,  # type: ignore[attr-defined]
+            "requeued %d stale jobs, failed %d that had no attempt left", requeued, exhausted
         )
     session.expire_all()
-    return int(requeued.rowcount)  # type: ignore[attr-defined]
+    return requeued
+
+
+def _row_count(result: Result[Any]) -> int:
+    # an UPDATE's result is a CursorResult, which has the count the generic Result lacks
+    return int(getattr(result, "rowcount", 0))
 
 
 def _update_claimed(session: Session, job: Job, **values: Any) -> Job:

@@ -66,7 +66,7 @@ def _cells(mask: np.ndarray, cell_px: int, min_valid_fraction: float) -> list[tu
     return corners
 
 
-def _pairwise_correlation(
+def pairwise_correlation(
     first: np.ndarray, first_mask: np.ndarray, second: np.ndarray, second_mask: np.ndarray
 ) -> float:
     """Pearson correlation over the points valid in both (cmcR's pairwise-complete CCF)."""
@@ -148,7 +148,7 @@ def register_cells(
             response = cv2.matchTemplate(region, templates[index], cv2.TM_CCOEFF_NORMED)
             response = np.nan_to_num(response, nan=-1.0, posinf=-1.0, neginf=-1.0)
             _, _, _, (best_x, best_y) = cv2.minMaxLoc(response)
-            correlation = _pairwise_correlation(
+            correlation = pairwise_correlation(
                 templates[index],
                 template_masks[index].astype(bool),
                 region[best_y : best_y + cell_px, best_x : best_x + cell_px],

@@ -35,13 +35,19 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ballistics.casing.cmc import CellRegistration, CellSettings, register_cells
+from ballistics.casing.cmc import (
+    CellRegistration,
+    CellSettings,
+    pairwise_correlation,
+    register_cells,
+)
 from ballistics.casing.marks import PreparedCasing
 from ballistics.casing.registration import (
     fixed_spectra,
     map_peaks,
     masked_ncc_maps,
     parabolic_offset,
+    rotate_batch,
     rotate_masked,
     subpixel_peak,
 )
@@ -84,6 +90,8 @@ class CompareConfig:
     photograph_correlation_threshold: float = 0.35
     rotation_tolerance_deg: float = 6.0
     cell_peak_margin: float = 0.1
+    firing_pin_angle_range_deg: float = 6.0
+    firing_pin_max_translation_um: float = 150.0
     translation_tolerance_um: float = 75.0
     same_source_threshold: float = 6.0
     photograph_same_source_threshold: float = 6.0
@@ -105,6 +113,9 @@ class CompareConfig:
         if modality is Modality.PHOTOGRAPH:
             return self.photograph_same_source_threshold
         return self.same_source_threshold
+
+
+DEFAULT_COMPARE_CONFIG = CompareConfig()
 
 
 @dataclass(frozen=True)
@@ -180,27 +191,42 @@ def _standardise(values: np.ndarray) -> np.ndarray:
     return centred / spread if spread > 0 else centred
 
 
-@dataclass(frozen=True)
-class _Pyramid:
-    """One scan at the three comparison resolutions, padded to a common size per level."""
+@dataclass(frozen=True, eq=False)
+class CasingPyramid:
+    """One prepared casing at the three comparison resolutions, standardised.
+
+    Built once per casing by :func:`comparison_pyramid` and reused for every comparison it takes
+    part in (a casing searched against many others is resampled once, not once per pair).
+    """
 
     coarse: np.ndarray
     refine: np.ndarray
     cells: np.ndarray
+    modality: Modality
+    mark: PreparedCasing
 
 
-def _pyramid(mark: PreparedCasing, config: CompareConfig, sizes: tuple[int, int, int]) -> _Pyramid:
-    levels = []
-    for pixel_um, size in zip(
-        (config.coarse_pixel_um, config.refine_pixel_um, config.cell_pixel_um), sizes, strict=True
-    ):
-        resampled = resample_masked(mark.breech_face, mark.pixel_um, pixel_um)
-        levels.append(_standardise(_pad_to(resampled, size)))
-    return _Pyramid(*levels)
+def comparison_pyramid(
+    mark: PreparedCasing, *, config: CompareConfig = DEFAULT_COMPARE_CONFIG
+) -> CasingPyramid:
+    """Resample a prepared casing to the comparison resolutions, finest first.
+
+    Each level is computed from the one finer than it, so the full-resolution scan is read once.
+    """
+    cells = resample_masked(mark.breech_face, mark.pixel_um, config.cell_pixel_um)
+    refine = resample_masked(cells, config.cell_pixel_um, config.refine_pixel_um)
+    coarse = resample_masked(refine, config.refine_pixel_um, config.coarse_pixel_um)
+    return CasingPyramid(
+        coarse=_standardise(coarse),
+        refine=_standardise(refine),
+        cells=_standardise(cells),
+        modality=mark.modality,
+        mark=mark,
+    )
 
 
-def _level_size(marks: tuple[PreparedCasing, PreparedCasing], pixel_um: float) -> int:
-    return max(round(mark.breech_face.shape[0] * mark.pixel_um / pixel_um) for mark in marks)
+def _common_size(first: np.ndarray, second: np.ndarray) -> int:
+    return max(*first.shape, *second.shape)
 
 
 def _search_angles(
@@ -217,12 +243,7 @@ def _search_angles(
     fixed_mask = np.isfinite(fixed)
     moving_mask = np.isfinite(moving)
     spectra = fixed_spectra(fixed, fixed_mask, moving_shape=moving.shape, max_shift_px=max_shift_px)
-    rotated_values = np.empty((len(angles_deg), *moving.shape), dtype=np.float32)
-    rotated_masks = np.empty((len(angles_deg), *moving.shape), dtype=np.float32)
-    for index, angle in enumerate(angles_deg):
-        values, mask = rotate_masked(moving, moving_mask, float(angle))
-        rotated_values[index] = values
-        rotated_masks[index] = mask
+    rotated_values, rotated_masks = rotate_batch(moving, moving_mask, angles_deg)
     min_overlap = int(min_overlap_fraction * min(fixed_mask.sum(), moving_mask.sum()))
     return masked_ncc_maps(
         spectra,
@@ -243,7 +264,9 @@ def _peak_angles(angles_deg: np.ndarray, correlation: np.ndarray, count: int) ->
 
 
 def _register_globally(
-    reference: _Pyramid, questioned: _Pyramid, config: CompareConfig
+    reference: tuple[np.ndarray, np.ndarray],
+    questioned: tuple[np.ndarray, np.ndarray],
+    config: CompareConfig,
 ) -> tuple[float, tuple[float, float], float]:
     """Full-circle coarse-to-fine registration: (angle_deg, shift_um, correlation).
 
@@ -252,8 +275,8 @@ def _register_globally(
     """
     coarse_angles = np.arange(-180.0, 180.0, config.coarse_angle_step_deg)
     coarse_maps = _search_angles(
-        reference.coarse,
-        questioned.coarse,
+        reference[0],
+        questioned[0],
         coarse_angles,
         max_shift_px=math.ceil(config.max_translation_um / config.coarse_pixel_um),
         min_overlap_fraction=config.min_overlap_fraction,
@@ -265,11 +288,12 @@ def _register_globally(
     offsets = np.arange(-half, half + 1e-9, config.refine_angle_step_deg)
     refine_angles = np.concatenate([candidate + offsets for candidate in candidates])
     maps = _search_angles(
-        reference.refine,
-        questioned.refine,
+        reference[1],
+        questioned[1],
         refine_angles,
         max_shift_px=math.ceil(config.max_translation_um / config.refine_pixel_um),
         min_overlap_fraction=config.min_overlap_fraction,
+        assume_zero_mean=True,
     )
     correlation, shift_rows, shift_columns = map_peaks(maps)
     best = int(np.argmax(correlation))
@@ -283,11 +307,15 @@ def _register_globally(
     row, column = subpixel_peak(
         maps[best], int(shift_rows[best]) + half_window, int(shift_columns[best]) + half_window
     )
-    shift_um = (
-        (row - half_window) * config.refine_pixel_um,
-        (column - half_window) * config.refine_pixel_um,
+    shift_px = (row - half_window, column - half_window)
+    shift_um = (shift_px[0] * config.refine_pixel_um, shift_px[1] * config.refine_pixel_um)
+    # The searches assumed zero local means to save transforms; the reported correlation is the
+    # exact one, over the points both scans measured, at the registration found.
+    moved, moved_mask = rotate_masked(
+        questioned[1], np.isfinite(questioned[1]), angle, shift_px=shift_px
     )
-    return (angle + 180.0) % 360.0 - 180.0, shift_um, float(correlation[best])
+    exact = pairwise_correlation(reference[1], np.isfinite(reference[1]), moved, moved_mask)
+    return (angle + 180.0) % 360.0 - 180.0, shift_um, exact
 
 
 def _cell_settings(config: CompareConfig, modality: Modality) -> CellSettings:
@@ -328,25 +356,34 @@ def _inverse_registration(
 
 
 def _firing_pin_correlation(
-    reference: PreparedCasing, questioned: PreparedCasing, config: CompareConfig
+    reference: PreparedCasing,
+    questioned: PreparedCasing,
+    config: CompareConfig,
+    *,
+    breech_face_angle_deg: float,
 ) -> float | None:
-    """Full-circle masked correlation of the two firing-pin impressions, when both have one."""
+    """Masked correlation of the two firing-pin impressions, when both have one.
+
+    The firing pin sits in the breech face, so its impression turns with the breech-face
+    impression: only angles near the breech-face registration are searched.
+    """
     if reference.firing_pin is None or questioned.firing_pin is None:
         return None
-    pixel = max(config.refine_pixel_um / 2, reference.pixel_um, questioned.pixel_um)
+    pixel = config.cell_pixel_um
     first = resample_masked(reference.firing_pin, reference.pixel_um, pixel)
     second = resample_masked(questioned.firing_pin, questioned.pixel_um, pixel)
-    size = max(first.shape[0], second.shape[0], first.shape[1], second.shape[1])
+    size = max(*first.shape, *second.shape)
     first = _standardise(_pad_to(first, size))
     second = _standardise(_pad_to(second, size))
     if np.isfinite(first).sum() < 64 or np.isfinite(second).sum() < 64:
         return None
-    angles = np.arange(-180.0, 180.0, config.coarse_angle_step_deg / 2)
+    half = config.firing_pin_angle_range_deg
+    angles = breech_face_angle_deg + np.arange(-half, half + 1e-9, config.refine_angle_step_deg)
     maps = _search_angles(
         first,
         second,
         angles,
-        max_shift_px=max(1, round(150.0 / pixel)),
+        max_shift_px=max(1, round(config.firing_pin_max_translation_um / pixel)),
         min_overlap_fraction=config.min_overlap_fraction,
     )
     return float(maps.max())
@@ -356,7 +393,7 @@ def compare_casings(
     reference: PreparedCasing,
     questioned: PreparedCasing,
     *,
-    config: CompareConfig = CompareConfig(),
+    config: CompareConfig = DEFAULT_COMPARE_CONFIG,
 ) -> CasingComparison:
     """Compare two prepared cartridge cases by registration and Congruent Matching Cells.
 
@@ -379,35 +416,65 @@ def compare_casings(
     ValueError
         If the two marks are of different modalities (a photograph is never compared with a
         topography: their values mean different things).
-    """
-    if reference.modality != questioned.modality:
-        raise ValueError(
-            f"cannot compare a {reference.modality.value} with a {questioned.modality.value}; "
-            "compare scans of the same modality."
-        )
-    marks = (reference, questioned)
-    sizes = tuple(
-        _level_size(marks, pixel)
-        for pixel in (config.coarse_pixel_um, config.refine_pixel_um, config.cell_pixel_um)
-    )
-    reference_levels = _pyramid(reference, config, sizes)  # type: ignore[arg-type]
-    questioned_levels = _pyramid(questioned, config, sizes)  # type: ignore[arg-type]
 
-    angle, shift_um, correlation = _register_globally(reference_levels, questioned_levels, config)
+    See Also
+    --------
+    compare_pyramids : the same on casings already resampled, for one casing against many.
+    """
+    _check_modalities(reference.modality, questioned.modality)
+    return compare_pyramids(
+        comparison_pyramid(reference, config=config),
+        comparison_pyramid(questioned, config=config),
+        config=config,
+    )
+
+
+def _check_modalities(first: Modality, second: Modality) -> None:
+    if first != second:
+        raise ValueError(
+            f"cannot compare a {first.value} with a {second.value}; compare scans of the same "
+            "modality."
+        )
+
+
+def compare_pyramids(
+    reference: CasingPyramid,
+    questioned: CasingPyramid,
+    *,
+    config: CompareConfig = DEFAULT_COMPARE_CONFIG,
+) -> CasingComparison:
+    """:func:`compare_casings` on casings already resampled by :func:`comparison_pyramid`.
+
+    The pyramids must have been built with the same ``config`` resolutions.
+    """
+    _check_modalities(reference.modality, questioned.modality)
+    levels = []
+    for first, second in (
+        (reference.coarse, questioned.coarse),
+        (reference.refine, questioned.refine),
+        (reference.cells, questioned.cells),
+    ):
+        size = _common_size(first, second)
+        levels.append((_pad_to(first, size), _pad_to(second, size)))
+    (
+        (reference_coarse, questioned_coarse),
+        (reference_refine, questioned_refine),
+        (
+            reference_cells,
+            questioned_cells,
+        ),
+    ) = levels
+
+    angle, shift_um, correlation = _register_globally(
+        (reference_coarse, reference_refine), (questioned_coarse, questioned_refine), config
+    )
 
     settings = _cell_settings(config, reference.modality)
     pixel = config.cell_pixel_um
-    forward = _run_cells(
-        reference_levels.cells, questioned_levels.cells, angle, shift_um, pixel, settings
-    )
+    forward = _run_cells(reference_cells, questioned_cells, angle, shift_um, pixel, settings)
     reverse_angle, reverse_shift = _inverse_registration(angle, shift_um)
     reverse = _run_cells(
-        questioned_levels.cells,
-        reference_levels.cells,
-        reverse_angle,
-        reverse_shift,
-        pixel,
-        settings,
+        questioned_cells, reference_cells, reverse_angle, reverse_shift, pixel, settings
     )
     forward_count = sum(cell.congruent for cell in forward)
     reverse_count = sum(cell.congruent for cell in reverse)
@@ -437,7 +504,9 @@ def compare_casings(
         rotation_deg=angle,
         translation_um=shift_um,
         correlation=correlation,
-        firing_pin_correlation=_firing_pin_correlation(reference, questioned, config),
+        firing_pin_correlation=_firing_pin_correlation(
+            reference.mark, questioned.mark, config, breech_face_angle_deg=angle
+        ),
         cells=cells,
         cmc_count_reverse=reverse_count,
         valid_cells_reverse=len(reverse),

@@ -216,3 +216,29 @@ def rotate_masked(
     valid = rotated_weights > 0.5
     rotated = np.where(valid, rotated / np.where(valid, rotated_weights, 1.0), 0.0)
     return rotated, valid
+
+
+def rotate_batch(
+    values: np.ndarray, mask: np.ndarray, angles_deg: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rotate a masked image about its centre by each angle, for a correlation search.
+
+    Returns (n, H, W) float32 arrays of weighted values and weights: the values are zero-filled
+    before rotation and not renormalised, so that each output is a weighted image whose weights
+    are the interpolated mask. The masked correlation accepts such fractional weights; skipping
+    the renormalisation and warping values and weights together as two channels halves the cost
+    of what is, in a full-circle search, the most repeated step.
+    """
+    rows, columns = values.shape
+    centre = ((columns - 1) / 2.0, (rows - 1) / 2.0)
+    stacked = np.dstack([np.where(mask, values, 0.0), mask]).astype(np.float32)
+    rotated_values = np.empty((len(angles_deg), rows, columns), dtype=np.float32)
+    rotated_weights = np.empty((len(angles_deg), rows, columns), dtype=np.float32)
+    for index, angle in enumerate(angles_deg):
+        matrix = cv2.getRotationMatrix2D(centre, float(angle), 1.0)
+        warped = cv2.warpAffine(
+            stacked, matrix, (columns, rows), flags=cv2.INTER_LINEAR, borderValue=(0.0, 0.0)
+        )
+        rotated_values[index] = warped[..., 0]
+        rotated_weights[index] = warped[..., 1]
+    return rotated_values, rotated_weights

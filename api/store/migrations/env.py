@@ -11,6 +11,9 @@ migration lock. Without one (a developer's own Alembic call) it connects to the 
     config.set_main_option("sqlalchemy.url", "sqlite:///ballistics-data/ballistics.sqlite3")
     command.revision(config, "what changes", autogenerate=True, rev_id="0003")
 
+Later revisions that alter a table on SQLite must use ``op.batch_alter_table`` (SQLite copies
+the table); the upgrade runs with SQLite's foreign keys off and checks them all before it
+commits, so that dropping the old copy does not cascade into the rows that refer to it.
 Logging is left as the caller set it up: a library does not configure handlers.
 """
 

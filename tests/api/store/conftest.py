@@ -4,7 +4,7 @@ The PostgreSQL runs use ``$BALLISTICS_TEST_POSTGRES_URL`` (default: the local se
 trust authentication) and give each test a schema of its own, created empty before it and
 dropped after it, reached through the connection's ``search_path``: tests never share a mutable
 database, and may run in parallel. They are marked ``postgres`` and skipped, with the reason,
-when the server cannot be reached.
+when the server cannot be reached (failed instead when ``$BALLISTICS_REQUIRE_POSTGRES`` is 1).
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ from api.store.models import Exhibit
 
 POSTGRES_URL_VARIABLE = "BALLISTICS_TEST_POSTGRES_URL"
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+#: set (e.g. in CI, where the server runs) to fail instead of skip when PostgreSQL is unreachable
+REQUIRE_POSTGRES_VARIABLE = "BALLISTICS_REQUIRE_POSTGRES"
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),
     pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
@@ -44,10 +46,13 @@ def postgres_admin() -> Iterator[Engine]:
             connection.execute(text("SELECT 1"))
     except OperationalError as error:
         engine.dispose()
-        pytest.skip(
+        reason = (
             f"PostgreSQL at {make_url(url).render_as_string(hide_password=True)} is unreachable "
             f"(set {POSTGRES_URL_VARIABLE}): {str(error).splitlines()[0]}"
         )
+        if os.environ.get(REQUIRE_POSTGRES_VARIABLE, "").strip().lower() in {"1", "true", "yes"}:
+            pytest.fail(f"{reason}; {REQUIRE_POSTGRES_VARIABLE} is set, so this is an error")
+        pytest.skip(reason)
     yield engine
     engine.dispose()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import threading
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, select, text
-from sqlalchemy.exc import StatementError
+from sqlalchemy.exc import IntegrityError, StatementError
 
 from api.store import repository
 from api.store.database import (
@@ -173,3 +174,41 @@ def test_naive_timestamps_are_refused(store: Store) -> None:
             session.flush()
     with store.transaction() as session:
         assert session.scalars(select(Agency)).all() == []
+
+
+def test_processes_opening_a_new_store_at_once_migrate_it_once(
+    tmp_path: Path, database_url: str | None
+) -> None:
+    opened: list[Store] = []
+    errors: list[BaseException] = []
+
+    def open_it() -> None:
+        try:
+            opened.append(open_store(tmp_path / "store", database_url=database_url))
+        except BaseException as error:  # reported by the main thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=open_it) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    try:
+        assert errors == []
+        assert len(opened) == 3
+        assert current_revision(opened[0].engine) == head_revision()
+    finally:
+        for store in opened:
+            store.close()
+
+
+def test_foreign_keys_are_enforced_after_the_upgrade(store: Store) -> None:
+    # the SQLite upgrade switches them off while it runs; every connection must have them back
+    for _ in range(3):
+        with pytest.raises(IntegrityError), store.transaction(write=True) as session:
+            session.execute(
+                text(
+                    "INSERT INTO cases (public_id, agency_pk, case_id, created_at) "
+                    "VALUES ('01JBBBBBBBBBBBBBBBBBBBBBBB', 999, 'C-1', CURRENT_TIMESTAMP)"
+                )
+            )

@@ -25,9 +25,9 @@ def _enqueue(
         ]
 
 
-def _claim(store: Store, worker: str, **options: object) -> Job | None:
+def _claim(store: Store, worker: str, *, kinds: list[str] | None = None) -> Job | None:
     with store.transaction(write=True) as session:
-        return repository.claim_next_job(session, worker=worker, **options)  # type: ignore[arg-type]
+        return repository.claim_next_job(session, worker=worker, kinds=kinds)
 
 
 def test_jobs_are_claimed_oldest_first_and_once(store: Store, make_exhibit: MakeExhibit) -> None:
@@ -35,7 +35,7 @@ def test_jobs_are_claimed_oldest_first_and_once(store: Store, make_exhibit: Make
         exhibit = make_exhibit(session, "Port of Spain lab", "C-1", "E-1")
         job = repository.enqueue_job(session, "correlate", exhibit=exhibit)
         first_id, exhibit_key = job.id, exhibit.id
-    second_id, third_id = _enqueue(store, 2)
+    second_id, _ = _enqueue(store, 2)
     claimed = _claim(store, "worker-1")
     assert claimed is not None
     assert (claimed.id, claimed.status, claimed.attempts, claimed.worker) == (
@@ -61,23 +61,17 @@ def test_claims_can_be_limited_to_kinds(store: Store) -> None:
 
 def test_a_job_held_by_an_open_transaction_is_skipped_by_the_next_claim(store: Store) -> None:
     first_id, second_id = _enqueue(store, 2)
-    holder = store.session_factory(
-        bind=store.engine.execution_options(ballistics_sqlite_immediate=True)
-    )
-    try:
-        with holder.begin():
-            held = repository.claim_next_job(holder, worker="holder")
-            assert held is not None and held.id == first_id
-            if store.backend == "postgresql":
-                # not committed yet: the row is locked, and SKIP LOCKED passes over it
-                other = _claim(store, "other")
-                assert other is not None and other.id == second_id
-        if store.backend == "sqlite":
-            # SQLite: the holder had the write lock; once it commits the claim is visible
+    with store.transaction(write=True) as holder:
+        held = repository.claim_next_job(holder, worker="holder")
+        assert held is not None and held.id == first_id
+        if store.backend == "postgresql":
+            # not committed yet: the row is locked, and SKIP LOCKED passes over it
             other = _claim(store, "other")
             assert other is not None and other.id == second_id
-    finally:
-        holder.close()
+    if store.backend == "sqlite":
+        # SQLite: the holder had the write lock, so the next claim waited for its commit
+        other = _claim(store, "other")
+        assert other is not None and other.id == second_id
     assert _claim(store, "third") is None
 
 

@@ -10,12 +10,13 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm import Session
 
 from api.store import repository
 from api.store.database import Store
 from api.store.errors import ConflictError, MarkFormatError, NotFoundError
 from api.store.marks import decode_casing_mark, encode_casing_mark, encode_mark
-from api.store.models import AuditEntry, Exhibit, ExhibitFile, Link, check_country_code
+from api.store.models import AuditEntry, Case, Exhibit, ExhibitFile, Link, check_country_code
 from ballistics.casing.marks import PreparedCasing
 from tests.api.store.conftest import MakeExhibit
 
@@ -85,7 +86,7 @@ def test_cases_are_per_agency_and_keep_their_date(store: Store) -> None:
 # --- exhibits ----------------------------------------------------------------------------------
 
 
-def _case(session: repository.Session, agency: str = "Port of Spain lab", case_id: str = "C-1"):  # type: ignore[no-untyped-def]
+def _case(session: Session, agency: str = "Port of Spain lab", case_id: str = "C-1") -> Case:
     country = {"Port of Spain lab": "TT", "Georgetown lab": "GY"}[agency]
     agency_row = repository.get_or_create_agency(session, agency, country=country)
     return repository.get_or_create_case(session, agency_row, case_id)
