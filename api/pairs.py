@@ -441,6 +441,7 @@ def _compare_task(
     row, index_a, index_b = task
     reference, questioned = _worker_prepared[index_a], _worker_prepared[index_b]
     started = time.perf_counter()
+    started_cpu = time.process_time()
     try:
         comparison = compare_pyramids(
             _worker_pyramid(index_a), _worker_pyramid(index_b), config=_worker_compare_config
@@ -449,6 +450,9 @@ def _compare_task(
         return row, None, describe_error(error, source=f"{reference.source} vs {questioned.source}")
     record = comparison_record(comparison)
     record["compare_s"] = time.perf_counter() - started
+    # CPU seconds of this process: what the comparison costs a core, whatever else the
+    # machine is running at the same time
+    record["compare_cpu_s"] = time.process_time() - started_cpu
     return row, record, None
 
 

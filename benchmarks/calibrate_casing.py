@@ -11,6 +11,11 @@ the lowest score threshold whose false-positive rate on known non-matches is at 
   largest observed value, which an empirical quantile cannot do with fewer than 1,000 pairs.
 * empirical: above every observed known non-match (the largest plus half a cell).
 
+The engine's threshold is the stricter of these and a floor of 6 congruent cells, the
+identification criterion NIST published with the CMC method [2]_: with a few hundred real
+known non-matches, all from two sets, a fitted tail is an estimate, and a lower threshold than
+the published one would have to be justified by more data than there is here.
+
 Which pairs calibrate what (the only known non-matches at hand):
 
 * topography: every known non-match of the real 3D sets (Fadul: 10 consecutively made slides;
@@ -27,6 +32,8 @@ References
 .. [1] J. Song, T. V. Vorburger, W. Chu et al., "Estimating error rates for firearm evidence
    identifications in forensic science", Forensic Science International 284, 15-32 (2018).
    (CMC counts of known non-matches modelled as counts with a fitted distribution.)
+.. [2] J. Song, "Proposed NIST ballistics identification system (NBIS) based on 3D topography
+   measurements on correlation cells", AFTE Journal 45(2), 184-194 (2013).
 """
 
 from __future__ import annotations
@@ -77,7 +84,13 @@ def negative_binomial_threshold(counts: np.ndarray, *, false_positive_rate: floa
     return float(threshold)
 
 
-def calibrate(scores: Sequence[float], *, false_positive_rate: float) -> dict[str, float | int]:
+#: NIST's published CMC identification criterion (Song 2013): the threshold never goes below it.
+PUBLISHED_FLOOR = 6.0
+
+
+def calibrate(
+    scores: Sequence[float], *, false_positive_rate: float, floor: float = PUBLISHED_FLOOR
+) -> dict[str, float | int]:
     """Thresholds on a score that is a mean of two counts (so 2 x score is a count)."""
     values = np.asarray(scores, dtype=np.float64)
     counts = np.rint(2.0 * values)
@@ -89,7 +102,8 @@ def calibrate(scores: Sequence[float], *, false_positive_rate: float) -> dict[st
         "highest_score": float(values.max()),
         "parametric_threshold": parametric,
         "empirical_threshold": empirical,
-        "threshold": max(parametric, empirical),
+        "floor": floor,
+        "threshold": max(parametric, empirical, floor),
     }
 
 
@@ -135,6 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ("highest_score", "max", ".1f"),
         ("parametric_threshold", "NB tail", ".1f"),
         ("empirical_threshold", "max+0.5", ".1f"),
+        ("floor", "floor", ".1f"),
         ("threshold", "threshold", ".1f"),
     )
     print(format_table(rows, columns))

@@ -63,6 +63,7 @@ TABLE_COLUMNS = (
     ("compare_median_s", "s/cmp", ".3f"),
     ("compare_p95_s", "p95 s", ".3f"),
     ("comparisons_per_core_s", "cmp/s/core", ".2f"),
+    ("comparisons_per_cpu_s", "cmp/cpu-s", ".2f"),
     ("prepare_median_s", "prep s/scan", ".2f"),
 )
 
@@ -254,10 +255,18 @@ def measure(dataset: LabelledSet, *, workers: int, limit: int | None, seed: int)
     compare_seconds = timing_summary([run.results[k]["compare_s"] for k in compared])
     prepare_seconds = timing_summary(run.prepare_s)
     core_seconds = run.compare_wall_s * run.workers
+    cpu_times = [
+        run.results[k]["compare_cpu_s"] for k in compared if "compare_cpu_s" in run.results[k]
+    ]
+    cpu_seconds = float(sum(cpu_times))
     row |= {
         "compare_median_s": compare_seconds["median_s"],
         "compare_p95_s": compare_seconds["p95_s"],
         "comparisons_per_core_s": len(compared) / core_seconds if core_seconds > 0 else None,
+        # per second of one core's own work (CPU time of the comparisons): unaffected by other
+        # processes sharing the machine, which the wall-clock figure above is not
+        "comparisons_per_cpu_s": len(compared) / cpu_seconds if cpu_seconds > 0 else None,
+        "compare_cpu_median_s": float(np.median(cpu_times)) if cpu_times else None,
         "prepare_median_s": prepare_seconds["median_s"],
         "prepare_p95_s": prepare_seconds["p95_s"],
         "prepare_wall_s": run.prepare_wall_s,

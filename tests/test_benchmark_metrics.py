@@ -106,3 +106,19 @@ def test_table_has_one_header_and_one_row_per_dataset():
     assert lines[0].split() == ["dataset", "AUC"]
     assert lines[1].split() == ["fadul", "1.000"]
     assert lines[2].split() == ["dfsc", "-"]
+
+
+def test_calibration_threshold_bounds_the_false_positive_rate():
+    from scipy import stats
+
+    from benchmarks.calibrate_casing import calibrate, negative_binomial_threshold
+
+    counts = stats.poisson(1.0).rvs(size=5000, random_state=1).astype(float)
+    threshold = negative_binomial_threshold(counts, false_positive_rate=1e-3)
+    # Poisson(1): P(X >= 6) = 0.0006 <= 1e-3 < P(X >= 5) = 0.0037
+    assert threshold == 6.0
+    result = calibrate(counts / 2.0, false_positive_rate=1e-3, floor=0.0)
+    assert result["threshold"] == max(result["parametric_threshold"], counts.max() / 2 + 0.5)
+    # the published floor wins when the data would allow a lower threshold
+    low = calibrate([0.0, 0.5, 0.0, 1.0], false_positive_rate=1e-3)
+    assert low["threshold"] == 6.0

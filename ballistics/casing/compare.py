@@ -14,8 +14,13 @@ circle, coarse to fine:
 
 The score is the mean of the two directions' congruent-cell counts, a number that is
 comparable across pairs of cartridge cases because cells have a fixed physical size
-(``cell_um``). ``same_source`` compares it with a threshold calibrated on known non-matches (see
-``benchmarks/calibrate_casing.py`` and the README).
+(``cell_um``). ``same_source`` compares it with a per-modality threshold calibrated on known
+non-matches for a false-positive rate of at most 1 in 1,000 (``benchmarks/calibrate_casing.py``):
+the stricter of a negative-binomial tail fitted to the 796 real 3D known non-matches (Fadul and
+DFSC; photographs: the synthetic non-matches from different production runs, as no real 2D
+known non-matches are at hand), the largest observed known non-match plus half a cell, and
+NIST's published criterion of 6 congruent cells, which is the one that binds on the current
+data (fitted tail: 3.5).
 
 References
 ----------

@@ -1,0 +1,331 @@
+"""Read an ingest manifest: the CSV of evidence items that ``ballistics ingest`` stores.
+
+The format is ../shared/CONTRACT.md's: a header row in any column order; required columns
+``path``, ``exhibit_id``, ``case_id``, ``agency``, ``country``, ``kind``; optional ``caliber``,
+``pixel_um``, ``occurred_on``; any other column is kept, per row, as exhibit metadata.
+
+Two kinds of problem are told apart. A manifest that cannot be used at all (missing, unreadable,
+not UTF-8, a required column missing, a column named twice) raises
+:class:`~ballistics.errors.EvidenceError` naming the file, and nothing is ingested. A bad cell
+makes only its row fail: the row becomes a :class:`ManifestProblem` naming the line, the field
+and the reason, and the other rows go on.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from api.store.models import KINDS, check_country_code
+from ballistics.errors import EvidenceError
+
+REQUIRED_COLUMNS = ("path", "exhibit_id", "case_id", "agency", "country", "kind")
+OPTIONAL_COLUMNS = ("caliber", "pixel_um", "occurred_on")
+KNOWN_COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+#: longest identifier (exhibit, case, agency) the store accepts
+MAX_IDENTIFIER_LENGTH = 200
+#: longest calibre text the store accepts
+MAX_CALIBER_LENGTH = 64
+
+
+@dataclass(frozen=True)
+class ManifestRow:
+    """One usable row of a manifest.
+
+    Parameters
+    ----------
+    line
+        The line of the file the row starts on (the header is line 1).
+    path_text
+        The ``path`` cell exactly as written (echoed in results, like ``compare --pairs``).
+    path
+        Where the item is: ``path_text`` if absolute, else relative to the manifest's folder.
+    exhibit_id, case_id, agency
+        Identifiers, stripped of surrounding blanks.
+    country
+        ISO 3166-1 alpha-2 code of the agency's country, upper case.
+    kind
+        ``"cartridge_case"`` or ``"bullet"``.
+    caliber
+        The calibre as written (stripped), or None when absent or empty.
+    pixel_um
+        Micrometres per pixel for 2D images without it, or None.
+    occurred_on
+        The incident's date, or None.
+    metadata
+        The row's cells of columns the manifest format does not define (non-empty ones only).
+    """
+
+    line: int
+    path_text: str
+    path: Path
+    exhibit_id: str
+    case_id: str
+    agency: str
+    country: str
+    kind: str
+    caliber: str | None = None
+    pixel_um: float | None = None
+    occurred_on: datetime.date | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ManifestProblem:
+    """A row that cannot be ingested, and why.
+
+    Parameters
+    ----------
+    line
+        The line the row starts on.
+    path_text
+        Its ``path`` cell as written (empty when the cell is).
+    error
+        One line: the manifest's name, the line, the field and the reason.
+    exhibit_id
+        Its ``exhibit_id`` cell, for the report (empty when the cell is).
+    """
+
+    line: int
+    path_text: str
+    error: str
+    exhibit_id: str = ""
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A parsed manifest: its usable rows and its bad ones, each in file order.
+
+    Parameters
+    ----------
+    path
+        The manifest file.
+    rows
+        The rows that passed every check.
+    problems
+        The rows that did not.
+    columns
+        The header's column names, stripped, in file order.
+    """
+
+    path: Path
+    rows: list[ManifestRow]
+    problems: list[ManifestProblem]
+    columns: tuple[str, ...]
+
+    @property
+    def row_count(self) -> int:
+        """Number of data rows, usable or not."""
+        return len(self.rows) + len(self.problems)
+
+
+def read_manifest(path: Path | str) -> Manifest:
+    """Parse the ingest manifest at ``path``.
+
+    Parameters
+    ----------
+    path
+        The CSV file (UTF-8, with or without a byte-order mark). Relative item paths are taken
+        relative to its folder.
+
+    Returns
+    -------
+    Manifest
+        Usable rows and bad rows; a bad cell fails its row only.
+
+    Raises
+    ------
+    EvidenceError
+        The file is missing or unreadable, is not UTF-8 text, has no header, lacks a required
+        column, or names a column twice. The message names the file and says what to fix.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise EvidenceError(str(path), "no such manifest file") from None
+    except IsADirectoryError:
+        raise EvidenceError(str(path), "is a folder; give the manifest CSV file") from None
+    except UnicodeDecodeError as error:
+        raise EvidenceError(
+            str(path), f"the manifest is not UTF-8 text ({error.reason} at byte {error.start})"
+        ) from None
+    except OSError as error:
+        raise EvidenceError(
+            str(path), f"cannot read the manifest ({error.strerror or error})"
+        ) from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader, None)
+    except csv.Error as error:
+        raise EvidenceError(str(path), f"the header is not valid CSV ({error})") from None
+    if not header or not any(cell.strip() for cell in header):
+        raise EvidenceError(
+            str(path), f"the manifest has no header row; its first line must name the columns "
+            f"{', '.join(REQUIRED_COLUMNS)}"
+        )
+    columns = tuple(cell.strip() for cell in header)
+    _check_columns(path, columns)
+    rows: list[ManifestRow] = []
+    problems: list[ManifestProblem] = []
+    folder = path.parent
+    while True:
+        line = reader.line_num + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as error:
+            # the csv module cannot resynchronise after a malformed line: stop there
+            problems.append(
+                ManifestProblem(line, "", f"{path.name} line {line}: not valid CSV ({error})")
+            )
+            break
+        if not any(cell.strip() for cell in cells):
+            continue  # blank lines separate nothing in a CSV; skip them
+        outcome = _parse_row(cells, columns, line=line, folder=folder, name=path.name)
+        (rows if isinstance(outcome, ManifestRow) else problems).append(outcome)  # type: ignore[arg-type]
+    return Manifest(path=path, rows=rows, problems=problems, columns=columns)
+
+
+def _check_columns(path: Path, columns: tuple[str, ...]) -> None:
+    named = [column for column in columns if column]
+    repeated = sorted({column for column in named if named.count(column) > 1})
+    if repeated:
+        raise EvidenceError(
+            str(path),
+            f"the header names column {repeated[0]!r} more than once; keep one column of each name",
+        )
+    missing = [column for column in REQUIRED_COLUMNS if column not in columns]
+    if missing:
+        raise EvidenceError(
+            str(path),
+            f"the header lacks the required column{'s' if len(missing) > 1 else ''} "
+            f"{', '.join(missing)} (found: {', '.join(named) or 'nothing'})",
+        )
+
+
+def _parse_row(
+    cells: list[str], columns: tuple[str, ...], *, line: int, folder: Path, name: str
+) -> ManifestRow | ManifestProblem:
+    values = {column: cell.strip() for column, cell in zip(columns, cells, strict=False)}
+    path_text = values.get("path", "")
+    exhibit_id = values.get("exhibit_id", "")
+    where = f"{name} line {line}"
+    try:
+        if len(cells) > len(columns):
+            raise _CellError("", f"the row has {len(cells)} cells, the header {len(columns)}")
+        row = ManifestRow(
+            line=line,
+            path_text=path_text,
+            path=_item_path(path_text, folder),
+            exhibit_id=_identifier(values, "exhibit_id"),
+            case_id=_identifier(values, "case_id"),
+            agency=_identifier(values, "agency"),
+            country=_country(values.get("country", "")),
+            kind=_kind(values.get("kind", "")),
+            caliber=_caliber(values.get("caliber", "")),
+            pixel_um=_pixel_um(values.get("pixel_um", "")),
+            occurred_on=_date(values.get("occurred_on", "")),
+            metadata={
+                column: value
+                for column, value in values.items()
+                if column and column not in KNOWN_COLUMNS and value
+            },
+        )
+    except _CellError as error:
+        field_text = f" {error.column}" if error.column else ""
+        return ManifestProblem(
+            line, path_text, f"{where}{field_text}: {error.reason}", exhibit_id=exhibit_id
+        )
+    return row
+
+
+class _CellError(ValueError):
+    """A bad cell: which column and why (turned into a ManifestProblem by the caller)."""
+
+    def __init__(self, column: str, reason: str) -> None:
+        super().__init__(reason)
+        self.column = column
+        self.reason = reason
+
+
+def _item_path(text: str, folder: Path) -> Path:
+    if not text:
+        raise _CellError("path", "is empty; give the item's file, absolute or relative to the "
+                         "manifest's folder")
+    path = Path(text)
+    return path if path.is_absolute() else folder / path
+
+
+def _identifier(values: Mapping[str, str], column: str) -> str:
+    text = values.get(column, "")
+    if not text:
+        raise _CellError(column, "is empty; every row needs one")
+    if len(text) > MAX_IDENTIFIER_LENGTH:
+        raise _CellError(
+            column, f"is {len(text)} characters long; the most is {MAX_IDENTIFIER_LENGTH}"
+        )
+    return text
+
+
+def _country(text: str) -> str:
+    try:
+        return check_country_code(text)
+    except ValueError as error:
+        raise _CellError("country", str(error)) from None
+
+
+def _kind(text: str) -> str:
+    if text not in KINDS:
+        raise _CellError("kind", f"{text!r} is not one of {', '.join(KINDS)}")
+    return text
+
+
+def _caliber(text: str) -> str | None:
+    if len(text) > MAX_CALIBER_LENGTH:
+        raise _CellError(
+            "caliber", f"is {len(text)} characters long; the most is {MAX_CALIBER_LENGTH}"
+        )
+    return text or None
+
+
+def _pixel_um(text: str) -> float | None:
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise _CellError(
+            "pixel_um", f"{text!r} is not a positive number of micrometres per pixel"
+        )
+    return value
+
+
+def _date(text: str) -> datetime.date | None:
+    if not text:
+        return None
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError:
+        raise _CellError(
+            "occurred_on", f"{text!r} is not an ISO 8601 date; write it as YYYY-MM-DD"
+        ) from None
+
+
+def problem_record(problem: ManifestProblem) -> dict[str, Any]:
+    """Return a bad row as an entry of the ingest report's ``failed`` list."""
+    return {
+        "path": problem.path_text,
+        "error": problem.error,
+        "line": problem.line,
+        "exhibit_id": problem.exhibit_id,
+    }

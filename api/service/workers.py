@@ -1,0 +1,342 @@
+"""The service's heavy work and the process pool that runs it on every core.
+
+Three kinds of task run in worker processes, each a plain function of picklable values so that
+the same code runs in a pool or, with one worker, in the calling process:
+
+- :func:`extract_task`: read an item's bytes, hash them, store the original, read the surface,
+  prepare the casing, compute its descriptor and encode its mark (ingest);
+- :func:`compare_task`: compare two encoded marks (re-ranking, correlation);
+- :func:`describe_task`: compute a descriptor from a stored mark (``reindex`` after a
+  descriptor change).
+
+The main process keeps the database: workers never open it. Marks travel to the workers as
+their compact encoding (:mod:`api.store.marks`, ~0.1-0.2 MB for a Fadul scan), and each worker
+keeps the last few it resampled for comparison, so that a casing compared with many others is
+decoded and resampled once per worker.
+"""
+
+from __future__ import annotations
+
+import collections
+import hashlib
+import logging
+import multiprocessing
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from api.pairs import _single_threaded_libraries, available_cores, comparison_record, describe_error
+from api.store.marks import decode_casing_mark, encode_casing_mark
+from api.store.originals import OriginalStore
+from ballistics.casing.compare import (
+    DEFAULT_COMPARE_CONFIG,
+    CasingPyramid,
+    CompareConfig,
+    compare_pyramids,
+    comparison_pyramid,
+)
+from ballistics.casing.marks import PreparedCasing
+from ballistics.casing.prepare import PrepareConfig, prepare_casing
+from ballistics.descriptors import casing_descriptor
+from ballistics.io import read_surface
+from ballistics.io.files import load_source
+from ballistics.surface import Surface
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ExtractTask:
+    """One manifest item for :func:`extract_task`.
+
+    Parameters
+    ----------
+    position
+        The caller's index of the item (results come back unordered).
+    path
+        The file.
+    pixel_um
+        Micrometres per pixel for 2D images without it.
+    known_sha256
+        The digest of the exhibit already stored under this item's agency and exhibit id, or
+        None. A file with another digest is not prepared (it is refused as a conflict); a file
+        with this digest is not prepared either when ``known_complete``.
+    known_complete
+        The stored exhibit already has a mark and a descriptor of the current versions.
+    originals_folder
+        Where the original is stored (content-addressed) before the item is prepared.
+    """
+
+    position: int
+    path: str
+    pixel_um: float | None = None
+    known_sha256: str | None = None
+    known_complete: bool = False
+    originals_folder: str | None = None
+
+
+#: outcomes of an extraction
+EXTRACTED, SKIPPED, CONFLICT, FAILED = "extracted", "skipped", "conflict", "failed"
+
+
+@dataclass(frozen=True, eq=False)
+class Extraction:
+    """What :func:`extract_task` made of one item.
+
+    ``outcome`` is ``"extracted"`` (everything below is set), ``"skipped"`` (the same file is
+    stored and complete: only the digest was computed), ``"conflict"`` (another file is stored
+    under this exhibit id: only the digest was computed) or ``"failed"`` (``error`` says why).
+    """
+
+    position: int
+    outcome: str
+    sha256: str = ""
+    size_bytes: int = 0
+    name: str = ""
+    modality: str | None = None
+    pixel_um: float | None = None
+    mark: bytes | None = None
+    descriptor: np.ndarray | None = None
+    error: str | None = None
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True, eq=False)
+class ExtractedCasing:
+    """A casing read and prepared in this process: its surface, mark, encoding and descriptor."""
+
+    surface: Surface
+    mark: PreparedCasing
+    encoded: bytes
+    descriptor: np.ndarray
+
+
+def extract_casing(
+    data: bytes, *, name: str, pixel_um: float | None, prepare_config: PrepareConfig
+) -> ExtractedCasing:
+    """Read a cartridge case from its bytes, prepare it, describe it and encode its mark.
+
+    Raises
+    ------
+    EvidenceError
+        The bytes are not a readable X3P or image, or preparation finds no usable mark.
+    """
+    surface = read_surface(data, pixel_um=pixel_um, name=name)
+    mark = prepare_casing(surface, config=prepare_config)
+    descriptor = np.asarray(casing_descriptor(mark), dtype=np.float32)
+    return ExtractedCasing(
+        surface=surface, mark=mark, encoded=encode_casing_mark(mark), descriptor=descriptor
+    )
+
+
+def extract_task(task: ExtractTask) -> Extraction:
+    """Run one :class:`ExtractTask`; a failure comes back as an ``Extraction`` with ``error``."""
+    started = time.perf_counter()
+    try:
+        data, name = load_source(task.path)
+        sha256 = hashlib.sha256(data).hexdigest()
+        base = {"position": task.position, "sha256": sha256, "size_bytes": len(data)}
+        file_name = _file_name(task.path)
+        if task.known_sha256 is not None and task.known_sha256 != sha256:
+            return Extraction(outcome=CONFLICT, name=file_name, **base)
+        if task.known_sha256 == sha256 and task.known_complete:
+            return Extraction(outcome=SKIPPED, name=file_name, **base)
+        if task.originals_folder is not None:
+            # first, so that a stored exhibit always has its original: a kill after this
+            # leaves at worst an unreferenced blob, stored once and reused by the next run
+            OriginalStore(task.originals_folder).put_bytes(data, name=file_name)
+        extracted = extract_casing(
+            data, name=name, pixel_um=task.pixel_um, prepare_config=_state.prepare_config
+        )
+    except Exception as error:  # one bad item must not stop the others
+        return Extraction(
+            position=task.position,
+            outcome=FAILED,
+            error=describe_error(error, source=task.path),
+            seconds=time.perf_counter() - started,
+        )
+    return Extraction(
+        outcome=EXTRACTED,
+        name=file_name,
+        modality=str(extracted.mark.modality),
+        pixel_um=extracted.surface.pixel_um,
+        mark=extracted.encoded,
+        descriptor=extracted.descriptor,
+        seconds=time.perf_counter() - started,
+        **base,
+    )
+
+
+def _file_name(path: str) -> str:
+    return path.replace("\\", "/").rsplit("/", 1)[-1]
+
+
+@dataclass(frozen=True)
+class MarkRef:
+    """An encoded mark and a key naming it (``"exhibit:<id>"``, ``"query:<sha256>"``)."""
+
+    key: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class CompareTask:
+    """Compare ``reference`` with ``questioned``; ``pair`` is the caller's index of the pair."""
+
+    pair: int
+    reference: MarkRef
+    questioned: MarkRef
+
+
+def compare_task(task: CompareTask) -> tuple[int, dict[str, Any] | None, str | None]:
+    """Compare two encoded marks; return (pair, comparison record, None) or (pair, None, error).
+
+    The record is :func:`api.pairs.comparison_record` plus ``compare_s``.
+    """
+    started = time.perf_counter()
+    try:
+        reference = _pyramid(task.reference)
+        questioned = _pyramid(task.questioned)
+        comparison = compare_pyramids(reference, questioned, config=_state.compare_config)
+    except Exception as error:  # one failing pair must not stop the others
+        source = f"{task.reference.key} vs {task.questioned.key}"
+        return task.pair, None, describe_error(error, source=source)
+    record = comparison_record(comparison)
+    record["compare_s"] = time.perf_counter() - started
+    return task.pair, record, None
+
+
+def describe_task(task: tuple[int, bytes]) -> tuple[int, np.ndarray | None, str | None]:
+    """Compute the descriptor of a stored mark: (key, vector, None) or (key, None, error)."""
+    key, data = task
+    try:
+        vector = np.asarray(casing_descriptor(decode_casing_mark(data)), dtype=np.float32)
+    except Exception as error:
+        return key, None, describe_error(error, source=f"exhibit {key}")
+    return key, vector, None
+
+
+# --- worker state ------------------------------------------------------------------------------
+
+
+class _WorkerState:
+    """Settings and the mark cache of one worker process (or of the caller, inline)."""
+
+    def __init__(self) -> None:
+        self.prepare_config = PrepareConfig()
+        self.compare_config = DEFAULT_COMPARE_CONFIG
+        self.cache_size = 64
+        self.pyramids: collections.OrderedDict[tuple[str, bytes], CasingPyramid] = (
+            collections.OrderedDict()
+        )
+
+    def configure(
+        self, prepare_config: PrepareConfig, compare_config: CompareConfig, cache_size: int
+    ) -> None:
+        self.prepare_config = prepare_config
+        self.compare_config = compare_config
+        self.cache_size = cache_size
+        self.pyramids.clear()
+
+    @property
+    def settings(self) -> tuple[PrepareConfig, CompareConfig, int]:
+        return self.prepare_config, self.compare_config, self.cache_size
+
+
+_state = _WorkerState()
+
+
+def _pyramid(reference: MarkRef) -> CasingPyramid:
+    # keyed by the bytes' digest too: a key whose mark was replaced is never served stale
+    cache_key = (reference.key, hashlib.blake2b(reference.data, digest_size=16).digest())
+    pyramid = _state.pyramids.get(cache_key)
+    if pyramid is not None:
+        _state.pyramids.move_to_end(cache_key)
+        return pyramid
+    pyramid = comparison_pyramid(decode_casing_mark(reference.data), config=_state.compare_config)
+    _state.pyramids[cache_key] = pyramid
+    while len(_state.pyramids) > _state.cache_size:
+        _state.pyramids.popitem(last=False)
+    return pyramid
+
+
+def _initialize_worker(
+    prepare_config: PrepareConfig, compare_config: CompareConfig, cache_size: int
+) -> None:
+    _state.configure(prepare_config, compare_config, cache_size)
+    # one process per core already: library threads on top would only compete for the cores
+    import cv2
+    import faiss
+
+    cv2.setNumThreads(1)
+    faiss.omp_set_num_threads(1)
+
+
+class WorkerPool:
+    """A process pool started on first use and kept until :meth:`close` (one per service).
+
+    Parameters
+    ----------
+    workers
+        Number of processes; None for every available core; 1 runs every task in the calling
+        process (no pool), which is also the way to debug.
+    prepare_config, compare_config, cache_size
+        The workers' settings and how many resampled marks each keeps.
+    """
+
+    def __init__(
+        self,
+        workers: int | None,
+        *,
+        prepare_config: PrepareConfig,
+        compare_config: CompareConfig,
+        cache_size: int,
+    ) -> None:
+        workers = available_cores() if workers is None else workers
+        if workers < 1:
+            raise ValueError(f"workers must be at least 1, got {workers}; use 1 to run in-process.")
+        self.workers = workers
+        self._settings = (prepare_config, compare_config, cache_size)
+        self._pool: Any = None
+
+    def map_unordered(
+        self, function: Callable[[Any], Any], tasks: Iterable[Any], *, count: int | None = None
+    ) -> Iterator[Any]:
+        """Yield ``function(task)`` for every task, in the order they finish.
+
+        ``tasks`` may be a generator; it is consumed as the workers take tasks, so that the
+        caller can build each task (fetch its marks) when it is needed. ``count`` (the number
+        of tasks, when known) sets the chunk size; small chunks keep every core busy to the end.
+        """
+        if self.workers == 1 or count == 1:
+            if _state.settings != self._settings:  # another service ran inline before
+                _state.configure(*self._settings)
+            return map(function, tasks)
+        chunk = 1 if count is None else max(1, min(8, count // (self.workers * 8)))
+        return self._started().imap_unordered(function, tasks, chunksize=chunk)
+
+    def _started(self) -> Any:
+        if self._pool is None:
+            # forkserver: workers fork from a clean server that imported the engine once, not
+            # from this process with its threads (a progress bar, BLAS) and open database
+            # connections; spawn where fork is unavailable
+            methods = multiprocessing.get_all_start_methods()
+            method = "forkserver" if "forkserver" in methods else "spawn"
+            context = multiprocessing.get_context(method)
+            if method == "forkserver":
+                context.set_forkserver_preload([__name__])
+            with _single_threaded_libraries():
+                self._pool = context.Pool(
+                    self.workers, initializer=_initialize_worker, initargs=self._settings
+                )
+        return self._pool
+
+    def close(self) -> None:
+        """Stop the worker processes (tasks still running are abandoned)."""
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool.join()
+            self._pool = None
