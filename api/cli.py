@@ -158,6 +158,258 @@ def demo(
         print_report(report, _stdout_console())
 
 
+class LinkStatus(enum.StrEnum):
+    """Statuses of links between exhibits."""
+
+    lead = "lead"
+    confirmed = "confirmed"
+    rejected = "rejected"
+
+
+WorkersOption = Annotated[int | None, typer.Option(min=1, help="Processes.  [default: all cores]")]
+
+
+@app.command()
+def ingest(
+    manifest: Annotated[
+        Path,
+        typer.Argument(
+            help="Manifest CSV: path, exhibit_id, case_id, agency, country, kind (+ caliber, "
+            "pixel_um, occurred_on, any other column as metadata)."
+        ),
+    ],
+    workers: WorkersOption = None,
+    top_k: Annotated[
+        int | None,
+        typer.Option("--top-k", min=1, help="Candidates re-ranked per new exhibit.  [default: 50]"),
+    ] = None,
+    lead_threshold: Annotated[
+        float | None,
+        typer.Option(
+            "--lead-threshold",
+            help="Score from which a pair becomes a lead.  [default: the calibrated "
+            "same-source threshold of the modality]",
+        ),
+    ] = None,
+    correlate: Annotated[
+        bool,
+        typer.Option(
+            "--correlate/--no-correlate",
+            help="Correlate the new exhibits against the store after storing them.",
+        ),
+    ] = True,
+    json_output: JsonOption = False,
+    store: StoreOption = DEFAULT_STORE,
+    debug: DebugOption = False,
+) -> None:
+    """Store every exhibit of a manifest, index it and correlate it against the store."""
+    from api.manifest import read_manifest
+
+    del debug  # read by main()
+    # parsed first: a manifest that cannot be used leaves the store as it was (not even created)
+    parsed = read_manifest(manifest)
+    config = _service_config(top_k=top_k, lead_threshold=lead_threshold)
+    with (
+        _open_service(store, workers=workers, config=config) as service,
+        _progress_reporter() as progress,
+    ):
+        report = service.ingest(parsed, correlate=correlate, progress=progress)
+    document = report.as_json()
+    if json_output:
+        _print_json(document)
+        return
+    console = _stdout_console()
+    console.print(
+        f"{document['ingested']} ingested, {document['skipped']} skipped, "
+        f"{len(document['failed'])} failed, of {document['rows']} rows "
+        f"({document['store_s']:.1f} s on {document['workers']} worker(s))"
+    )
+    if correlate:
+        console.print(
+            f"{document['correlated']} exhibits correlated: {document['comparisons']} "
+            f"comparisons, {document['links_created']} new leads "
+            f"({document['correlate_s']:.1f} s)"
+        )
+    from rich.markup import escape
+
+    for entry in document["failed"]:
+        console.print(f"[red]failed[/] {escape(entry['error'])}")
+    for entry in document["correlation_errors"]:
+        console.print(f"[red]comparison failed[/] {escape(entry['error'])}")
+
+
+@app.command()
+def search(
+    item: Annotated[Path, typer.Argument(help="The item: X3P, PNG, TIFF or JPEG.")],
+    top: Annotated[int, typer.Option("--top", min=1, help="Candidates to show.")] = 10,
+    pixel_um: Annotated[
+        float | None,
+        typer.Option("--pixel-um", help="Micrometres per pixel, for 2D images without it."),
+    ] = None,
+    caliber: Annotated[
+        str | None,
+        typer.Option(help="Search this calibre (and exhibits of unknown calibre) only."),
+    ] = None,
+    kind: Annotated[Kind, typer.Option(help="Kind of the item.")] = Kind.cartridge_case,
+    top_k: Annotated[
+        int | None,
+        typer.Option(
+            "--top-k", min=1, help="Candidates re-ranked (at least --top).  [default: 50]"
+        ),
+    ] = None,
+    rerank: Annotated[
+        bool,
+        typer.Option(
+            "--rerank/--no-rerank",
+            help="Compare the candidates (default), or order them by descriptor alone.",
+        ),
+    ] = True,
+    workers: WorkersOption = None,
+    json_output: JsonOption = False,
+    store: StoreOption = DEFAULT_STORE,
+    debug: DebugOption = False,
+) -> None:
+    """Correlate one item against the store without storing it."""
+    del debug  # read by main()
+    if pixel_um is not None and not pixel_um > 0:
+        raise typer.BadParameter(
+            "must be a positive number of micrometres per pixel", param_hint="--pixel-um"
+        )
+    config = _service_config(top_k=top_k)
+    with _open_service(store, workers=workers, config=config, create=False) as service:
+        outcome = service.search(
+            item, top=top, kind=str(kind), pixel_um=pixel_um, caliber=caliber, rerank=rerank
+        )
+    if json_output:
+        _print_json(outcome.as_json())
+        return
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title=escape(f"{item}: {len(outcome.candidates)} candidates"))
+    for heading in ("rank", "score", "same source", "CMC", "exhibit", "case", "agency", "country"):
+        table.add_column(
+            heading, justify="right" if heading in ("rank", "score", "CMC") else "left"
+        )
+    for candidate in outcome.candidates:
+        table.add_row(
+            str(candidate.rank),
+            _number(candidate.score, ".2f"),
+            "-" if candidate.same_source is None else ("yes" if candidate.same_source else "no"),
+            _number(candidate.cmc_count, "d"),
+            escape(candidate.exhibit_id),
+            escape(candidate.case_id),
+            escape(candidate.agency),
+            candidate.country,
+        )
+    console = _stdout_console()
+    console.print(table)
+    console.print(f"{outcome.considered} compared in {outcome.elapsed_s:.1f} s")
+
+
+@app.command()
+def links(
+    cross_border: Annotated[
+        bool, typer.Option("--cross-border", help="Only links between agencies of two countries.")
+    ] = False,
+    status: Annotated[LinkStatus | None, typer.Option(help="Only links of this status.")] = None,
+    json_output: JsonOption = False,
+    store: StoreOption = DEFAULT_STORE,
+    debug: DebugOption = False,
+) -> None:
+    """List possible links (leads) and decided links between exhibits of different cases."""
+    del debug  # read by main()
+    # links are read from the database alone: no index to load
+    with _open_service(store, workers=1, create=False, load_index=False) as service:
+        found = service.links(
+            cross_border=True if cross_border else None,
+            status=None if status is None else str(status),
+        )
+    if json_output:
+        _print_json({"links": found})
+        return
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title=f"{len(found)} links")
+    for heading in ("score", "status", "exhibit A (case, country)", "exhibit B (case, country)"):
+        table.add_column(heading, justify="right" if heading == "score" else "left")
+    table.add_column("cross-border")
+    for link in found:
+        table.add_row(
+            _number(link["score"], ".2f"),
+            link["status"],
+            escape(f"{link['exhibit_a']} ({link['case_a']}, {link['country_a']})"),
+            escape(f"{link['exhibit_b']} ({link['case_b']}, {link['country_b']})"),
+            "yes" if link["cross_border"] else "",
+        )
+    _stdout_console().print(table)
+
+
+@app.command()
+def reindex(
+    workers: WorkersOption = None,
+    json_output: JsonOption = False,
+    store: StoreOption = DEFAULT_STORE,
+    debug: DebugOption = False,
+) -> None:
+    """Rebuild the vector index from the descriptors stored in the database."""
+    del debug  # read by main()
+    with (
+        _open_service(store, workers=workers, create=False, load_index=False) as service,
+        _progress_reporter() as progress,
+    ):
+        report = service.reindex(progress=progress)
+    document = report.as_json()
+    if json_output:
+        _print_json(document)
+        return
+    console = _stdout_console()
+    for partition in document["partitions"]:
+        console.print(
+            f"{partition['kind']} / {partition['modality']}: {partition['vectors']} vectors"
+        )
+    console.print(
+        f"{document['vectors']} vectors of descriptor {document['descriptor_version']} indexed "
+        f"({document['descriptors_computed']} descriptors computed from stored marks) in "
+        f"{document['elapsed_s']:.1f} s"
+    )
+
+
+def _service_config(*, top_k: int | None = None, lead_threshold: float | None = None) -> Any:
+    import dataclasses
+
+    from api.service import DEFAULT_SERVICE_CONFIG
+
+    changes: dict[str, Any] = {}
+    if top_k is not None:
+        changes["top_k"] = top_k
+    if lead_threshold is not None:
+        changes["lead_threshold"] = lead_threshold
+    return dataclasses.replace(DEFAULT_SERVICE_CONFIG, **changes)
+
+
+def _open_service(
+    store: Path,
+    *,
+    workers: int | None,
+    config: Any = None,
+    create: bool = True,
+    load_index: bool = True,
+) -> Any:
+    """Open the service on ``--store`` and ``$BALLISTICS_DATABASE_URL`` (read when called)."""
+    from api.service import DEFAULT_SERVICE_CONFIG, EvidenceService, database_url_from_environment
+
+    return EvidenceService.open(
+        store,
+        database_url=database_url_from_environment(),
+        config=config or DEFAULT_SERVICE_CONFIG,
+        workers=workers,
+        create=create,
+        load_index=load_index,
+    )
+
+
 def _compare_two(
     a: Path, b: Path, *, kind: Kind | None, pixel_um: float | None, json_output: bool
 ) -> None:

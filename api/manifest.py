@@ -167,8 +167,9 @@ def read_manifest(path: Path | str) -> Manifest:
         raise EvidenceError(str(path), f"the header is not valid CSV ({error})") from None
     if not header or not any(cell.strip() for cell in header):
         raise EvidenceError(
-            str(path), f"the manifest has no header row; its first line must name the columns "
-            f"{', '.join(REQUIRED_COLUMNS)}"
+            str(path),
+            f"the manifest has no header row; its first line must name the columns "
+            f"{', '.join(REQUIRED_COLUMNS)}",
         )
     columns = tuple(cell.strip() for cell in header)
     _check_columns(path, columns)
@@ -258,8 +259,9 @@ class _CellError(ValueError):
 
 def _item_path(text: str, folder: Path) -> Path:
     if not text:
-        raise _CellError("path", "is empty; give the item's file, absolute or relative to the "
-                         "manifest's folder")
+        raise _CellError(
+            "path", "is empty; give the item's file, absolute or relative to the manifest's folder"
+        )
     path = Path(text)
     return path if path.is_absolute() else folder / path
 
@@ -304,9 +306,7 @@ def _pixel_um(text: str) -> float | None:
     except ValueError:
         value = math.nan
     if not (math.isfinite(value) and value > 0):
-        raise _CellError(
-            "pixel_um", f"{text!r} is not a positive number of micrometres per pixel"
-        )
+        raise _CellError("pixel_um", f"{text!r} is not a positive number of micrometres per pixel")
     return value
 
 

@@ -146,7 +146,9 @@ def reconcile_index(store: Store, index: PartitionedIndex) -> IndexState:
                     )
                     added += len(keys)
     if added or removed:
-        logger.info("vector index reconciled with the database: %d added, %d removed", added, removed)
+        logger.info(
+            "vector index reconciled with the database: %d added, %d removed", added, removed
+        )
     if without_descriptor:
         logger.warning(
             "%d exhibits have no descriptor of version %s and cannot be searched; run "
@@ -198,7 +200,10 @@ def descriptor_vectors(session: Session, keys: list[int]) -> dict[int, np.ndarra
             ExhibitDescriptor.exhibit_pk.in_(keys),
         )
     )
-    return {int(key): np.frombuffer(bytes(vector), dtype="<f4").astype(np.float32) for key, vector in rows}
+    return {
+        int(key): np.frombuffer(bytes(vector), dtype="<f4").astype(np.float32)
+        for key, vector in rows
+    }
 
 
 def _expected_classes(session: Session) -> dict[Partition, dict[int, int]]:

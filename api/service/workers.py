@@ -102,6 +102,7 @@ class Extraction:
     descriptor: np.ndarray | None = None
     error: str | None = None
     seconds: float = 0.0
+    cpu_s: float = 0.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -135,6 +136,8 @@ def extract_casing(
 def extract_task(task: ExtractTask) -> Extraction:
     """Run one :class:`ExtractTask`; a failure comes back as an ``Extraction`` with ``error``."""
     started = time.perf_counter()
+    # CPU seconds of this process: what the item costs a core, whatever else the machine runs
+    started_cpu = time.process_time()
     try:
         data, name = load_source(task.path)
         sha256 = hashlib.sha256(data).hexdigest()
@@ -157,6 +160,7 @@ def extract_task(task: ExtractTask) -> Extraction:
             outcome=FAILED,
             error=describe_error(error, source=task.path),
             seconds=time.perf_counter() - started,
+            cpu_s=time.process_time() - started_cpu,
         )
     return Extraction(
         outcome=EXTRACTED,
@@ -166,6 +170,7 @@ def extract_task(task: ExtractTask) -> Extraction:
         mark=extracted.encoded,
         descriptor=extracted.descriptor,
         seconds=time.perf_counter() - started,
+        cpu_s=time.process_time() - started_cpu,
         **base,
     )
 
@@ -269,10 +274,8 @@ def _initialize_worker(
     _state.configure(prepare_config, compare_config, cache_size)
     # one process per core already: library threads on top would only compete for the cores
     import cv2
-    import faiss
 
     cv2.setNumThreads(1)
-    faiss.omp_set_num_threads(1)
 
 
 class WorkerPool:
@@ -302,6 +305,11 @@ class WorkerPool:
         self._settings = (prepare_config, compare_config, cache_size)
         self._pool: Any = None
 
+    @property
+    def inline(self) -> bool:
+        """True when tasks run in the calling process (one worker)."""
+        return self.workers == 1
+
     def map_unordered(
         self, function: Callable[[Any], Any], tasks: Iterable[Any], *, count: int | None = None
     ) -> Iterator[Any]:
@@ -311,7 +319,7 @@ class WorkerPool:
         caller can build each task (fetch its marks) when it is needed. ``count`` (the number
         of tasks, when known) sets the chunk size; small chunks keep every core busy to the end.
         """
-        if self.workers == 1 or count == 1:
+        if self.workers == 1 or (count is not None and count <= 1):
             if _state.settings != self._settings:  # another service ran inline before
                 _state.configure(*self._settings)
             return map(function, tasks)

@@ -1,0 +1,355 @@
+"""Correlate exhibits against the store: vector search, re-ranking by comparison, leads.
+
+Each exhibit (the query) is correlated in two stages:
+
+1. Its descriptor is searched in its partition of the vector index for the ``top_k`` most
+   similar exhibits, among those of its calibre and of unknown calibre, excluding every exhibit
+   of its own case (a case's exhibits are linked by the case already).
+2. Those candidates are compared with it by the pairwise comparison (registration and
+   Congruent Matching Cells, :func:`ballistics.casing.compare.compare_pyramids`) on the stored
+   marks, on all cores.
+
+Every score is recorded as a correlation result under the algorithm version (the descriptor
+version and a digest of the comparison settings), for the query and, reversed, for the
+candidate, so that each exhibit's candidate list also shows the later exhibits that found it.
+A pair scoring at or above the lead threshold of its modality becomes a ``lead`` link between
+the two cases (``cross_border`` when the agencies' countries differ); the store keeps one link
+per pair and never demotes an examiner's decision. The query is then marked ``correlated``.
+
+Each pair is compared once: two queries of the same run that find each other share the
+comparison, and a pair already recorded under the algorithm version (by an earlier, perhaps
+interrupted, run) is not compared again. Each query's results, links and status are written in
+one transaction when its last comparison is done, so that a run killed half-way leaves only
+whole queries correlated and the others ``queued`` for the next run.
+
+References
+----------
+.. [1] J. Song, "Proposed NIST ballistics identification system (NBIS) based on 3D topography
+   measurements on correlation cells", AFTE Journal 45(2), 184-194 (2013).
+.. [2] J. Philbin, O. Chum, M. Isard, J. Sivic, A. Zisserman, "Object retrieval with large
+   vocabularies and fast spatial matching", CVPR 2007 (a retrieval short-list re-ranked by
+   geometric verification).
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from sqlalchemy import func, select
+
+from api.pairs import ProgressCallback
+from api.service.config import allowed_classes, partition_of
+from api.service.index import descriptor_vectors
+from api.service.workers import CompareTask, MarkRef, compare_task
+from api.store import repository
+from api.store.database import Store
+from api.store.models import CorrelationResult, Exhibit, Link
+
+if TYPE_CHECKING:
+    from api.service.core import EvidenceService
+
+logger = logging.getLogger(__name__)
+
+_LOOKUP_BATCH = 500
+#: pairs whose marks are fetched from the database together
+_FETCH_PAIRS = 32
+#: encoded marks kept in the main process while tasks are built (~0.15 MB each for Fadul)
+_MARK_CACHE = 256
+
+
+@dataclass(frozen=True)
+class CorrelationReport:
+    """What a correlation run did.
+
+    Parameters
+    ----------
+    correlated
+        Exhibits marked ``correlated``.
+    comparisons
+        Pairs compared (each pair once).
+    links_created
+        New ``lead`` links.
+    errors
+        Pairs whose comparison failed: ``exhibit_a``, ``exhibit_b`` (exhibit ids) and ``error``.
+    elapsed_s
+        Wall-clock seconds.
+    """
+
+    correlated: int = 0
+    comparisons: int = 0
+    links_created: int = 0
+    errors: tuple[dict[str, str], ...] = ()
+    elapsed_s: float = 0.0
+
+
+@dataclass
+class _Pair:
+    """A pair to compare: the query that scheduled it is the reference."""
+
+    reference: int
+    questioned: int
+    similarity: float
+    record: dict[str, Any] | None = None
+    error: str | None = None
+
+    def other(self, key: int) -> int:
+        return self.questioned if key == self.reference else self.reference
+
+
+def correlate_exhibits(
+    service: EvidenceService, keys: Iterable[int], *, progress: ProgressCallback | None = None
+) -> CorrelationReport:
+    """Correlate the exhibits ``keys`` against the store (see the module docstring).
+
+    Exhibits without a descriptor of the current version are left ``queued`` with a warning
+    (``ballistics reindex`` computes their descriptors).
+    """
+    started = time.perf_counter()
+    keys = sorted({int(key) for key in keys})
+    if not keys:
+        return CorrelationReport()
+    version = service.algorithm_version
+    with service.store.transaction() as session:
+        queries = repository.exhibits_by_key(session, keys)
+        vectors = _vectors(session, keys)
+        members = _case_members(session, {exhibit.case_pk for exhibit in queries.values()})
+        recorded = _recorded_pairs(session, keys, version)
+        links_before = _link_count(session)
+
+    pairs: dict[tuple[int, int], _Pair] = {}
+    scheduled: dict[int, list[tuple[int, int]]] = {}
+    waiting: dict[tuple[int, int], list[int]] = collections.defaultdict(list)
+    for key in keys:
+        exhibit, vector = queries.get(key), vectors.get(key)
+        if exhibit is None or vector is None or exhibit.modality is None:
+            logger.warning(
+                "exhibit %s has no descriptor of the current version and cannot be correlated; "
+                "run `ballistics reindex`",
+                exhibit.exhibit_id if exhibit is not None else key,
+            )
+            continue
+        found = service.index.search(
+            partition_of(exhibit.kind, exhibit.modality),
+            vector[None, :],
+            service.config.top_k,
+            allowed_classes=allowed_classes(exhibit.caliber),
+            exclude_ids=np.asarray(members.get(exhibit.case_pk, [key]), dtype=np.int64),
+        )
+        mine = []
+        for candidate, similarity in zip(
+            found.ids[0].tolist(), found.scores[0].tolist(), strict=True
+        ):
+            if candidate < 0 or (key, candidate) in recorded:
+                continue
+            pair_key = (min(key, candidate), max(key, candidate))
+            if pair_key not in pairs:
+                pairs[pair_key] = _Pair(key, candidate, float(similarity))
+            mine.append(pair_key)
+            waiting[pair_key].append(key)
+        scheduled[key] = mine
+
+    outstanding = {key: set(mine) for key, mine in scheduled.items()}
+    correlated = 0
+    for key, mine in scheduled.items():
+        if not mine:
+            correlated += _finish(service, key, mine, pairs, scheduled, version)
+    ordered = list(pairs.items())
+    results = service.pool.map_unordered(
+        compare_task, _compare_tasks(service.store, ordered), count=len(ordered)
+    )
+    for done, (position, record, error) in enumerate(results, start=1):
+        pair_key, pair = ordered[position]
+        pair.record, pair.error = record, error
+        for key in waiting[pair_key]:
+            outstanding[key].discard(pair_key)
+            if not outstanding[key]:
+                correlated += _finish(service, key, scheduled[key], pairs, scheduled, version)
+        if progress is not None:
+            progress("correlate", done, len(ordered))
+
+    with service.store.transaction() as session:
+        links_created = _link_count(session) - links_before
+    errors = _errors(service.store, [pair for pair in pairs.values() if pair.error is not None])
+    for entry in errors:
+        logger.warning("comparison failed: %s", entry["error"])
+    return CorrelationReport(
+        correlated=correlated,
+        comparisons=len(ordered),
+        links_created=links_created,
+        errors=errors,
+        elapsed_s=time.perf_counter() - started,
+    )
+
+
+def _errors(store: Store, failed: list[_Pair]) -> tuple[dict[str, str], ...]:
+    """Name the exhibits of the pairs whose comparison failed."""
+    if not failed:
+        return ()
+    with store.transaction() as session:
+        exhibits = repository.exhibits_by_key(
+            session, {key for pair in failed for key in (pair.reference, pair.questioned)}
+        )
+    names = {key: exhibit.exhibit_id for key, exhibit in exhibits.items()}
+    return tuple(
+        {
+            "exhibit_a": names.get(pair.reference, str(pair.reference)),
+            "exhibit_b": names.get(pair.questioned, str(pair.questioned)),
+            "error": pair.error or "",
+        }
+        for pair in failed
+    )
+
+
+def _finish(
+    service: EvidenceService,
+    key: int,
+    mine: list[tuple[int, int]],
+    pairs: dict[tuple[int, int], _Pair],
+    scheduled: dict[int, list[tuple[int, int]]],
+    version: str,
+) -> int:
+    """Write one query's results, reversed results, leads and status in one transaction."""
+    compared = [
+        (pair_key, pairs[pair_key]) for pair_key in mine if pairs[pair_key].record is not None
+    ]
+    with service.store.transaction(write=True) as session:
+        exhibits = repository.exhibits_by_key(
+            session, [key, *(pair.other(key) for _, pair in compared)]
+        )
+        query = exhibits[key]
+        threshold = service.config.lead_threshold_for(query.modality or "topography")
+        scores = []
+        for pair_key, pair in compared:
+            candidate = exhibits.get(pair.other(key))
+            if candidate is None:  # removed since the search
+                continue
+            record = pair.record or {}
+            details = _details(pair, record, exhibits)
+            scores.append(_candidate_score(candidate.id, record, details))
+            if pair_key not in scheduled.get(candidate.id, ()):
+                # the candidate will not record this pair itself (it is no query of this run,
+                # or its own search did not return this one): record it for it, reversed
+                repository.record_correlation_results(
+                    session,
+                    candidate,
+                    [_candidate_score(query.id, record, details)],
+                    algorithm_version=version,
+                )
+            if record["score"] >= threshold and candidate.case_pk != query.case_pk:
+                repository.upsert_link(
+                    session, query, candidate, score=record["score"], algorithm_version=version
+                )
+        repository.record_correlation_results(session, query, scores, algorithm_version=version)
+        repository.set_exhibit_status(session, query, "correlated")
+    return 1
+
+
+def _candidate_score(
+    key: int, record: dict[str, Any], details: dict[str, Any]
+) -> repository.CandidateScore:
+    return repository.CandidateScore(
+        candidate_key=key,
+        score=float(record["score"]),
+        cmc_count=record.get("cmc_count"),
+        details=details,
+    )
+
+
+def _details(pair: _Pair, record: dict[str, Any], exhibits: dict[int, Exhibit]) -> dict[str, Any]:
+    """The comparison record worth keeping with a result (JSON), and which side was the
+    reference (the registration moves the other one onto it)."""
+    reference = exhibits.get(pair.reference)
+    kept = {
+        name: record.get(name)
+        for name in (
+            "same_source",
+            "cmc_fraction",
+            "valid_cells",
+            "rotation_deg",
+            "translation_um",
+            "correlation",
+            "firing_pin_correlation",
+            "cmc_count_reverse",
+            "compare_s",
+        )
+    }
+    return {
+        **kept,
+        "descriptor_similarity": pair.similarity,
+        "reference": reference.public_id if reference is not None else None,
+    }
+
+
+def _compare_tasks(
+    store: Store, ordered: list[tuple[tuple[int, int], _Pair]]
+) -> Iterator[CompareTask]:
+    """Yield the comparison tasks, fetching marks from the database a few pairs at a time.
+
+    Run by the pool's feeder thread while the main thread writes results: it uses its own
+    sessions, and keeps the most recently used marks so that a candidate shared by many
+    queries is read once.
+    """
+    cache: collections.OrderedDict[int, bytes] = collections.OrderedDict()
+    for start in range(0, len(ordered), _FETCH_PAIRS):
+        batch = ordered[start : start + _FETCH_PAIRS]
+        needed = {key for _, pair in batch for key in (pair.reference, pair.questioned)}
+        for key in needed & cache.keys():
+            cache.move_to_end(key)
+        missing = needed - cache.keys()
+        if missing:
+            with store.transaction() as session:
+                cache.update(repository.marks_by_key(session, sorted(missing)))
+        while len(cache) > max(_MARK_CACHE, len(needed)):
+            cache.popitem(last=False)
+        for offset, (_, pair) in enumerate(batch):
+            yield CompareTask(
+                pair=start + offset,
+                reference=MarkRef(f"exhibit:{pair.reference}", cache.get(pair.reference, b"")),
+                questioned=MarkRef(f"exhibit:{pair.questioned}", cache.get(pair.questioned, b"")),
+            )
+
+
+def _vectors(session: Any, keys: list[int]) -> dict[int, np.ndarray]:
+    vectors: dict[int, np.ndarray] = {}
+    for start in range(0, len(keys), _LOOKUP_BATCH):
+        vectors.update(descriptor_vectors(session, keys[start : start + _LOOKUP_BATCH]))
+    return vectors
+
+
+def _case_members(session: Any, case_keys: set[int]) -> dict[int, list[int]]:
+    """Return the exhibit keys of each case."""
+    members: dict[int, list[int]] = collections.defaultdict(list)
+    cases = sorted(case_keys)
+    for start in range(0, len(cases), _LOOKUP_BATCH):
+        rows = session.execute(
+            select(Exhibit.case_pk, Exhibit.id).where(
+                Exhibit.case_pk.in_(cases[start : start + _LOOKUP_BATCH])
+            )
+        )
+        for case_pk, key in rows:
+            members[int(case_pk)].append(int(key))
+    return members
+
+
+def _recorded_pairs(session: Any, keys: list[int], version: str) -> set[tuple[int, int]]:
+    """Return the (query, candidate) pairs already scored under ``version``."""
+    recorded: set[tuple[int, int]] = set()
+    for start in range(0, len(keys), _LOOKUP_BATCH):
+        rows = session.execute(
+            select(CorrelationResult.query_pk, CorrelationResult.candidate_pk).where(
+                CorrelationResult.algorithm_version == version,
+                CorrelationResult.query_pk.in_(keys[start : start + _LOOKUP_BATCH]),
+            )
+        )
+        recorded.update((int(query), int(candidate)) for query, candidate in rows)
+    return recorded
+
+
+def _link_count(session: Any) -> int:
+    return int(session.scalar(select(func.count()).select_from(Link)) or 0)

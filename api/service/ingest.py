@@ -1,0 +1,419 @@
+"""Ingest a manifest: read, prepare and describe every item on all cores, store, index, correlate.
+
+The pipeline (``ballistics ingest``):
+
+1. The manifest is parsed (:mod:`api.manifest`); a bad row fails alone. Bullets fail with "not
+   available yet" until bullet comparison exists.
+2. Worker processes read each item, hash it, store the original (content-addressed, so a
+   repeat costs nothing), read the surface, prepare the casing, compute its descriptor and
+   encode its mark (:func:`api.service.workers.extract_task`). An item already stored
+   under its exhibit id is only hashed: the same file is skipped, another file is refused.
+3. The main process writes each item in its own transaction (agency, case, exhibit, mark,
+   descriptor, audit line), commits, and then adds its descriptor to the vector index, which
+   is saved every ``index_save_every`` exhibits and at the end.
+4. Once every row is stored, every exhibit of the manifest not yet correlated is correlated
+   against the store (:mod:`api.service.correlate`), so that exhibits of one manifest are
+   compared with each other as well as with those stored before.
+
+Idempotence and crashes: an exhibit is committed whole or not at all, and the index is a cache
+reconciled with the database when the store is opened. A run killed at any point therefore
+leaves a store that opens, in which every committed exhibit is searchable; running the same
+manifest again skips what was committed (by digest), stores the rest, and correlates every
+exhibit still ``queued``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from sqlalchemy import select
+
+from api.manifest import Manifest, ManifestRow, problem_record
+from api.pairs import BULLET, ProgressCallback
+from api.service.config import caliber_class, partition_of, preparation_version
+from api.service.correlate import CorrelationReport, correlate_exhibits
+from api.service.workers import CONFLICT, FAILED, SKIPPED, Extraction, ExtractTask, extract_task
+from api.store import repository
+from api.store.errors import ConflictError
+from api.store.models import Agency, Exhibit, ExhibitDescriptor, ExhibitMark
+from api.store.originals import StoredOriginal
+from ballistics.descriptors import DESCRIPTOR_VERSION
+
+if TYPE_CHECKING:
+    from api.service.core import EvidenceService
+
+logger = logging.getLogger(__name__)
+
+BULLET_NOT_AVAILABLE = (
+    "bullet ingest is not available yet; this version ingests cartridge cases only"
+)
+_LOOKUP_BATCH = 500
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """What an ingest did (``ballistics ingest --json`` prints :meth:`as_json`).
+
+    Parameters
+    ----------
+    ingested
+        Exhibits stored by this run.
+    skipped
+        Rows whose item was already stored under its exhibit id (same file): nothing written.
+    failed
+        One entry per row that could not be ingested, in manifest order: ``path`` (as written),
+        ``error`` (one line naming the file or field), ``line`` and ``exhibit_id``.
+    rows
+        Data rows of the manifest.
+    correlation
+        The correlation of the manifest's exhibits, or None when it was not run.
+    store_s
+        Wall-clock seconds of reading, preparing and storing (correlation excluded).
+    extract_cpu_s, extract_wall_s
+        CPU and wall-clock seconds the workers spent on the items (reading, hashing, storing
+        the originals, preparing, describing), summed over the items.
+    main_cpu_s
+        CPU seconds of the main process while storing (database writes, index, pool), the
+        items' own work left out when it ran in this process (one worker).
+    elapsed_s
+        Wall-clock seconds of the whole run.
+    workers
+        Worker processes used.
+    """
+
+    ingested: int
+    skipped: int
+    failed: list[dict[str, Any]]
+    rows: int
+    correlation: CorrelationReport | None
+    store_s: float
+    elapsed_s: float
+    workers: int
+    extract_cpu_s: float = 0.0
+    extract_wall_s: float = 0.0
+    main_cpu_s: float = 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        """Return the report as the contract's JSON document, with the extra fields."""
+        correlation = self.correlation
+        return {
+            "ingested": self.ingested,
+            "skipped": self.skipped,
+            "failed": list(self.failed),
+            "rows": self.rows,
+            "correlated": 0 if correlation is None else correlation.correlated,
+            "comparisons": 0 if correlation is None else correlation.comparisons,
+            "links_created": 0 if correlation is None else correlation.links_created,
+            "correlation_errors": [] if correlation is None else list(correlation.errors),
+            "store_s": self.store_s,
+            "extract_cpu_s": self.extract_cpu_s,
+            "extract_wall_s": self.extract_wall_s,
+            "main_cpu_s": self.main_cpu_s,
+            "correlate_s": 0.0 if correlation is None else correlation.elapsed_s,
+            "elapsed_s": self.elapsed_s,
+            "workers": self.workers,
+        }
+
+
+@dataclass(frozen=True)
+class _Known:
+    """An exhibit already stored under a row's agency and exhibit id."""
+
+    sha256: str
+    complete: bool
+
+
+@dataclass(frozen=True, eq=False)
+class _Stored:
+    """The outcome of storing one row: its exhibit's key, and the vector to index if new."""
+
+    key: int
+    created: bool
+    vector: np.ndarray | None = None
+    partition: tuple[str, str] | None = None
+    caliber_class: int = 0
+
+
+@dataclass
+class _Progress:
+    ingested: int = 0
+    skipped: int = 0
+    keys: list[int] = field(default_factory=list)
+    extract_cpu_s: float = 0.0
+    extract_wall_s: float = 0.0
+    failed: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+
+
+def ingest_manifest(
+    service: EvidenceService,
+    manifest: Manifest,
+    *,
+    correlate: bool = True,
+    progress: ProgressCallback | None = None,
+) -> IngestReport:
+    """Store every usable row of ``manifest`` and correlate the new exhibits; see the module
+    docstring for the steps and what a crash leaves.
+
+    Parameters
+    ----------
+    service
+        The open service (store, index, worker pool).
+    manifest
+        The parsed manifest (:func:`api.manifest.read_manifest`).
+    correlate
+        Correlate the manifest's exhibits against the store afterwards (False: leave them
+        ``queued``; a later ingest of them, or :meth:`EvidenceService.correlate`, does it).
+    progress
+        Called as ``progress(stage, done, total)`` with stage ``"ingest"`` per row and
+        ``"correlate"`` per comparison.
+
+    Returns
+    -------
+    IngestReport
+        Counts, failures in manifest order, the correlation and timings.
+    """
+    started = time.perf_counter()
+    started_cpu = time.process_time()
+    state = _Progress()
+    for problem in manifest.problems:
+        state.failed.append((problem.line, problem_record(problem)))
+    rows: list[ManifestRow] = []
+    for row in manifest.rows:
+        if row.kind == BULLET:
+            state.failed.append((row.line, _failure(manifest, row, BULLET_NOT_AVAILABLE)))
+        else:
+            rows.append(row)
+    known = _known_exhibits(service, rows)
+    originals_folder = str(service.store.originals.folder)
+
+    def task(position: int, row: ManifestRow) -> ExtractTask:
+        found = known.get((row.agency, row.exhibit_id))
+        return ExtractTask(
+            position=position,
+            path=str(row.path),
+            pixel_um=row.pixel_um,
+            known_sha256=None if found is None else found.sha256,
+            known_complete=found is not None and found.complete,
+            originals_folder=originals_folder,
+        )
+
+    tasks = (task(position, row) for position, row in enumerate(rows))
+    unsaved = 0
+    try:
+        extractions = service.pool.map_unordered(extract_task, tasks, count=len(rows))
+        for done, extraction in enumerate(extractions, start=1):
+            row = rows[extraction.position]
+            if _store_extraction(service, manifest, row, extraction, state):
+                unsaved += 1
+                if unsaved >= service.config.index_save_every:
+                    service.save_index()
+                    unsaved = 0
+            if progress is not None:
+                progress("ingest", done, len(rows))
+    finally:
+        if unsaved:
+            service.save_index()
+    store_s = time.perf_counter() - started
+    main_cpu_s = time.process_time() - started_cpu
+    if service.pool.inline:  # the items were worked here: count their CPU once
+        main_cpu_s = max(0.0, main_cpu_s - state.extract_cpu_s)
+    _audit_run(service, manifest, state)
+    correlation = None
+    if correlate:
+        correlation = correlate_exhibits(service, _queued(service, state.keys), progress=progress)
+    failed = [entry for _, entry in sorted(state.failed, key=lambda item: item[0])]
+    if failed:
+        logger.warning(
+            "%d of %d rows failed; the report names each", len(failed), manifest.row_count
+        )
+    return IngestReport(
+        ingested=state.ingested,
+        skipped=state.skipped,
+        failed=failed,
+        rows=manifest.row_count,
+        correlation=correlation,
+        store_s=store_s,
+        elapsed_s=time.perf_counter() - started,
+        workers=service.pool.workers,
+        extract_cpu_s=state.extract_cpu_s,
+        extract_wall_s=state.extract_wall_s,
+        main_cpu_s=main_cpu_s,
+    )
+
+
+def _store_extraction(
+    service: EvidenceService,
+    manifest: Manifest,
+    row: ManifestRow,
+    extraction: Extraction,
+    state: _Progress,
+) -> bool:
+    """Store one worker result; return True when a vector was added to the index."""
+    state.extract_cpu_s += extraction.cpu_s
+    state.extract_wall_s += extraction.seconds
+    if extraction.outcome == FAILED:
+        state.failed.append((row.line, _failure(manifest, row, extraction.error or "failed")))
+        return False
+    try:
+        stored = _store_row(service, row, extraction)
+    except ValueError as error:  # ConflictError and refused fields are ValueErrors
+        state.failed.append((row.line, _failure(manifest, row, " ".join(str(error).split()))))
+        return False
+    state.keys.append(stored.key)
+    if stored.created:
+        state.ingested += 1
+    else:
+        state.skipped += 1
+    if stored.vector is None or stored.partition is None:
+        return False
+    service.index.add(
+        stored.partition,
+        np.asarray([stored.key], dtype=np.int64),
+        stored.vector[None, :],
+        classes=np.asarray([stored.caliber_class], dtype=np.int64),
+    )
+    return True
+
+
+def _store_row(service: EvidenceService, row: ManifestRow, extraction: Extraction) -> _Stored:
+    """Write one row in one transaction; return its exhibit's key and what to index."""
+    original = StoredOriginal(
+        sha256=extraction.sha256, size_bytes=extraction.size_bytes, name=extraction.name
+    )
+    with service.store.transaction(write=True) as session:
+        agency = repository.get_or_create_agency(session, row.agency, country=row.country)
+        case = repository.get_or_create_case(
+            session, agency, row.case_id, occurred_on=row.occurred_on
+        )
+        added = repository.add_exhibit(
+            session,
+            case,
+            row.exhibit_id,
+            kind=row.kind,
+            files=[original],
+            caliber=row.caliber,
+            modality=extraction.modality,
+            pixel_um=extraction.pixel_um,
+            metadata=row.metadata,
+            actor=row.agency,
+        )
+        exhibit = added.exhibit
+        if extraction.outcome in (SKIPPED, CONFLICT):
+            if added.created:  # removed by someone else since the lookup: nothing prepared
+                raise ConflictError(
+                    f"exhibit {row.exhibit_id!r} of {row.agency} changed while this ingest ran; "
+                    "run the ingest again"
+                )
+            return _Stored(key=exhibit.id, created=False)
+        if not added.created and _has_current_data(session, exhibit):
+            return _Stored(key=exhibit.id, created=False)
+        # new, or stored before with an older preparation or descriptor: (re)write both
+        if extraction.mark is None or extraction.descriptor is None:  # pragma: no cover
+            raise RuntimeError(f"{row.path}: extracted without a mark; report this as a bug")
+        repository.set_mark(
+            session,
+            exhibit,
+            extraction.mark,
+            preparation_version=preparation_version(service.config),
+        )
+        repository.set_descriptor(
+            session, exhibit, extraction.descriptor, version=DESCRIPTOR_VERSION
+        )
+        return _Stored(
+            key=exhibit.id,
+            created=added.created,
+            vector=extraction.descriptor,
+            partition=partition_of(exhibit.kind, exhibit.modality or str(extraction.modality)),
+            caliber_class=caliber_class(exhibit.caliber),
+        )
+
+
+def _has_current_data(session: Any, exhibit: Exhibit) -> bool:
+    has_descriptor = session.get(ExhibitDescriptor, (exhibit.id, DESCRIPTOR_VERSION)) is not None
+    return has_descriptor and session.get(ExhibitMark, exhibit.id) is not None
+
+
+def _known_exhibits(
+    service: EvidenceService, rows: list[ManifestRow]
+) -> dict[tuple[str, str], _Known]:
+    """Return the stored exhibits of the rows' (agency, exhibit id), with their digests."""
+    wanted = {(row.agency, row.exhibit_id) for row in rows}
+    exhibit_ids = sorted({exhibit_id for _, exhibit_id in wanted})
+    known: dict[tuple[str, str], _Known] = {}
+    with service.store.transaction() as session:
+        for start in range(0, len(exhibit_ids), _LOOKUP_BATCH):
+            batch = exhibit_ids[start : start + _LOOKUP_BATCH]
+            statement = (
+                select(
+                    Agency.name,
+                    Exhibit.exhibit_id,
+                    Exhibit.sha256,
+                    ExhibitMark.exhibit_pk.is_not(None),
+                    ExhibitDescriptor.exhibit_pk.is_not(None),
+                )
+                .join(Agency, Agency.id == Exhibit.agency_pk)
+                .outerjoin(ExhibitMark, ExhibitMark.exhibit_pk == Exhibit.id)
+                .outerjoin(
+                    ExhibitDescriptor,
+                    (ExhibitDescriptor.exhibit_pk == Exhibit.id)
+                    & (ExhibitDescriptor.version == DESCRIPTOR_VERSION),
+                )
+                .where(Exhibit.exhibit_id.in_(batch))
+            )
+            for agency, exhibit_id, sha256, has_mark, has_descriptor in session.execute(statement):
+                if (agency, exhibit_id) in wanted:
+                    known[(agency, exhibit_id)] = _Known(
+                        sha256=sha256, complete=bool(has_mark and has_descriptor)
+                    )
+    return known
+
+
+def _queued(service: EvidenceService, keys: Iterable[int]) -> list[int]:
+    """Return those of ``keys`` whose exhibit is not correlated yet, in key order."""
+    keys = sorted(set(keys))
+    queued: list[int] = []
+    with service.store.transaction() as session:
+        for start in range(0, len(keys), _LOOKUP_BATCH):
+            batch = keys[start : start + _LOOKUP_BATCH]
+            queued += session.scalars(
+                select(Exhibit.id).where(Exhibit.id.in_(batch), Exhibit.status != "correlated")
+            )
+    return sorted(int(key) for key in queued)
+
+
+def _audit_run(service: EvidenceService, manifest: Manifest, state: _Progress) -> None:
+    """Append one audit line for the run: which manifest (by digest), and its counts."""
+    try:
+        digest = hashlib.sha256(manifest.path.read_bytes()).hexdigest()
+    except OSError:
+        digest = ""
+    with service.store.transaction(write=True) as session:
+        repository.audit(
+            session,
+            repository.SYSTEM_ACTOR,
+            "ingest.run",
+            object_type="manifest",
+            object_id=manifest.path.name[:200],
+            details={
+                "sha256": digest,
+                "rows": manifest.row_count,
+                "ingested": state.ingested,
+                "skipped": state.skipped,
+                "failed": len(state.failed),
+            },
+        )
+
+
+def _failure(manifest: Manifest, row: ManifestRow, error: str) -> dict[str, Any]:
+    return {
+        "path": row.path_text,
+        "error": f"{manifest.path.name} line {row.line}: {error}",
+        "line": row.line,
+        "exhibit_id": row.exhibit_id,
+    }

@@ -1,0 +1,332 @@
+"""Search one item against the store without storing it (``ballistics search``).
+
+The item goes through the path an ingested exhibit takes (read, prepare, describe, encode), then
+the two stages of correlation: the ``max(top_k, top)`` nearest descriptors of its partition,
+then every one of those compared with it by the pairwise comparison on the stored marks, on all
+cores, best score first. The query's mark is compared in its stored encoding (float16 values),
+so that a search scores a pair exactly as the correlation of an ingested exhibit does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from api.pairs import BULLET, CARTRIDGE_CASE, KindNotAvailableError
+from api.service.config import allowed_classes, partition_of
+from api.service.workers import CompareTask, MarkRef, compare_task, extract_casing
+from api.store import repository
+from ballistics.io.files import Source, load_source
+
+if TYPE_CHECKING:
+    from api.service.core import EvidenceService
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One stored exhibit found by a search.
+
+    Parameters
+    ----------
+    key
+        The exhibit's integer id (its id in the vector index).
+    public_id
+        Its public id (``"id"`` in JSON).
+    exhibit_id, case_id, agency, country, kind, modality, caliber
+        Who holds it and what it is.
+    score
+        The comparison score (congruent matching cells; higher is more similar), or the
+        descriptor similarity when the search was not re-ranked.
+    rank
+        1 for the best candidate.
+    descriptor_similarity, descriptor_rank
+        The cosine similarity of the descriptors and the rank it gave (the first stage alone).
+    same_source, cmc_count
+        The comparison's decision at its calibrated threshold and its cell count (None when
+        not re-ranked, or when the comparison failed).
+    error
+        Why the comparison failed, or None.
+    details
+        The rest of the comparison record (registration, correlation).
+    """
+
+    key: int
+    public_id: str
+    exhibit_id: str
+    case_id: str
+    agency: str
+    country: str
+    kind: str
+    modality: str | None
+    caliber: str | None
+    score: float
+    rank: int
+    descriptor_similarity: float
+    descriptor_rank: int
+    same_source: bool | None = None
+    cmc_count: int | None = None
+    error: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        """Return the candidate as ``ballistics search`` prints it (CONTRACT.md's fields first)."""
+        record: dict[str, Any] = {
+            "exhibit_id": self.exhibit_id,
+            "case_id": self.case_id,
+            "agency": self.agency,
+            "country": self.country,
+            "score": self.score,
+            "rank": self.rank,
+            "id": self.public_id,
+            "same_source": self.same_source,
+            "cmc_count": self.cmc_count,
+            "kind": self.kind,
+            "modality": self.modality,
+            "caliber": self.caliber,
+            "descriptor_similarity": self.descriptor_similarity,
+            "descriptor_rank": self.descriptor_rank,
+        }
+        if self.error is not None:
+            record["error"] = self.error
+        record.update(self.details)
+        return record
+
+
+@dataclass(frozen=True)
+class SearchOutcome:
+    """The answer to a search.
+
+    Parameters
+    ----------
+    candidates
+        Best first, at most ``top``.
+    sha256, source, modality, pixel_um
+        The query item: digest of its bytes, name, modality, micrometres per pixel.
+    reranked
+        Whether the candidates were compared (False: descriptor similarity only).
+    considered
+        Candidates taken from the vector index (and compared, when re-ranked).
+    elapsed_s
+        Wall-clock seconds from reading the item to the answer.
+    """
+
+    candidates: list[Candidate]
+    sha256: str
+    source: str
+    modality: str
+    pixel_um: float
+    reranked: bool
+    considered: int
+    elapsed_s: float
+
+    def as_json(self) -> dict[str, Any]:
+        """Return ``{"candidates": [...], "query": {...}, ...}`` for ``--json``."""
+        return {
+            "candidates": [candidate.as_json() for candidate in self.candidates],
+            "query": {
+                "source": self.source,
+                "sha256": self.sha256,
+                "modality": self.modality,
+                "pixel_um": self.pixel_um,
+            },
+            "reranked": self.reranked,
+            "considered": self.considered,
+            "elapsed_s": self.elapsed_s,
+        }
+
+
+def search_item(
+    service: EvidenceService,
+    source: Source,
+    *,
+    top: int = 10,
+    kind: str = CARTRIDGE_CASE,
+    pixel_um: float | None = None,
+    caliber: str | None = None,
+    name: str | None = None,
+    exclude_keys: Iterable[int] = (),
+    rerank: bool = True,
+    actor: str | None = None,
+) -> SearchOutcome:
+    """Correlate one item against the store without storing it.
+
+    Parameters
+    ----------
+    service
+        The open service.
+    source
+        The item: a path, or its bytes (an upload).
+    top
+        Candidates returned (at least 1). ``max(top, config.top_k)`` are compared.
+    kind
+        ``"cartridge_case"`` (bullets are not searchable yet).
+    pixel_um
+        Micrometres per pixel for 2D images without it.
+    caliber
+        Search only exhibits of this calibre and of unknown calibre (None: all).
+    name
+        The item's name in messages (default: the path as given, or ``"upload"``).
+    exclude_keys
+        Exhibits (integer ids) never returned, e.g. the stored copy of the query itself.
+    rerank
+        Compare the candidates (True) or order them by descriptor similarity alone (the first
+        stage, for evaluation).
+    actor
+        When given (an agency's name), the search is recorded in the audit log.
+
+    Raises
+    ------
+    EvidenceError
+        The item cannot be read or prepared.
+    KindNotAvailableError
+        ``kind`` is ``"bullet"``.
+    ValueError
+        ``top`` is below 1 or ``kind`` unknown.
+    """
+    started = time.perf_counter()
+    if isinstance(top, bool) or not isinstance(top, int) or top < 1:
+        raise ValueError(f"top must be a positive number of candidates, got {top!r}.")
+    if kind == BULLET:
+        raise KindNotAvailableError(
+            "bullet search is not available yet; this version searches cartridge cases only "
+            "(--kind cartridge_case)"
+        )
+    if kind != CARTRIDGE_CASE:
+        raise ValueError(f"kind must be {CARTRIDGE_CASE!r} or {BULLET!r}, got {kind!r}.")
+    data, label = load_source(source, name=name)
+    sha256 = hashlib.sha256(data).hexdigest()
+    query = extract_casing(
+        data, name=label, pixel_um=pixel_um, prepare_config=service.config.prepare
+    )
+    modality = str(query.mark.modality)
+    depth = max(top, service.config.top_k)
+    excluded = np.asarray(sorted({int(key) for key in exclude_keys}), dtype=np.int64)
+    found = service.index.search(
+        partition_of(kind, modality),
+        query.descriptor[None, :],
+        depth,
+        allowed_classes=allowed_classes(caliber),
+        exclude_ids=excluded if excluded.size else None,
+    )
+    similarities = {
+        int(key): float(similarity)
+        for key, similarity in zip(found.ids[0].tolist(), found.scores[0].tolist(), strict=True)
+        if key >= 0
+    }
+    with service.store.transaction() as session:
+        exhibits = repository.exhibits_by_key(session, similarities)
+        marks = repository.marks_by_key(session, exhibits) if rerank else {}
+    stale = set(similarities) - set(exhibits)
+    if stale:  # in the index but no longer in the database: the index is reconciled on open
+        logger.warning("%d index entries have no exhibit; they were left out", len(stale))
+    keys = [key for key in similarities if key in exhibits]
+    descriptor_ranks = {key: rank for rank, key in enumerate(keys, start=1)}
+    records: dict[int, tuple[dict[str, Any] | None, str | None]] = {}
+    if rerank and keys:
+        query_ref = MarkRef(f"query:{sha256}", query.encoded)
+        tasks = [
+            CompareTask(
+                pair=position,
+                reference=MarkRef(f"exhibit:{key}", marks.get(key, b"")),
+                questioned=query_ref,
+            )
+            for position, key in enumerate(keys)
+        ]
+        for position, record, error in service.pool.map_unordered(
+            compare_task, tasks, count=len(tasks)
+        ):
+            records[keys[position]] = (record, error)
+    candidates = _ranked(keys, exhibits, similarities, descriptor_ranks, records, rerank=rerank)
+    if actor is not None:
+        _audit_search(service, actor, sha256=sha256, source=label, count=len(candidates))
+    return SearchOutcome(
+        candidates=candidates[:top],
+        sha256=sha256,
+        source=label,
+        modality=modality,
+        pixel_um=query.surface.pixel_um,
+        reranked=rerank,
+        considered=len(keys),
+        elapsed_s=time.perf_counter() - started,
+    )
+
+
+def _ranked(
+    keys: list[int],
+    exhibits: dict[int, Any],
+    similarities: dict[int, float],
+    descriptor_ranks: dict[int, int],
+    records: dict[int, tuple[dict[str, Any] | None, str | None]],
+    *,
+    rerank: bool,
+) -> list[Candidate]:
+    """Order the candidates: by comparison score (failed comparisons last), ties by descriptor
+    similarity; or by descriptor similarity alone when not re-ranked."""
+
+    def order(key: int) -> tuple[float, float, int]:
+        record = records.get(key, (None, None))[0]
+        score = record["score"] if (rerank and record is not None) else -math.inf
+        return (-score if rerank else 0.0, -similarities[key], key)
+
+    candidates = []
+    for rank, key in enumerate(sorted(keys, key=order), start=1):
+        exhibit = exhibits[key]
+        record, error = records.get(key, (None, None))
+        details = {}
+        if record is not None:
+            details = {
+                name: record.get(name)
+                for name in ("cmc_fraction", "valid_cells", "rotation_deg", "correlation")
+            }
+        candidates.append(
+            Candidate(
+                key=key,
+                public_id=exhibit.public_id,
+                exhibit_id=exhibit.exhibit_id,
+                case_id=exhibit.case.case_id,
+                agency=exhibit.agency.name,
+                country=exhibit.agency.country,
+                kind=exhibit.kind,
+                modality=exhibit.modality,
+                caliber=exhibit.caliber,
+                score=_score(record, similarities[key], rerank=rerank),
+                rank=rank,
+                descriptor_similarity=similarities[key],
+                descriptor_rank=descriptor_ranks[key],
+                same_source=None if record is None else bool(record["same_source"]),
+                cmc_count=None if record is None else record.get("cmc_count"),
+                error=error,
+                details=details,
+            )
+        )
+    return candidates
+
+
+def _score(record: dict[str, Any] | None, similarity: float, *, rerank: bool) -> float:
+    if not rerank:
+        return similarity
+    # a failed comparison ranks last with the lowest score a comparison can give
+    return 0.0 if record is None else float(record["score"])
+
+
+def _audit_search(
+    service: EvidenceService, actor: str, *, sha256: str, source: str, count: int
+) -> None:
+    with service.store.transaction(write=True) as session:
+        repository.audit(
+            session,
+            actor,
+            "search",
+            object_type="item",
+            object_id=sha256,
+            details={"source": source[:200], "candidates": count},
+        )
