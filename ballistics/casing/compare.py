@@ -78,8 +78,8 @@ class CompareConfig:
     """
 
     coarse_pixel_um: float = 50.0
-    coarse_angle_step_deg: float = 4.0
-    coarse_candidates: int = 3
+    coarse_angle_step_deg: float = 3.0
+    coarse_candidates: int = 2
     refine_pixel_um: float = 25.0
     refine_angle_step_deg: float = 1.0
     refine_angle_range_deg: float = 2.0
