@@ -5,6 +5,9 @@ a few brands (one brand through several pistols); each fired case becomes an exh
 in another country, written as an X3P scan and a PNG photograph. The files are then read back
 through :func:`ballistics.io.read_surface`, as a lab's files are, and every pair is compared
 within each modality. The ground truth is known, so the table shows what the engine got right.
+Finally the 3D scans are ingested into a store of their own (``store / "demo" / "store"``), as a
+network's labs would submit them: every exhibit is correlated against the others on arrival and
+the possible links between cases, those across borders flagged, are listed with the truth.
 """
 
 from __future__ import annotations
@@ -56,13 +59,20 @@ class DemoReport:
         One row per pair of exhibits: ``a``, ``b``, their countries, ``truth`` (the relation),
         ``known_match``, and per modality the comparison record (or its ``error``).
     elapsed_s
-        Seconds from generating the pistols to the last comparison.
+        Seconds from generating the pistols to the last step.
+    ingest
+        ``ballistics ingest --json`` of the 3D scans into the demo's own store.
+    links
+        The links that ingest created, as ``ballistics links --json`` lists them, each with the
+        ground truth added (``truth``, ``known_match``).
     """
 
     folder: Path
     exhibits: list[dict[str, str]]
     pairs: list[dict[str, Any]]
     elapsed_s: float
+    ingest: dict[str, Any]
+    links: list[dict[str, Any]]
 
     def summary(self) -> dict[str, dict[str, int]]:
         """Per modality: known matches found, false positives, pairs and failures."""
@@ -86,6 +96,8 @@ class DemoReport:
             "exhibits": self.exhibits,
             "pairs": self.pairs,
             "summary": self.summary(),
+            "ingest": self.ingest,
+            "links": self.links,
             "elapsed_s": self.elapsed_s,
         }
 
@@ -180,7 +192,32 @@ def run_demo(
             del result["a"], result["b"]
             row[modality.value] = result
         table.append(row)
-    return DemoReport(folder, exhibits, table, time.perf_counter() - started)
+    ingest, links = _ingest_and_link(
+        manifests[Modality.TOPOGRAPHY], folder / "store", records, exhibits, workers=workers
+    )
+    return DemoReport(folder, exhibits, table, time.perf_counter() - started, ingest, links)
+
+
+def _ingest_and_link(
+    manifest: Path,
+    store: Path,
+    records: Sequence[Any],
+    exhibits: Sequence[dict[str, str]],
+    *,
+    workers: int | None,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Ingest the 3D scans into a fresh store and return the ingest report and its links."""
+    from api.service import EvidenceService
+
+    record_of = {exhibit["exhibit_id"]: records[i] for i, exhibit in enumerate(exhibits)}
+    with EvidenceService.open(store, workers=workers) as service:
+        report = service.ingest(manifest).as_json()
+        links = service.links()
+    for link in links:
+        relation = pair_relation(record_of[link["exhibit_a"]], record_of[link["exhibit_b"]])
+        link["truth"] = relation
+        link["known_match"] = relation == "same_firearm"
+    return report, links
 
 
 def print_report(report: DemoReport, console: Any) -> None:
@@ -228,7 +265,43 @@ def print_report(report: DemoReport, console: Any) -> None:
             if "error" in pair[modality.value]:
                 console.print(f"[red]error[/] {escape(pair[modality.value]['error'])}")
     console.print(summary_line(report))
+
+    links = Table(
+        title="Ingested into one store: the possible links (leads) between cases",
+        title_justify="left",
+        caption="a lead is for an examiner to confirm or reject; across: the two agencies are "
+        "in different countries",
+        caption_justify="left",
+    )
+    for heading in ("A", "B", "score", "across", "status"):
+        links.add_column(heading, no_wrap=True)
+    links.add_column("truth")
+    for link in report.links:
+        colour = "green" if link["known_match"] else "red"
+        links.add_row(
+            f"{escape(link['exhibit_a'])} {link['country_a']}",
+            f"{escape(link['exhibit_b'])} {link['country_b']}",
+            f"{link['score']:.1f}",
+            "yes" if link["cross_border"] else "no",
+            link["status"],
+            f"[{colour}]{RELATION_NAMES[link['truth']]}[/]",
+        )
+    console.print(links)
+    console.print(links_line(report))
     console.print(f"Files in {escape(str(report.folder))}; {report.elapsed_s:.1f} s in all.")
+
+
+def links_line(report: DemoReport) -> str:
+    """One line: exhibits ingested, leads created, how many cross borders and how many are true."""
+    ingest = report.ingest
+    cross_border = sum(link["cross_border"] for link in report.links)
+    true_links = sum(link["known_match"] for link in report.links)
+    known_matches = report.summary()[Modality.TOPOGRAPHY.value]["known_matches"]
+    return (
+        f"Ingest: {ingest['ingested']} exhibits stored, {len(ingest['failed'])} failed; "
+        f"{len(report.links)} leads, {cross_border} across borders, {true_links} of them true "
+        f"({known_matches} known-match pairs)."
+    )
 
 
 def summary_line(report: DemoReport) -> str:

@@ -199,3 +199,12 @@ def test_demo_finds_the_known_matches_among_exhibits_of_several_countries(tmp_pa
         matches = [p[modality]["score"] for p in report["pairs"] if p["known_match"]]
         non_matches = [p[modality]["score"] for p in report["pairs"] if not p["known_match"]]
         assert min(matches) > max(non_matches)
+    # the 3D scans ingested into the demo's own store: every known match became a lead, flagged
+    # across borders because each exhibit comes from a different country
+    assert report["ingest"]["ingested"] == 4 and report["ingest"]["failed"] == []
+    linked = {frozenset((link["exhibit_a"], link["exhibit_b"])) for link in report["links"]}
+    known = {frozenset((p["a"], p["b"])) for p in report["pairs"] if p["known_match"]}
+    assert known <= linked
+    for link in report["links"]:
+        assert link["status"] == "lead"
+        assert link["cross_border"] == (link["country_a"] != link["country_b"])
