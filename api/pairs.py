@@ -508,7 +508,7 @@ def _worker_pool(
     context = multiprocessing.get_context(method)
     if method == "forkserver":
         context.set_forkserver_preload([__name__])
-    with _single_threaded_libraries():
+    with single_threaded_libraries():
         pool = context.Pool(workers, initializer=_initialize_worker, initargs=initargs)
     with pool:
 
@@ -521,7 +521,7 @@ def _worker_pool(
 
 
 @contextlib.contextmanager
-def _single_threaded_libraries() -> Iterator[None]:
+def single_threaded_libraries() -> Iterator[None]:
     """Start worker processes with BLAS / OpenMP limited to one thread each."""
     saved = {name: os.environ.get(name) for name in _THREAD_VARIABLES}
     os.environ.update(dict.fromkeys(_THREAD_VARIABLES, "1"))

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from api.pairs import _single_threaded_libraries, available_cores, comparison_record, describe_error
+from api.pairs import available_cores, comparison_record, describe_error, single_threaded_libraries
 from api.store.marks import decode_casing_mark, encode_casing_mark
 from api.store.originals import OriginalStore
 from ballistics.casing.compare import (
@@ -336,7 +336,7 @@ class WorkerPool:
             context = multiprocessing.get_context(method)
             if method == "forkserver":
                 context.set_forkserver_preload([__name__])
-            with _single_threaded_libraries():
+            with single_threaded_libraries():
                 self._pool = context.Pool(
                     self.workers, initializer=_initialize_worker, initargs=self._settings
                 )
