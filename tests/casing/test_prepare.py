@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,17 +21,7 @@ from ballistics.synthetic import (
     render_topography,
     scan_geometry,
 )
-
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
-
-
-def _real(relative: str) -> Surface:
-    path = DATA / relative
-    if not path.exists():
-        pytest.skip(f"real data not available: {path} (../shared/data next to the repository)")
-    from ballistics.io import read_surface
-
-    return read_surface(path)
+from tests.real_data import real_surface
 
 
 @pytest.fixture(scope="module")
@@ -186,7 +175,7 @@ def test_config_refuses_nonsense_with_a_hint() -> None:
 
 @pytest.mark.real_data
 def test_fadul_scan_stays_centred_with_the_hole_at_the_centre() -> None:
-    surface = _real("cartridge_cases/fadul/Fadul 1-1.x3p")
+    surface = real_surface("cartridge_cases/fadul/Fadul 1-1.x3p")
     prepared = prepare_casing(surface)
     face = prepared.breech_face
     assert face.shape[0] == face.shape[1]
@@ -201,7 +190,7 @@ def test_fadul_scan_stays_centred_with_the_hole_at_the_centre() -> None:
 
 @pytest.mark.real_data
 def test_nbide_photograph_prepares_to_a_standardised_annulus() -> None:
-    surface = _real("images_2d/nbide/NBIDE R BF 118.png")
+    surface = real_surface("images_2d/nbide/NBIDE R BF 118.png")
     prepared = prepare_casing(surface)
     face = prepared.breech_face
     assert prepared.pixel_um == 6.25 and prepared.modality is Modality.PHOTOGRAPH
@@ -215,7 +204,7 @@ def test_nbide_photograph_prepares_to_a_standardised_annulus() -> None:
 
 @pytest.mark.real_data
 def test_dfsc_raw_scan_with_annotation_prepares_within_it() -> None:
-    surface = _real("cartridge_cases/dfsc/raw/K013sA1.x3p")
+    surface = real_surface("cartridge_cases/dfsc/raw/K013sA1.x3p")
     prepared = prepare_casing(surface)
     annotated_mm2 = (surface.region_of_interest & surface.mask).sum() * surface.pixel_um**2 / 1e6
     prepared_mm2 = np.isfinite(prepared.breech_face).sum() * 6.25**2 / 1e6

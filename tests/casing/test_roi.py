@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -28,17 +27,7 @@ from ballistics.synthetic import (
     render_topography,
     scan_geometry,
 )
-
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
-
-
-def _real(relative: str) -> Surface:
-    path = DATA / relative
-    if not path.exists():
-        pytest.skip(f"real data not available: {path} (../shared/data next to the repository)")
-    from ballistics.io import read_surface
-
-    return read_surface(path)
+from tests.real_data import real_surface
 
 
 def _distance_um(
@@ -171,7 +160,7 @@ def test_config_refuses_inverted_ranges() -> None:
 
 @pytest.mark.real_data
 def test_fadul_scan_is_taken_as_processed_and_centred_on_its_hole() -> None:
-    surface = _real("cartridge_cases/fadul/Fadul 1-1.x3p")
+    surface = real_surface("cartridge_cases/fadul/Fadul 1-1.x3p")
     region = find_breech_face(surface)
     assert region.kind is RegionKind.PROCESSED
     # The measured area is the region (less the odd detached speck).
@@ -192,7 +181,7 @@ def test_fadul_scan_is_taken_as_processed_and_centred_on_its_hole() -> None:
 def test_nbide_photographs_show_primer_and_firing_pin_of_plausible_size() -> None:
     regions = []
     for name in ("NBIDE R BF 118.png", "NBIDE R BF 129.png"):
-        surface = _real(f"images_2d/nbide/{name}")
+        surface = real_surface(f"images_2d/nbide/{name}")
         assert surface.modality is Modality.PHOTOGRAPH
         region = find_breech_face(surface)
         assert region.primer is not None and region.firing_pin is not None
@@ -217,7 +206,7 @@ def test_nbide_photographs_show_primer_and_firing_pin_of_plausible_size() -> Non
 @pytest.mark.real_data
 @pytest.mark.parametrize("name", ["K013sA1", "K013sA2"])
 def test_dfsc_raw_scan_region_stays_within_the_lab_annotation(name: str) -> None:
-    surface = _real(f"cartridge_cases/dfsc/raw/{name}.x3p")
+    surface = real_surface(f"cartridge_cases/dfsc/raw/{name}.x3p")
     annotation = surface.region_of_interest
     assert annotation is not None
     region = find_breech_face(surface)
