@@ -189,6 +189,25 @@ def write_record(
     return path
 
 
+def finish_run(
+    path: Path,
+    *,
+    benchmark: str,
+    arguments: Mapping[str, Any],
+    results: Sequence[Mapping[str, Any]],
+    notes: Sequence[str] = (),
+) -> Path:
+    """Print the run's notes once each, write its JSON record and say where; return the path."""
+    unique_notes = list(dict.fromkeys(notes))
+    for note in unique_notes:
+        print(f"note: {note}")
+    written = write_record(
+        path, benchmark=benchmark, arguments=arguments, results=results, notes=unique_notes
+    )
+    print(f"wrote {written}")
+    return written
+
+
 def format_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[tuple[str, str, str]]) -> str:
     """Return a plain-text table: one header, one row per mapping.
 

@@ -44,10 +44,10 @@ from benchmarks._common import (
     RESULTS_DIR,
     decision_rates,
     equal_error_rate,
+    finish_run,
     format_table,
     roc_auc,
     timing_summary,
-    write_record,
 )
 
 DATASETS = ("fadul", "dfsc", "synthetic-topography", "synthetic-photograph")
@@ -354,16 +354,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             rows.append(row)
             print(f"{name}: measured in {row['total_s']:.0f} s", file=sys.stderr, flush=True)
     print(format_table(rows, TABLE_COLUMNS))
-    for note in dict.fromkeys(notes):
-        print(f"note: {note}")
-    path = write_record(
+    finish_run(
         arguments.out,
         benchmark="casing_accuracy",
         arguments=vars(arguments),
         results=rows,
-        notes=list(dict.fromkeys(notes)),
+        notes=notes,
     )
-    print(f"wrote {path}")
     return 0
 
 

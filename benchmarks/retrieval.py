@@ -39,7 +39,7 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from api.pairs import available_cores
-from benchmarks._common import DEFAULT_DATA_DIR, RESULTS_DIR, format_table, write_record
+from benchmarks._common import DEFAULT_DATA_DIR, RESULTS_DIR, finish_run, format_table
 from benchmarks.casing_accuracy import LabelledSet, dfsc_set, fadul_set
 
 DATASETS: dict[str, Callable[[Path], LabelledSet]] = {"fadul": fadul_set, "dfsc": dfsc_set}
@@ -268,16 +268,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{row['dataset']}: ingest {row['ingest_s']:.0f} s; {row['leads']} leads, "
             f"{row['true_leads']} of them true ({row['known_match_pairs']} known-match pairs)"
         )
-    for note in dict.fromkeys(notes):
-        print(f"note: {note}")
-    path = write_record(
-        arguments.out,
-        benchmark="retrieval",
-        arguments=vars(arguments),
-        results=rows,
-        notes=list(dict.fromkeys(notes)),
+    finish_run(
+        arguments.out, benchmark="retrieval", arguments=vars(arguments), results=rows, notes=notes
     )
-    print(f"wrote {path}")
     return 0
 
 
