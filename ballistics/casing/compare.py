@@ -161,7 +161,13 @@ class CasingComparison:
 
 
 def resample_masked(values: np.ndarray, from_pixel_um: float, to_pixel_um: float) -> np.ndarray:
-    """NaN-aware area resampling; a point stays valid when most of its area was measured."""
+    """NaN-aware area resampling; a point stays valid when most of its area was measured.
+
+    Unlike :func:`ballistics.casing.filters.resample` (which scales by the exact factor), this
+    asks OpenCV for a whole output size, so that the output's centre pixel is exactly the
+    input's: comparisons rotate about the array centre, and a half-pixel drift between levels
+    would show in the registration.
+    """
     if math.isclose(from_pixel_um, to_pixel_um, rel_tol=1e-6):
         return values.astype(np.float32)
     mask = np.isfinite(values).astype(np.float32)
