@@ -376,6 +376,109 @@ def reindex(
     )
 
 
+agency_app = typer.Typer(
+    name="agency",
+    help="Agency accounts of the HTTP API (labs, examiners, investigators, admins).",
+    no_args_is_help=True,
+)
+app.add_typer(agency_app, name="agency")
+
+
+class Role(enum.StrEnum):
+    """Roles of agency accounts (see api.web.access for what each may do)."""
+
+    lab = "lab"
+    examiner = "examiner"
+    investigator = "investigator"
+    admin = "admin"
+
+
+@agency_app.command("add")
+def agency_add(
+    name: Annotated[str, typer.Argument(help="The agency's name, unique in the network.")],
+    country: Annotated[
+        str, typer.Option("--country", help="ISO 3166-1 alpha-2 code of its country.")
+    ],
+    role: Annotated[Role, typer.Option("--role", help="What the agency may do.")] = Role.lab,
+    json_output: JsonOption = False,
+    store: StoreOption = DEFAULT_STORE,
+    debug: DebugOption = False,
+) -> None:
+    """Create an agency account and print its API key once (only a hash is stored).
+
+    Run it again for an existing agency to issue a new key (the old one stops working).
+    """
+    del debug  # read by main()
+    from api.service import database_url_from_environment
+    from api.store import repository
+    from api.store.database import open_store
+
+    store_handle = open_store(store, database_url=database_url_from_environment())
+    try:
+        with store_handle.transaction(write=True) as session:
+            agency = repository.get_or_create_agency(session, name, country=country, role=str(role))
+            if agency.role != str(role):
+                raise ValueError(
+                    f"agency {name!r} is registered as {agency.role}, not {role}; give the "
+                    f"new account another name, or --role {agency.role} to issue a new key."
+                )
+            api_key = repository.issue_api_key(session, agency)
+            document = {
+                "agency": agency.name,
+                "country": agency.country,
+                "role": agency.role,
+                "api_key": api_key,
+                "id": agency.public_id,
+            }
+    finally:
+        store_handle.close()
+    if json_output:
+        _print_json(document)
+        return
+    console = _stdout_console()
+    console.print(
+        f"agency {document['agency']} ({document['country']}, {document['role']}) - its API key, "
+        "shown this once:"
+    )
+    console.print(document["api_key"], markup=False, highlight=False)
+
+
+@app.command()
+def serve(
+    host: Annotated[
+        str, typer.Option("--host", envvar="BALLISTICS_HOST", help="Address to listen on.")
+    ] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option("--port", envvar="BALLISTICS_PORT", help="Port to listen on.")
+    ] = 8000,
+    workers: WorkersOption = None,
+    store: StoreOption = DEFAULT_STORE,
+    debug: DebugOption = False,
+) -> None:
+    """Start the HTTP API on the store (OpenAPI at /docs); other settings from BALLISTICS_*."""
+    import uvicorn
+
+    from api.service import database_url_from_environment
+    from api.web.app import create_app
+    from api.web.settings import ApiSettings
+
+    changes: dict[str, Any] = {"store": store, "host": host, "port": port}
+    if workers is not None:
+        changes["compare_workers"] = workers
+    database_url = database_url_from_environment()
+    if database_url is not None:
+        changes["database_url"] = database_url
+    settings = ApiSettings(**changes)
+    logger.info("serving %s on http://%s:%d (docs at /docs)", store, host, port)
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level="debug" if debug else "info",
+        timeout_graceful_shutdown=10,
+    )
+
+
 def _service_config(*, top_k: int | None = None, lead_threshold: float | None = None) -> Any:
     import dataclasses
 

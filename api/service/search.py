@@ -24,6 +24,7 @@ from api.service.config import allowed_classes, partition_of
 from api.service.workers import CompareTask, MarkRef, compare_task, extract_casing
 from api.store import repository
 from ballistics.io.files import Source, load_source
+from ballistics.io.limits import DEFAULT_LIMITS, ReadLimits
 
 if TYPE_CHECKING:
     from api.service.core import EvidenceService
@@ -156,6 +157,7 @@ def search_item(
     exclude_keys: Iterable[int] = (),
     rerank: bool = True,
     actor: str | None = None,
+    limits: ReadLimits = DEFAULT_LIMITS,
 ) -> SearchOutcome:
     """Correlate one item against the store without storing it.
 
@@ -182,6 +184,8 @@ def search_item(
         stage, for evaluation).
     actor
         When given (an agency's name), the search is recorded in the audit log.
+    limits
+        Bounds on the item's size and grid (the HTTP API's upload settings).
 
     Raises
     ------
@@ -202,10 +206,14 @@ def search_item(
         )
     if kind != CARTRIDGE_CASE:
         raise ValueError(f"kind must be {CARTRIDGE_CASE!r} or {BULLET!r}, got {kind!r}.")
-    data, label = load_source(source, name=name)
+    data, label = load_source(source, name=name, limits=limits)
     sha256 = hashlib.sha256(data).hexdigest()
     query = extract_casing(
-        data, name=label, pixel_um=pixel_um, prepare_config=service.config.prepare
+        data,
+        name=label,
+        pixel_um=pixel_um,
+        prepare_config=service.config.prepare,
+        limits=limits,
     )
     modality = str(query.mark.modality)
     depth = max(top, service.config.top_k)

@@ -21,6 +21,7 @@ import collections
 import hashlib
 import logging
 import multiprocessing
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ from ballistics.casing.prepare import PrepareConfig, prepare_casing
 from ballistics.descriptors import casing_descriptor
 from ballistics.io import read_surface
 from ballistics.io.files import load_source
+from ballistics.io.limits import DEFAULT_LIMITS, ReadLimits
 from ballistics.surface import Surface
 
 logger = logging.getLogger(__name__)
@@ -116,7 +118,12 @@ class ExtractedCasing:
 
 
 def extract_casing(
-    data: bytes, *, name: str, pixel_um: float | None, prepare_config: PrepareConfig
+    data: bytes,
+    *,
+    name: str,
+    pixel_um: float | None,
+    prepare_config: PrepareConfig,
+    limits: ReadLimits = DEFAULT_LIMITS,
 ) -> ExtractedCasing:
     """Read a cartridge case from its bytes, prepare it, describe it and encode its mark.
 
@@ -125,7 +132,7 @@ def extract_casing(
     EvidenceError
         The bytes are not a readable X3P or image, or preparation finds no usable mark.
     """
-    surface = read_surface(data, pixel_um=pixel_um, name=name)
+    surface = read_surface(data, pixel_um=pixel_um, name=name, limits=limits)
     mark = prepare_casing(surface, config=prepare_config)
     descriptor = np.asarray(casing_descriptor(mark), dtype=np.float32)
     return ExtractedCasing(
@@ -234,6 +241,7 @@ class _WorkerState:
         self.prepare_config = PrepareConfig()
         self.compare_config = DEFAULT_COMPARE_CONFIG
         self.cache_size = 64
+        self.lock = threading.Lock()
         self.pyramids: collections.OrderedDict[tuple[str, bytes], CasingPyramid] = (
             collections.OrderedDict()
         )
@@ -257,14 +265,16 @@ _state = _WorkerState()
 def _pyramid(reference: MarkRef) -> CasingPyramid:
     # keyed by the bytes' digest too: a key whose mark was replaced is never served stale
     cache_key = (reference.key, hashlib.blake2b(reference.data, digest_size=16).digest())
-    pyramid = _state.pyramids.get(cache_key)
-    if pyramid is not None:
-        _state.pyramids.move_to_end(cache_key)
-        return pyramid
+    with _state.lock:  # inline (one worker), several API threads share this cache
+        pyramid = _state.pyramids.get(cache_key)
+        if pyramid is not None:
+            _state.pyramids.move_to_end(cache_key)
+            return pyramid
     pyramid = comparison_pyramid(decode_casing_mark(reference.data), config=_state.compare_config)
-    _state.pyramids[cache_key] = pyramid
-    while len(_state.pyramids) > _state.cache_size:
-        _state.pyramids.popitem(last=False)
+    with _state.lock:
+        _state.pyramids[cache_key] = pyramid
+        while len(_state.pyramids) > _state.cache_size:
+            _state.pyramids.popitem(last=False)
     return pyramid
 
 
@@ -304,6 +314,8 @@ class WorkerPool:
         self.workers = workers
         self._settings = (prepare_config, compare_config, cache_size)
         self._pool: Any = None
+        # the HTTP API submits from several threads: start the pool once
+        self._start_lock = threading.Lock()
 
     @property
     def inline(self) -> bool:
@@ -327,6 +339,10 @@ class WorkerPool:
         return self._started().imap_unordered(function, tasks, chunksize=chunk)
 
     def _started(self) -> Any:
+        with self._start_lock:
+            return self._start()
+
+    def _start(self) -> Any:
         if self._pool is None:
             # forkserver: workers fork from a clean server that imported the engine once, not
             # from this process with its threads (a progress bar, BLAS) and open database

@@ -1,0 +1,247 @@
+"""Store one uploaded exhibit at once and queue its correlation as a durable job.
+
+What ``POST /v1/exhibits`` does, and why in this order:
+
+1. The files are hashed and checked against what the agency already stored under the exhibit
+   id: the same files again is a repeat (nothing changes, the stored exhibit is answered), other
+   files are a conflict.
+2. The item is read and prepared in the calling thread, so that an unreadable or unusable file
+   is refused in the answer (and nothing is stored).
+3. The originals are written (content-addressed, so a repeat costs nothing), then one
+   transaction stores the case, the exhibit, its mark and descriptor, a ``correlate`` job and an
+   audit line. Once it commits the upload can be answered: a crash after this point loses
+   nothing, because the job is in the database and a worker takes it after a restart
+   (:mod:`api.service.jobs`), and the vector index is reconciled with the database on open.
+4. The descriptor is added to the in-memory index, so that searches see the exhibit at once.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from api.pairs import BULLET, CARTRIDGE_CASE, KindNotAvailableError
+from api.service.config import caliber_class, partition_of, preparation_version
+from api.service.workers import extract_casing
+from api.store import repository
+from api.store.errors import ConflictError
+from api.store.originals import StoredOriginal
+from ballistics.descriptors import DESCRIPTOR_VERSION
+from ballistics.io.limits import DEFAULT_LIMITS, ReadLimits
+
+if TYPE_CHECKING:
+    from api.service.core import EvidenceService
+
+logger = logging.getLogger(__name__)
+
+#: the job kind that correlates one stored exhibit against the store
+CORRELATE_JOB = "correlate"
+
+
+@dataclass(frozen=True)
+class UploadedFile:
+    """One uploaded file: its name as the client gave it and its bytes."""
+
+    name: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Upload:
+    """An exhibit submitted by an agency (the fields of ``POST /v1/exhibits``).
+
+    Parameters
+    ----------
+    agency
+        The submitting agency's name (it must exist: accounts are made by
+        ``ballistics agency add``).
+    exhibit_id, case_id
+        Identifiers, unique within the agency.
+    kind
+        ``"cartridge_case"`` or ``"bullet"``.
+    files
+        One file for a cartridge case; one per land for a bullet, in land order.
+    caliber, pixel_um, occurred_on
+        As in the manifest (pixel_um only for 2D images without a resolution).
+    shared
+        Whether other agencies may see the exhibit's images (its identifiers and links are
+        always shown to them, as the link needs).
+    metadata
+        Anything else worth keeping with the exhibit.
+    """
+
+    agency: str
+    exhibit_id: str
+    case_id: str
+    kind: str
+    files: Sequence[UploadedFile]
+    caliber: str | None = None
+    pixel_um: float | None = None
+    occurred_on: datetime.date | None = None
+    shared: bool = True
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class UploadOutcome:
+    """What storing an upload did.
+
+    ``created`` is False for a repeat of an exhibit already stored with the same files;
+    ``status`` is the exhibit's correlation status (``queued`` until its job has run).
+    """
+
+    key: int
+    public_id: str
+    exhibit_id: str
+    status: str
+    created: bool
+    sha256: str
+
+
+def store_upload(
+    service: EvidenceService, upload: Upload, *, limits: ReadLimits = DEFAULT_LIMITS
+) -> UploadOutcome:
+    """Store ``upload`` and queue its correlation (see the module docstring for the steps).
+
+    ``limits`` bound each file's size and grid (the API's upload settings).
+
+    Raises
+    ------
+    NotFoundError
+        The agency has no account.
+    ConflictError
+        Other files are stored under this agency's exhibit id, or the case's date differs.
+    EvidenceError
+        A file cannot be read or prepared (the message names it).
+    KindNotAvailableError
+        ``kind`` is one this version cannot compare.
+    ValueError
+        A field is invalid (kind unknown, no file, identifier too long...).
+    """
+    if upload.kind not in (CARTRIDGE_CASE, BULLET):
+        raise ValueError(f"kind must be {CARTRIDGE_CASE!r} or {BULLET!r}, got {upload.kind!r}.")
+    if not upload.files:
+        raise ValueError("no file was uploaded; send the item as the multipart field 'file'.")
+    if upload.kind == CARTRIDGE_CASE and len(upload.files) != 1:
+        raise ValueError(
+            f"a cartridge case is one file, got {len(upload.files)}; upload each case as its "
+            "own exhibit (several files are for the lands of one bullet)."
+        )
+    if upload.kind == BULLET:
+        raise KindNotAvailableError(
+            "bullet upload is not available yet; this version stores cartridge cases only"
+        )
+    digests = [hashlib.sha256(item.data).hexdigest() for item in upload.files]
+    sha256 = repository.item_sha256(digests)
+    with service.store.transaction() as session:
+        agency = repository.get_agency(session, upload.agency)
+        stored = repository.find_exhibit(session, agency, upload.exhibit_id)
+        if stored is not None:
+            if stored.sha256 != sha256:
+                raise ConflictError(
+                    f"exhibit {upload.exhibit_id!r} of {upload.agency} is already stored with "
+                    "other files; give the new item another exhibit_id."
+                )
+            return UploadOutcome(
+                key=stored.id,
+                public_id=stored.public_id,
+                exhibit_id=stored.exhibit_id,
+                status=stored.status,
+                created=False,
+                sha256=sha256,
+            )
+    item = upload.files[0]
+    extracted = extract_casing(
+        item.data,
+        name=item.name or "upload",
+        pixel_um=upload.pixel_um,
+        prepare_config=service.config.prepare,
+        limits=limits,
+    )
+    # the originals first: a stored exhibit always has them; a crash right after leaves at
+    # worst an unreferenced blob that the next upload of the same bytes reuses
+    originals = [
+        service.store.originals.put_bytes(entry.data, name=_file_name(entry.name))
+        for entry in upload.files
+    ]
+    with service.store.transaction(write=True) as session:
+        agency = repository.get_agency(session, upload.agency)
+        case = repository.get_or_create_case(
+            session, agency, upload.case_id, occurred_on=upload.occurred_on
+        )
+        added = repository.add_exhibit(
+            session,
+            case,
+            upload.exhibit_id,
+            kind=upload.kind,
+            files=[
+                StoredOriginal(sha256=original.sha256, size_bytes=original.size_bytes, name=name)
+                for original, name in zip(
+                    originals, (_file_name(entry.name) for entry in upload.files), strict=True
+                )
+            ],
+            caliber=upload.caliber,
+            modality=str(extracted.mark.modality),
+            pixel_um=extracted.surface.pixel_um,
+            metadata=upload.metadata,
+            shared=upload.shared,
+            actor=upload.agency,
+        )
+        exhibit = added.exhibit
+        if not added.created:  # stored by a concurrent upload of the same item meanwhile
+            return UploadOutcome(
+                key=exhibit.id,
+                public_id=exhibit.public_id,
+                exhibit_id=exhibit.exhibit_id,
+                status=exhibit.status,
+                created=False,
+                sha256=sha256,
+            )
+        repository.set_mark(
+            session,
+            exhibit,
+            extracted.encoded,
+            preparation_version=preparation_version(service.config),
+        )
+        repository.set_descriptor(
+            session, exhibit, extracted.descriptor, version=DESCRIPTOR_VERSION
+        )
+        repository.enqueue_job(session, CORRELATE_JOB, exhibit=exhibit)
+        outcome = UploadOutcome(
+            key=exhibit.id,
+            public_id=exhibit.public_id,
+            exhibit_id=exhibit.exhibit_id,
+            status=exhibit.status,
+            created=True,
+            sha256=sha256,
+        )
+        partition = partition_of(exhibit.kind, exhibit.modality or str(extracted.mark.modality))
+        classes = np.asarray([caliber_class(exhibit.caliber)], dtype=np.int64)
+    service.index.add(
+        partition,
+        np.asarray([outcome.key], dtype=np.int64),
+        np.asarray(extracted.descriptor, dtype=np.float32)[None, :],
+        classes=classes,
+    )
+    return outcome
+
+
+def _file_name(name: str) -> str:
+    """The last part of a client-given file name (never a path on this machine)."""
+    base = (name or "upload").replace("\\", "/").rsplit("/", 1)[-1].strip()
+    return base[:500] or "upload"
+
+
+__all__ = [
+    "CORRELATE_JOB",
+    "Upload",
+    "UploadOutcome",
+    "UploadedFile",
+    "store_upload",
+]

@@ -1,0 +1,6 @@
+"""The HTTP API (``ballistics serve``): FastAPI routes over :class:`api.service.EvidenceService`.
+
+Build the application with :func:`api.web.app.create_app`; settings come from the environment
+(``BALLISTICS_*``, :class:`api.web.settings.ApiSettings`) when the application starts, never at
+import. The routes follow ../shared/CONTRACT.md; the access rules are in :mod:`api.web.access`.
+"""

@@ -1,0 +1,129 @@
+"""The FastAPI application: the service opened once in the lifespan, routers, error handlers.
+
+>>> app = create_app(ApiSettings(store="ballistics-data"))      # doctest: +SKIP
+>>> uvicorn.run(app)                                            # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.metadata import PackageNotFoundError, version
+
+from fastapi import FastAPI
+from sqlalchemy import func, select
+
+from api.service.config import DEFAULT_SERVICE_CONFIG
+from api.service.core import EvidenceService
+from api.service.jobs import JobRunner, JobRunnerConfig, job_counts
+from api.store.models import Exhibit
+from api.web.access import Service
+from api.web.errors import BodySizeLimit, install_error_handlers
+from api.web.routes import audit, cases, compare, exhibits, links, search
+from api.web.schemas import Health
+from api.web.settings import ApiSettings, get_settings
+
+logger = logging.getLogger(__name__)
+
+
+def _package_version() -> str:
+    try:
+        return version("ballistics")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "unknown"
+
+
+def open_service(settings: ApiSettings) -> EvidenceService:
+    """Open the store the settings name, with the service configuration they imply."""
+    config = DEFAULT_SERVICE_CONFIG
+    if settings.lead_threshold is not None:
+        config = dataclasses.replace(config, lead_threshold=settings.lead_threshold)
+    return EvidenceService.open(
+        settings.store,
+        database_url=settings.database_url,
+        config=config,
+        workers=settings.compare_workers or None,
+    )
+
+
+def create_app(
+    settings: ApiSettings | None = None, *, service: EvidenceService | None = None
+) -> FastAPI:
+    """Build the application.
+
+    Parameters
+    ----------
+    settings
+        How to run; None reads them from the environment when the application starts.
+    service
+        An open service to serve (tests, the demo); None opens the store of the settings in
+        the lifespan and closes it at shutdown.
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        active = settings if settings is not None else get_settings()
+        owned = service is None
+        opened = open_service(active) if owned else service
+        assert opened is not None
+        app.state.settings = active
+        app.state.service = opened
+        runner = None
+        if active.job_worker:
+            stale = active.job_stale_after_s
+            runner = JobRunner(
+                opened,
+                config=JobRunnerConfig(
+                    stale_after_s=stale, heartbeat_s=min(5.0, stale / 4), retry_after_s=stale
+                ),
+            )
+            runner.start()
+        app.state.job_runner = runner
+        logger.info("serving the store %s", active.store)
+        try:
+            yield
+        finally:
+            if runner is not None:
+                runner.stop()
+            if owned:
+                opened.close()
+
+    app = FastAPI(
+        title="Ballistic image comparison engine",
+        version=_package_version(),
+        description=(
+            "Upload cartridge-case scans, follow their correlation against the network's store, "
+            "review leads, confirm hits and follow one firearm's incidents across borders. "
+            "Every route but /v1/health needs the X-API-Key header of an agency "
+            "(`ballistics agency add`)."
+        ),
+        lifespan=lifespan,
+    )
+    app.add_middleware(BodySizeLimit, limit_bytes=(settings or get_settings()).max_upload_bytes)
+    install_error_handlers(app)
+
+    @app.get("/v1/health", response_model=Health, tags=["health"], summary="Liveness")
+    def health(service: Service) -> Health:
+        """Whether the server is up, and what it has loaded (no key needed)."""
+        with service.store.transaction() as session:
+            count = session.scalar(select(func.count()).select_from(Exhibit)) or 0
+        partitions = {
+            f"{kind}/{modality}": service.index.count((kind, modality))
+            for kind, modality in service.index.partitions()
+        }
+        runner = getattr(app.state, "job_runner", None)
+        return Health(
+            status="ok",
+            version=_package_version(),
+            database=service.store.backend,
+            exhibits=int(count),
+            index=partitions,
+            jobs=job_counts(service),
+            job_worker=runner is not None and runner.running,
+        )
+
+    for module in (exhibits, search, links, cases, compare, audit):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,231 @@
+"""``/v1/exhibits``: upload, read, candidates and the preview image."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, File, Form, Request, Response, UploadFile, status
+from sqlalchemy import select
+
+from api.service.search import Candidate  # noqa: F401  (documents the candidates' shape)
+from api.service.upload import Upload, UploadedFile, store_upload
+from api.store import repository
+from api.store.models import Job
+from api.web.access import (
+    LAB,
+    CurrentCaller,
+    Service,
+    check_can_read,
+    check_can_see_images,
+    require_role,
+)
+from api.web.images import exhibit_preview_png
+from api.web.routes._common import AUTH_ERRORS, NOT_FOUND, audit_read, load_exhibit
+from api.web.schemas import CandidatePublic, Candidates, ExhibitCreated, ExhibitPublic
+from ballistics.io.limits import DEFAULT_LIMITS
+
+router = APIRouter(prefix="/v1/exhibits", tags=["exhibits"])
+
+UPLOAD_ERRORS: dict[int | str, dict[str, Any]] = {
+    **AUTH_ERRORS,
+    201: {"model": ExhibitCreated, "description": "a repeat of an exhibit already correlated"},
+    409: {"description": "other files are already stored under this exhibit_id"},
+    413: {"description": "upload or image larger than the server's limits"},
+    415: {"description": "a file is not a readable X3P, PNG, TIFF or JPEG"},
+    422: {"description": "a field is missing or invalid, or the scan holds no usable mark"},
+}
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=ExhibitCreated,
+    responses=UPLOAD_ERRORS,
+    summary="Upload an exhibit; its correlation runs as a job",
+)
+def upload_exhibit(
+    request: Request,
+    response: Response,
+    service: Service,
+    caller: CurrentCaller,
+    file: Annotated[
+        list[UploadFile],
+        File(description="the item: one file for a cartridge case, one per land of a bullet"),
+    ],
+    exhibit_id: Annotated[str, Form(min_length=1, max_length=200)],
+    case_id: Annotated[str, Form(min_length=1, max_length=200)],
+    kind: Annotated[Literal["cartridge_case", "bullet"], Form()],
+    caliber: Annotated[str | None, Form(max_length=64)] = None,
+    pixel_um: Annotated[float | None, Form(gt=0, le=10000)] = None,
+    occurred_on: Annotated[datetime.date | None, Form()] = None,
+    shared: Annotated[bool, Form()] = True,
+) -> ExhibitCreated:
+    """Store an exhibit of the caller's agency at once and queue its correlation.
+
+    202 with status ``queued`` for a new exhibit (follow it with ``GET /v1/exhibits/{id}``);
+    a repeat of the same files answers the stored exhibit (``created`` false; 201 once it is
+    correlated). Nothing is stored when the answer is an error.
+    """
+    require_role(caller, LAB, action="uploading exhibits")
+    settings = request.app.state.settings
+    files = [UploadedFile(name=item.filename or "upload", data=item.file.read()) for item in file]
+    limits = dataclasses.replace(
+        DEFAULT_LIMITS,
+        max_file_bytes=settings.max_upload_bytes,
+        max_points=settings.max_image_points,
+    )
+    outcome = store_upload(
+        service,
+        Upload(
+            agency=caller.name,
+            exhibit_id=exhibit_id.strip(),
+            case_id=case_id.strip(),
+            kind=kind,
+            files=files,
+            caliber=(caliber or "").strip() or None,
+            pixel_um=pixel_um,
+            occurred_on=occurred_on,
+            shared=shared,
+        ),
+        limits=limits,
+    )
+    if outcome.status == "correlated":
+        response.status_code = status.HTTP_201_CREATED
+    runner = getattr(request.app.state, "job_runner", None)
+    if runner is not None:
+        runner.wake()
+    return ExhibitCreated(
+        id=outcome.public_id,
+        exhibit_id=outcome.exhibit_id,
+        status=outcome.status,  # type: ignore[arg-type]
+        created=outcome.created,
+        sha256=outcome.sha256,
+    )
+
+
+@router.get(
+    "/{exhibit_id}",
+    response_model=ExhibitPublic,
+    responses={**AUTH_ERRORS, **NOT_FOUND},
+    summary="One exhibit and its correlation status",
+)
+def read_exhibit(exhibit_id: str, service: Service, caller: CurrentCaller) -> ExhibitPublic:
+    """The exhibit (``id`` is its public id). The uploading agency sees everything; others see
+    the references a link needs, and the image only when it was shared."""
+    with service.store.transaction(write=True) as session:
+        exhibit = load_exhibit(session, exhibit_id)
+        check_can_read(caller, exhibit)
+        own = caller.owns(exhibit)
+        job = session.scalar(
+            select(Job).where(Job.exhibit_pk == exhibit.id).order_by(Job.id.desc()).limit(1)
+        )
+        audit_read(session, caller, "exhibit.view", object_type="exhibit", object_id=exhibit_id)
+        images = own or exhibit.shared
+        return ExhibitPublic(
+            id=exhibit.public_id,
+            exhibit_id=exhibit.exhibit_id,
+            case_id=exhibit.case.case_id,
+            agency=exhibit.agency.name,
+            country=exhibit.agency.country,
+            kind=exhibit.kind,
+            caliber=exhibit.caliber,
+            status=exhibit.status,
+            shared=exhibit.shared,
+            restricted=not own,
+            modality=exhibit.modality,
+            pixel_um=exhibit.pixel_um if images else None,
+            occurred_on=exhibit.case.occurred_on,
+            created_at=exhibit.created_at,
+            sha256=exhibit.sha256 if own else None,
+            files=(
+                [
+                    {"name": item.name, "sha256": item.sha256, "size_bytes": item.size_bytes}
+                    for item in exhibit.files
+                ]
+                if own
+                else None
+            ),
+            metadata=dict(exhibit.extra_metadata or {}) if own else None,
+            job=(
+                {
+                    "status": job.status,
+                    "attempts": job.attempts,
+                    "last_error": job.last_error,
+                }
+                if job is not None and own
+                else None
+            ),
+            image_url=f"/v1/exhibits/{exhibit.public_id}/image" if images else None,
+        )
+
+
+@router.get(
+    "/{exhibit_id}/candidates",
+    response_model=Candidates,
+    responses={**AUTH_ERRORS, **NOT_FOUND},
+    summary="The exhibit's ranked correlation results",
+)
+def exhibit_candidates(
+    exhibit_id: str, service: Service, caller: CurrentCaller, top: int = 50
+) -> Candidates:
+    """Stored exhibits compared with this one, best score first (empty while ``queued``)."""
+    if top < 1:
+        top = 1
+    with service.store.transaction(write=True) as session:
+        exhibit = load_exhibit(session, exhibit_id)
+        check_can_read(caller, exhibit)
+        results = repository.list_candidates(session, exhibit, limit=min(top, 1000))
+        candidates = []
+        for rank, result in enumerate(results, start=1):
+            other = result.candidate
+            details = dict(result.details or {})
+            candidates.append(
+                CandidatePublic(
+                    id=other.public_id,
+                    exhibit_id=other.exhibit_id,
+                    case_id=other.case.case_id,
+                    agency=other.agency.name,
+                    country=other.agency.country,
+                    score=result.score,
+                    rank=rank,
+                    same_source=details.pop("same_source", None),
+                    cmc_count=result.cmc_count,
+                    kind=other.kind,
+                    caliber=other.caliber,
+                    shared=other.shared,
+                    overlay_url=f"/v1/compare/{exhibit.public_id}/{other.public_id}/overlay.png",
+                    **{key: value for key, value in details.items() if key != "reference"},
+                )
+            )
+        audit_read(
+            session, caller, "exhibit.candidates", object_type="exhibit", object_id=exhibit_id
+        )
+        return Candidates(candidates=candidates, status=exhibit.status)
+
+
+@router.get(
+    "/{exhibit_id}/image",
+    response_class=Response,
+    responses={
+        **AUTH_ERRORS,
+        **NOT_FOUND,
+        200: {"content": {"image/png": {}}, "description": "a preview of the prepared mark"},
+    },
+    summary="A preview PNG of the exhibit's prepared mark",
+)
+def exhibit_image(exhibit_id: str, service: Service, caller: CurrentCaller) -> Response:
+    """The breech face as prepared for comparison (levelled, filtered), with a scale bar."""
+    with service.store.transaction(write=True) as session:
+        exhibit = load_exhibit(session, exhibit_id)
+        check_can_see_images(caller, exhibit)
+        mark = repository.get_mark(session, exhibit)
+        label = f"{exhibit.exhibit_id} - {exhibit.agency.name} ({exhibit.agency.country})"
+        kind = exhibit.kind
+        audit_read(session, caller, "exhibit.image", object_type="exhibit", object_id=exhibit_id)
+    return Response(
+        content=exhibit_preview_png(kind, mark, title=label),
+        media_type="image/png",
+        headers={"Cache-Control": "private, no-store"},
+    )

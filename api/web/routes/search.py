@@ -1,0 +1,66 @@
+"""``POST /v1/search``: correlate an uploaded item against the store without storing it."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+
+from api.web.access import ADMIN, EXAMINER, LAB, CurrentCaller, Service, require_role
+from api.web.routes._common import AUTH_ERRORS
+from api.web.schemas import CandidatePublic, Candidates
+from ballistics.io.limits import DEFAULT_LIMITS
+
+router = APIRouter(prefix="/v1", tags=["search"])
+
+
+@router.post(
+    "/search",
+    response_model=Candidates,
+    responses={
+        **AUTH_ERRORS,
+        413: {"description": "upload or image larger than the server's limits"},
+        415: {"description": "the file is not a readable X3P, PNG, TIFF or JPEG"},
+        422: {"description": "a field is missing or invalid, or the scan holds no usable mark"},
+    },
+    summary="Correlate an item against the store without storing it",
+)
+def search(
+    request: Request,
+    service: Service,
+    caller: CurrentCaller,
+    file: Annotated[UploadFile, File(description="the questioned item")],
+    kind: Annotated[Literal["cartridge_case", "bullet"], Form()] = "cartridge_case",
+    pixel_um: Annotated[float | None, Form(gt=0, le=10000)] = None,
+    caliber: Annotated[str | None, Form(max_length=64)] = None,
+    top: Annotated[int, Form(ge=1, le=200)] = 10,
+) -> Candidates:
+    """Ranked candidates, best first, as ``ballistics search`` prints them. Recorded in the
+    audit log (who searched, the item's digest), never stored as evidence."""
+    require_role(caller, LAB, EXAMINER, ADMIN, action="searching")
+    settings = request.app.state.settings
+    limits = dataclasses.replace(
+        DEFAULT_LIMITS,
+        max_file_bytes=settings.max_upload_bytes,
+        max_points=settings.max_image_points,
+    )
+    data = file.file.read()
+    name = (file.filename or "upload").replace("\\", "/").rsplit("/", 1)[-1] or "upload"
+    outcome = service.search(
+        data,
+        top=top,
+        kind=kind,
+        pixel_um=pixel_um,
+        caliber=(caliber or "").strip() or None,
+        name=name,
+        actor=caller.name,
+        limits=limits,
+    )
+    document = outcome.as_json()
+    return Candidates(
+        candidates=[CandidatePublic(**candidate) for candidate in document["candidates"]],
+        query=document["query"],
+        reranked=document["reranked"],
+        elapsed_s=document["elapsed_s"],
+    )

@@ -1,0 +1,64 @@
+"""Settings of the HTTP API, read from ``BALLISTICS_*`` environment variables when asked for."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ballistics.io.limits import DEFAULT_LIMITS
+
+
+class ApiSettings(BaseSettings):
+    """How ``ballistics serve`` runs; each field is the environment variable ``BALLISTICS_<NAME>``.
+
+    Parameters
+    ----------
+    store
+        The store folder (``$BALLISTICS_STORE``), as for every command.
+    database_url
+        A database URL replacing the folder's SQLite file (``$BALLISTICS_DATABASE_URL``).
+    host, port
+        Where the server listens.
+    max_upload_mb
+        Largest request body accepted (all files of one upload together); larger ones get 413
+        before they are read.
+    max_image_points
+        Largest grid of one uploaded file (X3P points or image pixels), checked from the header
+        before decoding; larger ones get 413.
+    compare_workers
+        Processes for preparation and comparison (0: every core).
+    job_worker
+        Run the correlation jobs in this process (a background thread). False leaves them to
+        another process running the same store.
+    job_stale_after_s
+        A running job whose worker has been silent this long is taken over (after a crash).
+    lead_threshold
+        Score from which a pair becomes a lead; unset: the comparison's calibrated threshold.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="BALLISTICS_", extra="ignore", frozen=True)
+
+    store: Path = Path("ballistics-data")
+    database_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    max_upload_mb: float = Field(default=256.0, gt=0)
+    max_image_points: int = Field(default=DEFAULT_LIMITS.max_points, gt=0)
+    compare_workers: int = Field(default=0, ge=0)
+    job_worker: bool = True
+    job_stale_after_s: float = Field(default=30.0, gt=0)
+    lead_threshold: float | None = None
+
+    @property
+    def max_upload_bytes(self) -> int:
+        """``max_upload_mb`` in bytes."""
+        return int(self.max_upload_mb * 1024 * 1024)
+
+
+@functools.lru_cache(maxsize=1)
+def get_settings() -> ApiSettings:
+    """Return the settings from the environment (read once, on first use)."""
+    return ApiSettings()
