@@ -134,15 +134,24 @@ def demo(
     workers: Annotated[
         int | None, typer.Option(min=1, help="Processes.  [default: all cores]")
     ] = None,
+    serve: Annotated[
+        bool | None,
+        typer.Option(
+            "--serve/--no-serve",
+            help="Keep the API running after the scenario until Ctrl-C.  [default: when run "
+            "on a terminal]",
+        ),
+    ] = None,
     json_output: JsonOption = False,
     store: StoreOption = DEFAULT_STORE,
     debug: DebugOption = False,
 ) -> None:
-    """Run the main job on synthetic exhibits from several countries and print the scores."""
+    """Run the main job on synthetic exhibits from several countries: compare every pair, then
+    start the HTTP API, let the labs upload, confirm a cross-border hit and show the links."""
     from api.demo import print_report, run_demo
 
     del debug  # read by main()
-
+    keep_serving = sys.stdout.isatty() and not json_output if serve is None else serve
     with _progress_reporter() as progress:
         report = run_demo(
             store=store,
@@ -156,6 +165,32 @@ def demo(
         _print_json(report.as_json())
     else:
         print_report(report, _stdout_console())
+    if keep_serving:
+        _serve_demo(report, workers=workers)
+
+
+def _serve_demo(report: Any, *, workers: int | None) -> None:
+    """Serve the demo's store on 127.0.0.1:8000 until Ctrl-C, saying how to try it."""
+    import uvicorn
+    from rich.console import Console
+
+    from api.web.app import create_app
+    from api.web.settings import ApiSettings
+
+    store = report.folder / "store"
+    settings = ApiSettings(store=store, compare_workers=workers or 0)
+    console = Console(file=sys.stderr, highlight=False)
+    url = f"http://{settings.host}:{settings.port}"
+    console.print(
+        f"\nThe API now serves the demo's store ({store}) at {url}; docs at {url}/docs. "
+        "Keys of the demo agencies:"
+    )
+    for name, key in report.api_keys.items():
+        console.print(f"  {name}: {key}", markup=False)
+    console.print(
+        f'Try: curl -H "X-API-Key: <key>" "{url}/v1/links?cross_border=true"   (Ctrl-C stops)'
+    )
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
 
 
 class LinkStatus(enum.StrEnum):

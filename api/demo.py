@@ -17,7 +17,7 @@ import itertools
 import shutil
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -60,19 +60,24 @@ class DemoReport:
         ``known_match``, and per modality the comparison record (or its ``error``).
     elapsed_s
         Seconds from generating the pistols to the last step.
-    ingest
-        ``ballistics ingest --json`` of the 3D scans into the demo's own store.
+    network
+        The HTTP scenario on the 3D scans (:func:`api.scenario.run_scenario`): uploads, the
+        cross-border leads, the examiner's confirmation, the investigator's linked incidents,
+        the refused unshared image, and the server's ``url``.
     links
-        The links that ingest created, as ``ballistics links --json`` lists them, each with the
-        ground truth added (``truth``, ``known_match``).
+        The links in the demo's store after the scenario, as ``ballistics links --json`` lists
+        them, each with the ground truth added (``truth``, ``known_match``).
+    api_keys
+        The demo agencies' API keys (for trying the API afterwards; never in :meth:`as_json`).
     """
 
     folder: Path
     exhibits: list[dict[str, str]]
     pairs: list[dict[str, Any]]
     elapsed_s: float
-    ingest: dict[str, Any]
+    network: dict[str, Any]
     links: list[dict[str, Any]]
+    api_keys: dict[str, str] = field(default_factory=dict, repr=False)
 
     def summary(self) -> dict[str, dict[str, int]]:
         """Per modality: known matches found, false positives, pairs and failures."""
@@ -96,7 +101,7 @@ class DemoReport:
             "exhibits": self.exhibits,
             "pairs": self.pairs,
             "summary": self.summary(),
-            "ingest": self.ingest,
+            "network": self.network,
             "links": self.links,
             "elapsed_s": self.elapsed_s,
         }
@@ -192,10 +197,19 @@ def run_demo(
             del result["a"], result["b"]
             row[modality.value] = result
         table.append(row)
-    ingest, links = _ingest_and_link(
+    network, links, keys = _ingest_and_link(
         manifests[Modality.TOPOGRAPHY], folder / "store", records, exhibits, workers=workers
     )
-    return DemoReport(folder, exhibits, table, time.perf_counter() - started, ingest, links)
+    return DemoReport(
+        folder, exhibits, table, time.perf_counter() - started, network, links, api_keys=keys
+    )
+
+
+#: the network's other accounts: an examiner who reviews leads, an investigator who follows them
+EXAMINER = ("Regional examiner", "TT")
+INVESTIGATOR = ("Abidjan investigations", "CI")
+#: this lab uploads its exhibits unshared (the others' images stay visible to the network)
+UNSHARED_AGENCY = "N'Djamena lab"
 
 
 def _ingest_and_link(
@@ -205,19 +219,58 @@ def _ingest_and_link(
     exhibits: Sequence[dict[str, str]],
     *,
     workers: int | None,
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Ingest the 3D scans into a fresh store and return the ingest report and its links."""
-    from api.service import EvidenceService
+) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, str]]:
+    """Give every agency an account, start the API on a fresh store and run the network's
+    scenario over HTTP (:mod:`api.scenario`); return the scenario's report, the links with
+    their ground truth and the agencies' keys."""
+    import httpx
 
+    from api.scenario import ScenarioExhibit, run_scenario
+    from api.service import EvidenceService
+    from api.store import repository
+    from api.web.app import create_app
+    from api.web.server import serving
+    from api.web.settings import ApiSettings
+
+    if store.exists():
+        shutil.rmtree(store)
     record_of = {exhibit["exhibit_id"]: records[i] for i, exhibit in enumerate(exhibits)}
+    rows = _read_manifest(manifest)
+    keys: dict[str, str] = {}
     with EvidenceService.open(store, workers=workers) as service:
-        report = service.ingest(manifest).as_json()
-        links = service.links()
-    for link in links:
+        with service.store.transaction(write=True) as session:
+            for name, country in AGENCIES:
+                agency = repository.get_or_create_agency(session, name, country=country)
+                keys[name] = repository.issue_api_key(session, agency)
+            for (name, country), role in ((EXAMINER, "examiner"), (INVESTIGATOR, "investigator")):
+                agency = repository.get_or_create_agency(session, name, country=country, role=role)
+                keys[name] = repository.issue_api_key(session, agency)
+        uploads = [
+            ScenarioExhibit(
+                path=manifest.parent / row["path"],
+                exhibit_id=row["exhibit_id"],
+                case_id=row["case_id"],
+                agency=row["agency"],
+                caliber=row.get("caliber") or None,
+                shared=row["agency"] != UNSHARED_AGENCY,
+            )
+            for row in rows
+        ]
+        app = create_app(ApiSettings(store=store), service=service)
+        with serving(app) as url, httpx.Client(base_url=url, timeout=120.0) as client:
+            scenario = run_scenario(
+                client, uploads, keys=keys, examiner=EXAMINER[0], investigator=INVESTIGATOR[0]
+            )
+            links = service.links()
+    for link in [*links, *scenario.leads]:
         relation = pair_relation(record_of[link["exhibit_a"]], record_of[link["exhibit_b"]])
         link["truth"] = relation
         link["known_match"] = relation == "same_firearm"
-    return report, links
+    document = scenario.as_json()
+    document["url"] = url
+    document["ingested"] = len(scenario.uploads)
+    document["failed"] = []
+    return document, links, keys
 
 
 def print_report(report: DemoReport, console: Any) -> None:
@@ -267,7 +320,7 @@ def print_report(report: DemoReport, console: Any) -> None:
     console.print(summary_line(report))
 
     links = Table(
-        title="Ingested into one store: the possible links (leads) between cases",
+        title="Uploaded by the labs over the HTTP API: the links between cases",
         title_justify="left",
         caption="a lead is for an examiner to confirm or reject; across: the two agencies are "
         "in different countries",
@@ -288,20 +341,53 @@ def print_report(report: DemoReport, console: Any) -> None:
         )
     console.print(links)
     console.print(links_line(report))
+    for line in scenario_lines(report):
+        console.print(escape(line))
     console.print(f"Files in {escape(str(report.folder))}; {report.elapsed_s:.1f} s in all.")
 
 
 def links_line(report: DemoReport) -> str:
-    """One line: exhibits ingested, leads created, how many cross borders and how many are true."""
-    ingest = report.ingest
+    """One line: exhibits uploaded, links created, how many cross borders and how many are true."""
+    network = report.network
     cross_border = sum(link["cross_border"] for link in report.links)
     true_links = sum(link["known_match"] for link in report.links)
     known_matches = report.summary()[Modality.TOPOGRAPHY.value]["known_matches"]
     return (
-        f"Ingest: {ingest['ingested']} exhibits stored, {len(ingest['failed'])} failed; "
-        f"{len(report.links)} leads, {cross_border} across borders, {true_links} of them true "
-        f"({known_matches} known-match pairs)."
+        f"Uploads: {len(network['uploads'])} exhibits stored and correlated in "
+        f"{network['correlation_s']:.1f} s; {len(report.links)} links, {cross_border} across "
+        f"borders, {true_links} of them true ({known_matches} known-match pairs)."
     )
+
+
+def scenario_lines(report: DemoReport) -> list[str]:
+    """What the examiner, the investigator and the sharing rule did, one line each."""
+    network = report.network
+    lines = []
+    confirmed = network.get("confirmed")
+    if confirmed:
+        lines.append(
+            f"{confirmed['decided_by']} confirmed the best cross-border lead: "
+            f"{confirmed['exhibit_a']} ({confirmed['agency_a']}, {confirmed['country_a']}) = "
+            f"{confirmed['exhibit_b']} ({confirmed['agency_b']}, {confirmed['country_b']}), "
+            f"score {confirmed['score']:.1f}."
+        )
+    linked = network.get("linked")
+    if linked:
+        cases = ", ".join(
+            f"{case['case_id']} of {case['agency']} ({case['country']})" for case in linked["cases"]
+        )
+        lines.append(
+            f"{INVESTIGATOR[0]} asks which incidents case {linked['case']['case_id']} "
+            f"({linked['case']['country']}) is linked to: {cases or 'none'}."
+        )
+    unshared = network.get("unshared_image")
+    if unshared:
+        lines.append(
+            f"{unshared['asked_by']} asks for the image of {unshared['owner']}'s unshared exhibit "
+            f"{unshared['exhibit_id']}: HTTP {unshared['status_for_other']} "
+            f"({unshared['owner']} itself gets HTTP {unshared['status_for_owner']})."
+        )
+    return lines
 
 
 def summary_line(report: DemoReport) -> str:

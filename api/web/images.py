@@ -5,6 +5,8 @@ from __future__ import annotations
 from api.pairs import CARTRIDGE_CASE
 from api.store.marks import decode_casing_mark
 from ballistics.casing.compare import DEFAULT_COMPARE_CONFIG, CompareConfig, compare_casings
+from ballistics.casing.overlay import casing_overlay_png
+from ballistics.render import casing_preview_png
 
 
 def _check_kind(kind: str) -> None:
@@ -14,8 +16,6 @@ def _check_kind(kind: str) -> None:
 
 def exhibit_preview_png(kind: str, mark: bytes, *, title: str = "") -> bytes:
     """A preview of a stored mark (``kind`` as stored, ``mark`` as encoded in the store)."""
-    from ballistics.render import casing_preview_png
-
     _check_kind(kind)
     return casing_preview_png(decode_casing_mark(mark), title=title or None)
 
@@ -30,8 +30,6 @@ def overlay_png(
     config: CompareConfig = DEFAULT_COMPARE_CONFIG,
 ) -> bytes:
     """Compare two stored marks and draw them registered side by side with their cells."""
-    from ballistics.casing.overlay import casing_overlay_png
-
     _check_kind(kind)
     first, second = decode_casing_mark(reference), decode_casing_mark(questioned)
     comparison = compare_casings(first, second, config=config)

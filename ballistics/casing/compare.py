@@ -181,7 +181,7 @@ def resample_masked(values: np.ndarray, from_pixel_um: float, to_pixel_um: float
     return np.where(valid, resized / np.where(valid, weights, 1.0), np.nan).astype(np.float32)
 
 
-def _pad_to(values: np.ndarray, size: int) -> np.ndarray:
+def pad_to_square(values: np.ndarray, size: int) -> np.ndarray:
     """Pad a square array with NaN to ``size`` x ``size``, keeping its centre at the centre."""
     rows, columns = values.shape
     if rows == size and columns == size:
@@ -384,8 +384,8 @@ def _firing_pin_correlation(
     first = resample_masked(reference.firing_pin, reference.pixel_um, pixel)
     second = resample_masked(questioned.firing_pin, questioned.pixel_um, pixel)
     size = max(*first.shape, *second.shape)
-    first = _standardise(_pad_to(first, size))
-    second = _standardise(_pad_to(second, size))
+    first = _standardise(pad_to_square(first, size))
+    second = _standardise(pad_to_square(second, size))
     if np.isfinite(first).sum() < 64 or np.isfinite(second).sum() < 64:
         return None
     half = config.firing_pin_angle_range_deg
@@ -466,7 +466,7 @@ def compare_pyramids(
         (reference.cells, questioned.cells),
     ):
         size = _common_size(first, second)
-        levels.append((_pad_to(first, size), _pad_to(second, size)))
+        levels.append((pad_to_square(first, size), pad_to_square(second, size)))
     (
         (reference_coarse, questioned_coarse),
         (reference_refine, questioned_refine),

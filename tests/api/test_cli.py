@@ -199,12 +199,21 @@ def test_demo_finds_the_known_matches_among_exhibits_of_several_countries(tmp_pa
         matches = [p[modality]["score"] for p in report["pairs"] if p["known_match"]]
         non_matches = [p[modality]["score"] for p in report["pairs"] if not p["known_match"]]
         assert min(matches) > max(non_matches)
-    # the 3D scans ingested into the demo's own store: every known match became a lead, flagged
-    # across borders because each exhibit comes from a different country
-    assert report["ingest"]["ingested"] == 4 and report["ingest"]["failed"] == []
+    # the 3D scans uploaded by the labs over the HTTP API: every known match became a link,
+    # flagged across borders because each exhibit comes from a different country
+    network = report["network"]
+    assert len(network["uploads"]) == 4 and network["correlated"] == 4
     linked = {frozenset((link["exhibit_a"], link["exhibit_b"])) for link in report["links"]}
     known = {frozenset((p["a"], p["b"])) for p in report["pairs"] if p["known_match"]}
     assert known <= linked
     for link in report["links"]:
-        assert link["status"] == "lead"
         assert link["cross_border"] == (link["country_a"] != link["country_b"])
+    # the examiner confirmed the best cross-border lead, a true one; the investigator's query
+    # returns the other country's case; the unshared exhibit's image is refused to another lab
+    confirmed = network["confirmed"]
+    assert confirmed["status"] == "confirmed"
+    assert frozenset((confirmed["exhibit_a"], confirmed["exhibit_b"])) in known
+    assert [case["country"] for case in network["linked"]["cases"]] == [confirmed["country_b"]]
+    assert network["unshared_image"]["status_for_other"] == 403
+    assert network["unshared_image"]["status_for_owner"] == 200
+    assert "api_key" not in out and "api_keys" not in report
