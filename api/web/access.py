@@ -10,7 +10,8 @@ action                    lab    examiner  investigator  admin
 ========================  =====  ========  ============  =====
 upload an exhibit         yes    no        no            no
 search without storing    yes    yes       no            yes
-read an exhibit           own    all       all           all
+read an exhibit           all*   all*      all*          all*
+see an exhibit's images   own+shared (every role)
 candidates of an exhibit  own    all       all           all
 list links                own    all       all           all
 confirm / reject a link   no     yes       no            no
@@ -19,7 +20,9 @@ read the audit log        no     no        no            yes
 ========================  =====  ========  ============  =====
 
 "own": the exhibits, links and cases of the caller's agency (a link is a lab's when one of its
-exhibits is one side). The sharing rule, as IBIN shares with consent: an exhibit's images (the
+exhibits is one side). "all*": every agency reads any exhibit's references (agency, country,
+case, exhibit id, kind, calibre, status); only the uploading agency gets its digests, files,
+metadata and job. The sharing rule, as IBIN shares with consent: an exhibit's images (the
 preview and the comparison overlay) are shown to an agency other than the one that uploaded it
 only when it was uploaded as ``shared``; otherwise others see what a link needs (agency, country,
 case and exhibit references, scores) and nothing of the mark.
@@ -130,8 +133,6 @@ def check_can_see_images(caller: Caller, exhibit: Exhibit) -> None:
             f"exhibit {exhibit.public_id} of {exhibit.agency.name} ({exhibit.agency.country}) "
             "was not shared: its images stay with that agency; ask it directly",
         )
-    if caller.role == LAB:
-        check_can_read(caller, exhibit)
 
 
 def can_read_link(caller: Caller, link: Link) -> bool:

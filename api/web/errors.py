@@ -16,14 +16,6 @@ from ballistics.errors import EvidenceError, LimitExceededError, UnreadableFileE
 logger = logging.getLogger(__name__)
 
 
-class BodyTooLargeError(Exception):
-    """The request body passed the upload limit while it was read."""
-
-    def __init__(self, limit_bytes: int) -> None:
-        super().__init__(limit_bytes)
-        self.limit_bytes = limit_bytes
-
-
 def _too_large(limit_bytes: int) -> str:
     return (
         f"upload larger than the limit of {limit_bytes / 1048576:.0f} MiB "
@@ -35,8 +27,9 @@ class BodySizeLimit:
     """Refuse request bodies over ``limit_bytes`` with 413, before or while they are read.
 
     A declared ``Content-Length`` over the limit is refused before a byte is read; a body sent
-    without one (chunked) is counted as it arrives and refused when it passes the limit, so a
-    client cannot fill the disk with a multipart upload.
+    without one (chunked) is counted as it arrives and cut when it passes the limit (the
+    application sees a disconnected client and stores nothing), so a client cannot fill the disk
+    with a multipart upload.
     """
 
     def __init__(self, app: ASGIApp, *, limit_bytes: int) -> None:
@@ -61,17 +54,37 @@ class BodySizeLimit:
                     )(scope, receive, send)
                     return
         received = 0
+        exceeded = False
+        answered = False
 
         async def counted() -> Message:
-            nonlocal received
+            nonlocal received, exceeded
+            if exceeded:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.limit_bytes:
-                    raise BodyTooLargeError(self.limit_bytes)
+                    # stop reading: the application sees the client go away
+                    exceeded = True
+                    return {"type": "http.disconnect"}
             return message
 
-        await self.app(scope, counted, send)
+        async def guarded(message: Message) -> None:
+            nonlocal answered
+            if not exceeded:
+                await send(message)
+                return
+            # whatever the application answers to the cut body, the client gets the 413
+            if not answered:
+                answered = True
+                await JSONResponse(
+                    {"detail": _too_large(self.limit_bytes)},
+                    status_code=413,
+                    headers={"Connection": "close"},
+                )(scope, counted, send)
+
+        await self.app(scope, counted, guarded)
 
 
 def _json(status_code: int, detail: Any) -> JSONResponse:
@@ -80,10 +93,6 @@ def _json(status_code: int, detail: Any) -> JSONResponse:
 
 def install_error_handlers(app: FastAPI) -> None:
     """Map the engine's and the store's errors to the contract's statuses."""
-
-    @app.exception_handler(BodyTooLargeError)
-    async def body_too_large(request: Request, error: BodyTooLargeError) -> JSONResponse:
-        return _json(413, _too_large(error.limit_bytes))
 
     @app.exception_handler(NotFoundError)
     async def not_found(request: Request, error: NotFoundError) -> JSONResponse:

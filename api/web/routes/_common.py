@@ -15,6 +15,10 @@ AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "missing or unknown X-API-Key"},
     403: {"description": "the caller's role or the sharing rule forbids it"},
 }
+#: for routes with a body
+BAD_BODY: dict[int | str, dict[str, Any]] = {
+    400: {"description": "the body cannot be parsed (not JSON, or a broken multipart form)"}
+}
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "unknown id"}}
 
 

