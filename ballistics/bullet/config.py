@@ -1,0 +1,120 @@
+"""Options of the bullet pipeline, one frozen dataclass with the units in the names."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class BulletConfig:
+    """Options of land preparation and comparison; change one with :func:`dataclasses.replace`.
+
+    The defaults are the engine's calibrated operating point. They were chosen while developing
+    on the Hamby 252 and Hamby 44 scans, the only real bullet data at hand, so the figures of
+    ``benchmarks/bullet_accuracy.py`` are not held-out results.
+
+    Parameters
+    ----------
+    striae_direction
+        How the striae lie in the scan's image (row 0 at the top): ``"vertical"`` (down the
+        columns; a cross-section is a row), ``"horizontal"``, or ``"auto"`` to detect it from the
+        surface (the direction of least short-wavelength height change).
+    heel_end
+        Which end of the striae is the heel (the bullet's base): ``"first"`` (row 0 for vertical
+        striae, column 0 for horizontal ones), ``"last"``, or ``"auto"`` to take the end whose
+        edge has fewer measured points (the base edge of a land is ragged).
+    crosscut_start_um, crosscut_step_um
+        The stable cross-section is searched from this distance above the heel upwards in steps
+        of this size.
+    crosscut_span_um
+        Distance between the two cross-sections whose agreement is tested (Hare et al. 2017).
+    crosscut_min_correlation
+        The first height (from the heel) whose cross-section correlates at least this much with
+        the one ``crosscut_span_um`` above it is taken; if none does, the height of the best
+        agreement.
+    crosscut_band_um
+        Height of the band of rows averaged into one cross-section (noise of single rows averages
+        out; striae are parallel over such a band).
+    groove_rise_um
+        A groove shoulder is where the cross-section, its curvature removed, climbs this far
+        within 100 µm going outwards.
+    groove_margin_um
+        Distance kept away from each detected groove towards the land's centre.
+    min_land_width_um
+        Narrowest land (between the grooves) worth comparing.
+    signature_bandpass_um
+        (short, long) cutoff wavelengths of the Gaussian filters of the signature: the long one
+        removes the curvature left after the robust quadratic, the short one smooths noise.
+    striae_prominence_um
+        Smallest prominence of a peak or valley of the signature counted as a stria.
+    max_lag_um
+        Largest lateral shift searched when aligning two signatures.
+    min_overlap_fraction
+        Alignments must overlap at least this fraction of the shorter signature.
+    striae_tolerance_um
+        A stria of one signature matches one of the other (same kind, peak or valley) within this
+        distance after alignment (consecutive matching striae, Chu et al. 2013).
+    same_source_threshold
+        Bullet score (mean land score over the best phase) at and above which two bullets are
+        called same source; see :func:`~ballistics.bullet.compare.compare_bullets` for its
+        calibration.
+    land_count
+        Number of lands around the bullet (a class feature) when known; None takes the largest
+        land number seen on either bullet.
+    """
+
+    striae_direction: Literal["auto", "vertical", "horizontal"] = "auto"
+    heel_end: Literal["auto", "first", "last"] = "auto"
+    crosscut_start_um: float = 50.0
+    crosscut_step_um: float = 25.0
+    crosscut_span_um: float = 100.0
+    crosscut_min_correlation: float = 0.9
+    crosscut_band_um: float = 50.0
+    groove_rise_um: float = 15.0
+    groove_margin_um: float = 50.0
+    min_land_width_um: float = 400.0
+    signature_bandpass_um: tuple[float, float] = (8.0, 250.0)
+    striae_prominence_um: float = 0.5
+    max_lag_um: float = 500.0
+    min_overlap_fraction: float = 0.6
+    striae_tolerance_um: float = 4.7
+    same_source_threshold: float = 0.6
+    land_count: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.striae_direction not in ("auto", "vertical", "horizontal"):
+            raise ValueError(
+                "striae_direction must be 'auto', 'vertical' or 'horizontal', got "
+                f"{self.striae_direction!r}."
+            )
+        if self.heel_end not in ("auto", "first", "last"):
+            raise ValueError(f"heel_end must be 'auto', 'first' or 'last', got {self.heel_end!r}.")
+        short, long = self.signature_bandpass_um
+        if not 0 < short < long:
+            raise ValueError(
+                "signature_bandpass_um must be (short, long) with 0 < short < long micrometres, "
+                f"got {self.signature_bandpass_um!r}."
+            )
+        positive = {
+            "crosscut_step_um": self.crosscut_step_um,
+            "crosscut_span_um": self.crosscut_span_um,
+            "crosscut_band_um": self.crosscut_band_um,
+            "groove_rise_um": self.groove_rise_um,
+            "min_land_width_um": self.min_land_width_um,
+            "max_lag_um": self.max_lag_um,
+            "striae_tolerance_um": self.striae_tolerance_um,
+        }
+        for name, value in positive.items():
+            if not value > 0:
+                raise ValueError(f"{name} must be a positive number of micrometres, got {value!r}.")
+        if not 0 < self.min_overlap_fraction <= 1:
+            raise ValueError(
+                f"min_overlap_fraction must be in (0, 1], got {self.min_overlap_fraction!r}."
+            )
+        if self.land_count is not None and self.land_count < 1:
+            raise ValueError(f"land_count must be None or at least 1, got {self.land_count!r}.")
+
+
+#: the engine's calibrated operating point
+DEFAULT_BULLET_CONFIG = BulletConfig()
