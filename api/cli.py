@@ -79,7 +79,11 @@ DEFAULT_STORE = Path("ballistics-data")
 @app.command()
 def compare(
     a: Annotated[
-        Path | None, typer.Argument(help="First item (reference): X3P, PNG, TIFF or JPEG.")
+        Path | None,
+        typer.Argument(
+            help="First item (reference): a cartridge case's X3P, PNG, TIFF or JPEG, or a "
+            "bullet's folder of one X3P per land."
+        ),
     ] = None,
     b: Annotated[Path | None, typer.Argument(help="Second item (questioned).")] = None,
     pairs: Annotated[
@@ -106,7 +110,10 @@ def compare(
     store: StoreOption = DEFAULT_STORE,
     debug: DebugOption = False,
 ) -> None:
-    """Compare two items directly, or every pair of a CSV list (no store needed)."""
+    """Compare two items directly, or every pair of a CSV list (no store needed).
+
+    Two cartridge cases or two bullets; a bullet against a cartridge case is refused.
+    """
     del store, debug  # accepted as every command's; comparing reads no store
     if pixel_um is not None and not pixel_um > 0:
         raise typer.BadParameter(
@@ -551,7 +558,7 @@ def _open_service(
 def _compare_two(
     a: Path, b: Path, *, kind: Kind | None, pixel_um: float | None, json_output: bool
 ) -> None:
-    from api.pairs import Item, compare_items, guess_kind
+    from api.pairs import BULLET, Item, compare_items, guess_kind
 
     item_a = Item(a, pixel_um, str(kind) if kind else guess_kind(a))
     item_b = Item(b, pixel_um, str(kind) if kind else guess_kind(b))
@@ -570,22 +577,36 @@ def _compare_two(
     table.add_row("B", escape(str(b)))
     verdict = "[bold green]yes[/]" if record["same_source"] else "[bold]no[/]"
     table.add_row("score", f"{_number(record['score'], '.2f')}   same source: {verdict}")
-    table.add_row(
-        "congruent cells",
-        f"{record['cmc_count']} of {record['valid_cells']} valid cells "
-        f"({_number(record['cmc_fraction'], '.0%')})",
-    )
-    translation = record["translation_um"] or ["-", "-"]
-    table.add_row(
-        "registration",
-        f"rotation {_number(record['rotation_deg'], '.1f')}°, translation (rows, columns) "
-        f"({_number(translation[0], '.0f')}, {_number(translation[1], '.0f')}) µm",
-    )
-    table.add_row(
-        "correlation",
-        f"breech face {_number(record['correlation'], '.3f')}, firing pin "
-        f"{_number(record['firing_pin_correlation'], '.3f')}",
-    )
+    if record["kind"] == BULLET:
+        table.add_row(
+            "phase",
+            f"{record['phase']} of {record['land_count']}: land 1 of A faces land "
+            f"{record['phase'] % record['land_count'] + 1} of B",
+        )
+        for number, pair in enumerate(record["aligned_pairs"]):
+            table.add_row(
+                "land pairs" if number == 0 else "",
+                f"A{pair['land_a']} - B{pair['land_b']}: score {_number(pair['score'], '.2f')}, "
+                f"lag {_number(pair['lag_um'], '.0f')} µm, "
+                f"{pair['consecutive_matching_striae']} consecutive matching striae",
+            )
+    else:
+        table.add_row(
+            "congruent cells",
+            f"{record['cmc_count']} of {record['valid_cells']} valid cells "
+            f"({_number(record['cmc_fraction'], '.0%')})",
+        )
+        translation = record["translation_um"] or ["-", "-"]
+        table.add_row(
+            "registration",
+            f"rotation {_number(record['rotation_deg'], '.1f')}°, translation (rows, columns) "
+            f"({_number(translation[0], '.0f')}, {_number(translation[1], '.0f')}) µm",
+        )
+        table.add_row(
+            "correlation",
+            f"breech face {_number(record['correlation'], '.3f')}, firing pin "
+            f"{_number(record['firing_pin_correlation'], '.3f')}",
+        )
     table.add_row("time", f"{record['elapsed_s']:.2f} s")
     _stdout_console().print(table)
 
@@ -593,7 +614,7 @@ def _compare_two(
 def _compare_pairs(
     path: Path, *, workers: int | None, kind: Kind | None, pixel_um: float | None, json_output: bool
 ) -> None:
-    from api.pairs import compare_pairs, read_pairs_csv
+    from api.pairs import BULLET, compare_pairs, read_pairs_csv
 
     pairs = read_pairs_csv(
         path, default_kind=str(kind) if kind else None, default_pixel_um=pixel_um
@@ -611,23 +632,41 @@ def _compare_pairs(
     from rich.markup import escape
     from rich.table import Table
 
+    compared = [result for result in run.results if "error" not in result]
+    has_bullets = any(result["kind"] == BULLET for result in compared)
+    # a list of cartridge cases alone shows the columns it always did
+    has_casings = not has_bullets or any(result["kind"] != BULLET for result in compared)
+    headings = ["a", "b", "score", "same source"]
+    headings += ["CMC", "rotation °"] if has_casings else []
+    headings += ["phase", "land pairs"] if has_bullets else []
     table = Table(title=escape(f"{len(run.results)} pairs from {path}"))
-    for heading in ("a", "b", "score", "same source", "CMC", "rotation °"):
+    for heading in headings:
         table.add_column(heading, justify="left" if heading in ("a", "b") else "right")
     errors = []
     for row, result in enumerate(run.results, start=1):
+        names = (escape(result["a"]), escape(result["b"]))
         if "error" in result:
-            table.add_row(escape(result["a"]), escape(result["b"]), "[red]error[/]", "", "", "")
+            table.add_row(*names, "[red]error[/]", *[""] * (len(headings) - 3))
             errors.append(f"[red]row {row}[/]: {escape(result['error'])}")
             continue
-        table.add_row(
-            escape(result["a"]),
-            escape(result["b"]),
-            _number(result["score"], ".2f"),
-            "yes" if result["same_source"] else "no",
-            str(result["cmc_count"]),
-            _number(result["rotation_deg"], ".1f"),
-        )
+        cells = [_number(result["score"], ".2f"), "yes" if result["same_source"] else "no"]
+        casing = result["kind"] != BULLET
+        if has_casings:
+            cells += (
+                [str(result["cmc_count"]), _number(result["rotation_deg"], ".1f")]
+                if casing
+                else ["", ""]
+            )
+        if has_bullets:
+            cells += (
+                ["", ""]
+                if casing
+                else [
+                    f"{result['phase']} of {result['land_count']}",
+                    str(len(result["aligned_pairs"])),
+                ]
+            )
+        table.add_row(*names, *cells)
     console = _stdout_console()
     console.print(table)
     for line in errors:

@@ -1,8 +1,16 @@
-"""Compare evidence items pair by pair: each file read and prepared once, pairs on all cores.
+"""Compare evidence items pair by pair: each item read and prepared once, pairs on all cores.
 
-The command line (``ballistics compare``) and the accuracy benchmark drive the engine through
+The command line (``ballistics compare``) and the accuracy benchmarks drive the engine through
 these functions, so that both measure the same path a lab's file takes: bytes -> ``Surface`` ->
-prepared mark -> comparison.
+prepared mark -> comparison. Two kinds of item, dispatched on :attr:`Item.kind`:
+
+- a cartridge case: one file (X3P, PNG, TIFF, JPEG) -> ``PreparedCasing`` ->
+  ``CasingComparison`` -> :func:`comparison_record`;
+- a bullet: a folder of one X3P per land -> ``PreparedBullet`` -> ``BulletComparison`` ->
+  :func:`bullet_comparison_record`.
+
+Items of different kinds are never compared with each other; a pair of them is refused (one
+line naming both) before anything is read.
 """
 
 from __future__ import annotations
@@ -21,6 +29,15 @@ from typing import Any
 
 import numpy as np
 
+from ballistics.bullet import (
+    DEFAULT_BULLET_CONFIG,
+    BulletComparison,
+    BulletConfig,
+    PreparedBullet,
+    compare_bullets,
+    compare_lands,
+    read_bullet,
+)
 from ballistics.casing.compare import (
     CasingComparison,
     CasingPyramid,
@@ -47,6 +64,9 @@ KINDS = (CARTRIDGE_CASE, BULLET)
 #: called as ``progress(stage, done, total)`` with stage "prepare" or "compare"
 ProgressCallback = Callable[[str, int, int], None]
 
+#: what :func:`prepare_item` returns: a cartridge case's marks, or a bullet's prepared lands
+PreparedItem = PreparedCasing | PreparedBullet
+
 
 class KindNotAvailableError(ValueError):
     """The kind of item asked for cannot be compared by this version of the engine."""
@@ -59,10 +79,10 @@ class Item:
     Parameters
     ----------
     path
-        The file (a cartridge case) or folder (a bullet's lands).
+        The file (a cartridge case) or folder (a bullet's lands, one X3P per land).
     pixel_um
         Micrometres per pixel for 2D images that carry no resolution; None to take it from the
-        file.
+        file. Not used for bullets, whose land scans are X3P files that carry their resolution.
     kind
         ``"cartridge_case"`` or ``"bullet"``.
     """
@@ -113,14 +133,16 @@ class PairsRun:
     ----------
     results
         One JSON-ready record per pair, in the order of the pairs: ``a``, ``b``, ``kind`` and
-        either the comparison fields (``score``, ``same_source``, ``cmc_count``, ...,
-        ``compare_s``) or ``error``.
+        either the comparison fields (:func:`comparison_record` for cartridge cases,
+        :func:`bullet_comparison_record` for bullets, plus ``compare_s`` and ``compare_cpu_s``)
+        or ``error``.
     elapsed_s
         Wall-clock seconds of the whole run.
     prepare_wall_s, compare_wall_s
         Wall-clock seconds of the two stages (reading and preparing the distinct files; comparing).
     prepare_s
-        Seconds spent reading and preparing each distinct file that succeeded (one per file).
+        Seconds spent reading and preparing each distinct item that succeeded (one per item: a
+        cartridge case's file, or all the lands of a bullet).
     workers
         Number of processes used.
     """
@@ -237,32 +259,157 @@ def _parse_pixel_um(text: str, column: str, default: float | None) -> float | No
         ) from None
 
 
-def prepare_item(item: Item, *, config: PrepareConfig = DEFAULT_PREPARE_CONFIG) -> PreparedCasing:
+def prepare_item(
+    item: Item,
+    *,
+    config: PrepareConfig = DEFAULT_PREPARE_CONFIG,
+    bullet_config: BulletConfig = DEFAULT_BULLET_CONFIG,
+) -> PreparedItem:
     """Read one item from disk and prepare its marks for comparison.
+
+    Parameters
+    ----------
+    item
+        What to read.
+    config
+        Preparation of cartridge cases (:func:`~ballistics.casing.prepare.prepare_casing`).
+    bullet_config
+        Preparation of bullets' lands (:func:`~ballistics.bullet.read_bullet`).
+
+    Returns
+    -------
+    PreparedCasing or PreparedBullet
+        A cartridge case's breech face (and firing pin), or a bullet's lands in their order.
 
     Raises
     ------
-    KindNotAvailableError
-        For bullets, which this version cannot compare yet.
     EvidenceError
-        When the file is missing, unreadable, or lacks what preparation needs.
+        When the file or folder is missing, unreadable, or lacks what preparation needs (a
+        folder without X3P scans, a land without usable striae, a whole-circumference scan).
     """
     if item.kind == BULLET:
-        raise KindNotAvailableError(
-            f"{item.path}: bullet comparison is not available yet; this version compares "
-            "cartridge cases only (--kind cartridge_case)"
-        )
+        return read_bullet(item.path, config=bullet_config)
     surface = read_surface(item.path, pixel_um=item.pixel_um)
     return prepare_casing(surface, config=config)
 
 
 def comparison_record(comparison: CasingComparison) -> dict[str, Any]:
-    """Return the JSON-ready fields of a comparison (all but the per-cell details)."""
+    """Return the JSON-ready fields of a cartridge case comparison (all but the per-cell
+    details)."""
     return {
         spec.name: _json_ready(getattr(comparison, spec.name))
         for spec in fields(comparison)
         if spec.name != "cells"
     }
+
+
+def bullet_comparison_record(
+    comparison: BulletComparison,
+    first: PreparedBullet,
+    second: PreparedBullet,
+    *,
+    config: BulletConfig = DEFAULT_BULLET_CONFIG,
+) -> dict[str, Any]:
+    """Return the JSON-ready fields of a bullet comparison, with the details of its land pairs.
+
+    Parameters
+    ----------
+    comparison
+        ``compare_bullets(first, second, config=config)``.
+    first, second
+        The two bullets compared, for their land numbers and the land pairs' details.
+    config
+        The options the comparison ran with.
+
+    Returns
+    -------
+    dict
+        ``score``, ``same_source``, ``kind`` (``"bullet"``), ``phase`` (land number ``k`` of
+        the first bullet faces land ``(k - 1 + phase) % land_count + 1`` of the second),
+        ``land_count``, ``land_numbers_a`` and ``land_numbers_b`` (the lands each bullet has),
+        ``land_scores`` (``land_count`` x ``land_count`` lists indexed by land number - 1,
+        first bullet's lands as rows; null where either land is missing), ``phase_scores``
+        (bullet score of every phase, null where no land pair exists) and ``aligned_pairs``:
+        the best phase's land pairs, each ``{"land_a", "land_b"}`` (land numbers) with every
+        field of :class:`~ballistics.bullet.LandComparison` (``score``, ``ccf``, ``lag_um``,
+        ``overlap_um``, ``matching_striae``, ``non_matching_striae``,
+        ``consecutive_matching_striae``, ``distance_um``).
+    """
+    # land numbers can run past land_count only when config.land_count is set below them
+    size = max(comparison.land_count, *first.land_numbers, *second.land_numbers)
+    land_scores: list[list[float | None]] = [[None] * size for _ in range(size)]
+    for i, number_a in enumerate(first.land_numbers):
+        for j, number_b in enumerate(second.land_numbers):
+            land_scores[number_a - 1][number_b - 1] = _json_ready(
+                float(comparison.land_scores[i, j])
+            )
+    aligned_pairs = []
+    for i, j, _ in comparison.aligned_pairs:
+        # only the best phase's pairs are described: a few land comparisons, not the matrix
+        lands = compare_lands(first.lands[i], second.lands[j], config=config)
+        aligned_pairs.append(
+            {
+                "land_a": first.land_numbers[i],
+                "land_b": second.land_numbers[j],
+                **{spec.name: _json_ready(getattr(lands, spec.name)) for spec in fields(lands)},
+            }
+        )
+    return {
+        "score": _json_ready(comparison.score),
+        "same_source": bool(comparison.same_source),
+        "kind": comparison.kind,
+        "phase": int(comparison.phase),
+        "land_count": int(comparison.land_count),
+        "land_numbers_a": list(first.land_numbers),
+        "land_numbers_b": list(second.land_numbers),
+        "land_scores": land_scores,
+        "phase_scores": [_json_ready(float(score)) for score in comparison.phase_scores],
+        "aligned_pairs": aligned_pairs,
+    }
+
+
+def compare_prepared(
+    first: PreparedItem,
+    second: PreparedItem,
+    *,
+    compare_config: CompareConfig = DEFAULT_COMPARE_CONFIG,
+    bullet_config: BulletConfig = DEFAULT_BULLET_CONFIG,
+) -> dict[str, Any]:
+    """Compare two prepared items of one kind and return the comparison's JSON-ready record.
+
+    Raises
+    ------
+    ValueError
+        When one is a bullet and the other a cartridge case.
+    """
+    if isinstance(first, PreparedBullet) and isinstance(second, PreparedBullet):
+        comparison = compare_bullets(first, second, config=bullet_config)
+        return bullet_comparison_record(comparison, first, second, config=bullet_config)
+    if isinstance(first, PreparedCasing) and isinstance(second, PreparedCasing):
+        return comparison_record(compare_casings(first, second, config=compare_config))
+    raise ValueError(
+        f"cannot compare {first.source or 'the first item'} with "
+        f"{second.source or 'the second'}: one is a bullet, the other a cartridge case."
+    )
+
+
+def check_same_kind(item_a: Item, item_b: Item) -> None:
+    """Refuse a pair of a bullet and a cartridge case, naming both, before anything is read.
+
+    Raises
+    ------
+    ValueError
+        When the kinds differ.
+    """
+    if item_a.kind != item_b.kind:
+        raise ValueError(
+            f"cannot compare {item_a.path} ({_KIND_NAMES[item_a.kind]}) with {item_b.path} "
+            f"({_KIND_NAMES[item_b.kind]}): give two items of one kind (a bullet is a folder "
+            "of land X3P scans, a cartridge case one file; --kind or the kind column sets it)"
+        )
+
+
+_KIND_NAMES = {CARTRIDGE_CASE: "a cartridge case", BULLET: "a bullet"}
 
 
 def compare_items(
@@ -271,28 +418,42 @@ def compare_items(
     *,
     prepare_config: PrepareConfig = DEFAULT_PREPARE_CONFIG,
     compare_config: CompareConfig = DEFAULT_COMPARE_CONFIG,
+    bullet_config: BulletConfig = DEFAULT_BULLET_CONFIG,
 ) -> dict[str, Any]:
-    """Read, prepare and compare two items in this process.
+    """Read, prepare and compare two items of one kind in this process.
+
+    Parameters
+    ----------
+    item_a, item_b
+        Two cartridge cases, or two bullets.
+    prepare_config, compare_config
+        Settings of cartridge case preparation and comparison.
+    bullet_config
+        Settings of bullet preparation and comparison.
 
     Returns
     -------
     dict
-        :func:`comparison_record` of the comparison plus ``compare_s`` (seconds of the comparison
-        alone) and ``elapsed_s`` (seconds including reading and preparing both files).
+        :func:`comparison_record` (cartridge cases) or :func:`bullet_comparison_record`
+        (bullets) plus ``compare_s`` (seconds of the comparison alone) and ``elapsed_s``
+        (seconds including reading and preparing both items).
 
     Raises
     ------
     EvidenceError, ValueError
-        When either item cannot be read or prepared, or the two cannot be compared (for example
-        a topography against a photograph).
+        When the two are of different kinds (before anything is read), either item cannot be
+        read or prepared, or the two cannot be compared (for example a topography against a
+        photograph).
     """
+    check_same_kind(item_a, item_b)
     started = time.perf_counter()
-    reference = prepare_item(item_a, config=prepare_config)
-    questioned = prepare_item(item_b, config=prepare_config)
+    reference = prepare_item(item_a, config=prepare_config, bullet_config=bullet_config)
+    questioned = prepare_item(item_b, config=prepare_config, bullet_config=bullet_config)
     compare_started = time.perf_counter()
-    comparison = compare_casings(reference, questioned, config=compare_config)
+    record = compare_prepared(
+        reference, questioned, compare_config=compare_config, bullet_config=bullet_config
+    )
     finished = time.perf_counter()
-    record = comparison_record(comparison)
     record["compare_s"] = finished - compare_started
     record["elapsed_s"] = finished - started
     return record
@@ -304,6 +465,7 @@ def compare_pairs(
     workers: int | None = None,
     prepare_config: PrepareConfig = DEFAULT_PREPARE_CONFIG,
     compare_config: CompareConfig = DEFAULT_COMPARE_CONFIG,
+    bullet_config: BulletConfig = DEFAULT_BULLET_CONFIG,
     progress: ProgressCallback | None = None,
 ) -> PairsRun:
     """Compare many pairs: each distinct item read and prepared once, pairs compared in parallel.
@@ -312,12 +474,15 @@ def compare_pairs(
     ----------
     pairs
         The pairs, typically from :func:`read_pairs_csv`. Many pairs may share an item; it is
-        read and prepared once.
+        read and prepared once. Pairs of cartridge cases and pairs of bullets may be mixed; a
+        pair of a bullet and a cartridge case gets ``"error"`` and neither is read for it.
     workers
         Number of processes; None for every available core. With 1 everything runs in this
         process (no pool), which is also the way to debug.
     prepare_config, compare_config
-        Settings of preparation and comparison.
+        Settings of cartridge case preparation and comparison.
+    bullet_config
+        Settings of bullet preparation and comparison.
     progress
         Called as ``progress(stage, done, total)`` after each finished task of the "prepare" and
         "compare" stages.
@@ -333,18 +498,22 @@ def compare_pairs(
         raise ValueError(f"workers must be at least 1, got {workers}; use 1 to run in-process.")
     started = time.perf_counter()
 
+    pair_errors = [_pair_problem(pair) for pair in pairs]
     items: dict[Item, int] = {}
-    for pair in pairs:
-        if pair.error is None and pair.item_a is not None and pair.item_b is not None:
+    for pair, problem in zip(pairs, pair_errors, strict=True):
+        if problem is None and pair.item_a is not None and pair.item_b is not None:
             items.setdefault(pair.item_a, len(items))
             items.setdefault(pair.item_b, len(items))
     item_list = list(items)
 
-    prepared: dict[int, PreparedCasing] = {}
+    prepared: dict[int, PreparedItem] = {}
     item_errors: dict[int, str] = {}
     prepare_s: list[float] = []
-    prepare_tasks = [(index, item, prepare_config) for index, item in enumerate(item_list)]
-    with _worker_pool(min(workers, len(prepare_tasks)), initargs=({}, compare_config)) as run:
+    prepare_tasks = [
+        (index, item, prepare_config, bullet_config) for index, item in enumerate(item_list)
+    ]
+    initargs = ({}, compare_config, bullet_config)
+    with _worker_pool(min(workers, len(prepare_tasks)), initargs=initargs) as run:
         for done, (index, result, error, seconds) in enumerate(
             run(_prepare_task, prepare_tasks), start=1
         ):
@@ -359,11 +528,11 @@ def compare_pairs(
 
     results: list[dict[str, Any]] = []
     compare_tasks = []
-    for row, pair in enumerate(pairs):
+    for row, (pair, problem) in enumerate(zip(pairs, pair_errors, strict=True)):
         record: dict[str, Any] = {"a": pair.a, "b": pair.b}
         results.append(record)
-        if pair.error is not None or pair.item_a is None or pair.item_b is None:
-            record["error"] = pair.error or "the row names no items"
+        if problem is not None or pair.item_a is None or pair.item_b is None:
+            record["error"] = problem or "the row names no items"
             continue
         record["kind"] = pair.item_a.kind
         index_a, index_b = items[pair.item_a], items[pair.item_b]
@@ -376,7 +545,8 @@ def compare_pairs(
 
     needed = {index for _, index_a, index_b in compare_tasks for index in (index_a, index_b)}
     shared = {index: prepared[index] for index in needed}
-    with _worker_pool(min(workers, len(compare_tasks)), initargs=(shared, compare_config)) as run:
+    initargs = (shared, compare_config, bullet_config)
+    with _worker_pool(min(workers, len(compare_tasks)), initargs=initargs) as run:
         for done, (row, outcome, error) in enumerate(run(_compare_task, compare_tasks), start=1):
             if error is None:
                 results[row].update(outcome)
@@ -395,28 +565,49 @@ def compare_pairs(
     )
 
 
+def _pair_problem(pair: Pair) -> str | None:
+    """Return what is wrong with a pair before anything is read: its row, or mixed kinds."""
+    if pair.error is not None or pair.item_a is None or pair.item_b is None:
+        return pair.error or "the row names no items"
+    try:
+        check_same_kind(pair.item_a, pair.item_b)
+    except ValueError as error:
+        return str(error)
+    return None
+
+
 # ----------------------------------------------------------------------------------------------
 # Worker side. The prepared marks reach each worker once, through the pool initializer, instead
 # of being pickled again with every pair that uses them.
 
-_worker_prepared: dict[int, PreparedCasing] = {}
+_worker_prepared: dict[int, PreparedItem] = {}
 # each casing resampled for comparison once per worker, on first use
 _worker_pyramids: dict[int, CasingPyramid] = {}
 _worker_compare_config = DEFAULT_COMPARE_CONFIG
+_worker_bullet_config = DEFAULT_BULLET_CONFIG
 
 _THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
-def _set_worker_state(prepared: dict[int, PreparedCasing], compare_config: CompareConfig) -> None:
-    global _worker_compare_config
+#: what each worker is started with: the prepared items it may need and the two configurations
+WorkerState = tuple[dict[int, PreparedItem], CompareConfig, BulletConfig]
+
+
+def _set_worker_state(
+    prepared: dict[int, PreparedItem], compare_config: CompareConfig, bullet_config: BulletConfig
+) -> None:
+    global _worker_compare_config, _worker_bullet_config
     _worker_prepared.clear()
     _worker_prepared.update(prepared)
     _worker_pyramids.clear()
     _worker_compare_config = compare_config
+    _worker_bullet_config = bullet_config
 
 
-def _initialize_worker(prepared: dict[int, PreparedCasing], compare_config: CompareConfig) -> None:
-    _set_worker_state(prepared, compare_config)
+def _initialize_worker(
+    prepared: dict[int, PreparedItem], compare_config: CompareConfig, bullet_config: BulletConfig
+) -> None:
+    _set_worker_state(prepared, compare_config, bullet_config)
     # one process per core already: library threads on top would only compete for the cores
     import cv2
 
@@ -424,12 +615,12 @@ def _initialize_worker(prepared: dict[int, PreparedCasing], compare_config: Comp
 
 
 def _prepare_task(
-    task: tuple[int, Item, PrepareConfig],
-) -> tuple[int, PreparedCasing | None, str | None, float]:
-    index, item, config = task
+    task: tuple[int, Item, PrepareConfig, BulletConfig],
+) -> tuple[int, PreparedItem | None, str | None, float]:
+    index, item, config, bullet_config = task
     started = time.perf_counter()
     try:
-        result = prepare_item(item, config=config)
+        result = prepare_item(item, config=config, bullet_config=bullet_config)
     except Exception as error:  # one bad file must not stop the others
         return index, None, describe_error(error, source=str(item.path)), 0.0
     return index, result, None, time.perf_counter() - started
@@ -443,12 +634,21 @@ def _compare_task(
     started = time.perf_counter()
     started_cpu = time.process_time()
     try:
-        comparison = compare_pyramids(
-            _worker_pyramid(index_a), _worker_pyramid(index_b), config=_worker_compare_config
-        )
+        if isinstance(reference, PreparedBullet) and isinstance(questioned, PreparedBullet):
+            comparison = compare_bullets(reference, questioned, config=_worker_bullet_config)
+            record = bullet_comparison_record(
+                comparison, reference, questioned, config=_worker_bullet_config
+            )
+        else:
+            record = comparison_record(
+                compare_pyramids(
+                    _worker_pyramid(index_a),
+                    _worker_pyramid(index_b),
+                    config=_worker_compare_config,
+                )
+            )
     except Exception as error:  # one failing pair must not stop the others
         return row, None, describe_error(error, source=f"{reference.source} vs {questioned.source}")
-    record = comparison_record(comparison)
     record["compare_s"] = time.perf_counter() - started
     # CPU seconds of this process: what the comparison costs a core, whatever else the
     # machine is running at the same time
@@ -459,7 +659,10 @@ def _compare_task(
 def _worker_pyramid(index: int) -> CasingPyramid:
     pyramid = _worker_pyramids.get(index)
     if pyramid is None:
-        pyramid = comparison_pyramid(_worker_prepared[index], config=_worker_compare_config)
+        mark = _worker_prepared[index]
+        if not isinstance(mark, PreparedCasing):
+            raise TypeError(f"{mark.source}: a bullet has no casing pyramid")
+        pyramid = comparison_pyramid(mark, config=_worker_compare_config)
         _worker_pyramids[index] = pyramid
     return pyramid
 
@@ -484,7 +687,7 @@ def describe_error(error: BaseException, *, source: str = "") -> str:
 
 @contextlib.contextmanager
 def _worker_pool(
-    workers: int, *, initargs: tuple[dict[int, PreparedCasing], CompareConfig]
+    workers: int, *, initargs: WorkerState
 ) -> Iterator[Callable[[Callable[[Any], Any], list[Any]], Iterator[Any]]]:
     """Yield a ``run(function, tasks)`` that maps over the tasks, in a pool when it pays.
 
@@ -499,7 +702,7 @@ def _worker_pool(
         try:
             yield run_inline
         finally:  # let the prepared marks go with the run
-            _set_worker_state({}, DEFAULT_COMPARE_CONFIG)
+            _set_worker_state({}, DEFAULT_COMPARE_CONFIG, DEFAULT_BULLET_CONFIG)
         return
 
     # forkserver: workers fork from a clean server that has imported the engine once, without

@@ -22,11 +22,10 @@ from api.service.config import (
 from api.service.core import EvidenceService, ReindexReport
 from api.service.correlate import CorrelationReport
 from api.service.index import INDEX_FOLDER_NAME, IndexState
-from api.service.ingest import BULLET_NOT_AVAILABLE, IngestReport
+from api.service.ingest import IngestReport
 from api.service.search import Candidate, SearchOutcome
 
 __all__ = [
-    "BULLET_NOT_AVAILABLE",
     "DEFAULT_SERVICE_CONFIG",
     "INDEX_FOLDER_NAME",
     "UNKNOWN_CALIBER_CLASS",

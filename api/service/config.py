@@ -15,9 +15,13 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from api.store.database import DATABASE_URL_VARIABLE
+from ballistics.bullet import BULLET_DESCRIPTOR_VERSION, DEFAULT_BULLET_CONFIG, BulletConfig
 from ballistics.casing.compare import DEFAULT_COMPARE_CONFIG, CompareConfig
 from ballistics.casing.prepare import PrepareConfig
+from ballistics.descriptors import DESCRIPTOR_DIMENSION, DESCRIPTOR_VERSION
 from ballistics.surface import Modality
 from indexer import IndexConfig, Partition
 
@@ -26,6 +30,11 @@ UNKNOWN_CALIBER_CLASS = 0
 _CALIBER_NOISE = re.compile(r"[^0-9a-z]+")
 # class codes are 62-bit: non-negative int64, never 0 (unknown), with room to spare
 _CLASS_BITS = 62
+BULLET = "bullet"
+#: the vector index holds both kinds' vectors (in separate partitions): its version names both
+INDEX_DESCRIPTOR_VERSION = f"{DESCRIPTOR_VERSION}+{BULLET_DESCRIPTOR_VERSION}"
+#: every descriptor version the service computes (one per kind)
+CURRENT_DESCRIPTOR_VERSIONS = (DESCRIPTOR_VERSION, BULLET_DESCRIPTOR_VERSION)
 
 
 @dataclass(frozen=True)
@@ -40,9 +49,12 @@ class ServiceConfig:
         new exhibit (ingest) and per search (at least the number of results asked for). The
         descriptor only has to bring the true mates into these; the comparison orders them.
     lead_threshold
-        Comparison score from which a pair of exhibits of different cases becomes a ``lead``
-        link; None: the comparison's own calibrated ``same_source`` threshold of the modality
-        (:meth:`~ballistics.casing.compare.CompareConfig.threshold_for`).
+        Cartridge cases: comparison score from which a pair of exhibits of different cases
+        becomes a ``lead`` link; None: the comparison's own calibrated ``same_source``
+        threshold of the modality (:meth:`~ballistics.casing.compare.CompareConfig.threshold_for`).
+    bullet_lead_threshold
+        The same for bullets (their score is a correlation, 0-1); None: the bullet
+        comparison's ``same_source_threshold``.
     index_save_every
         During an ingest the vector index is saved after this many new exhibits, and at the
         end. The database is the truth, so an index left behind by a killed ingest is only
@@ -52,15 +64,19 @@ class ServiceConfig:
         compared with many others is decoded and resampled once.
     prepare, compare, index
         Settings of preparation, comparison and the vector index.
+    bullet
+        Settings of the bullet pipeline (preparation and comparison of lands).
     """
 
     top_k: int = 50
     lead_threshold: float | None = None
+    bullet_lead_threshold: float | None = None
     index_save_every: int = 100
     worker_cache_marks: int = 64
     prepare: PrepareConfig = field(default_factory=PrepareConfig)
     compare: CompareConfig = DEFAULT_COMPARE_CONFIG
     index: IndexConfig = field(default_factory=IndexConfig)
+    bullet: BulletConfig = DEFAULT_BULLET_CONFIG
 
     def __post_init__(self) -> None:
         if self.top_k < 1:
@@ -76,8 +92,14 @@ class ServiceConfig:
                 f"lead_threshold must be a finite score or None, got {self.lead_threshold!r}."
             )
 
-    def lead_threshold_for(self, modality: Modality | str) -> float:
-        """Return the score from which a pair of this modality becomes a lead."""
+    def lead_threshold_for(
+        self, modality: Modality | str, *, kind: str = "cartridge_case"
+    ) -> float:
+        """Return the score from which a pair of this kind and modality becomes a lead."""
+        if kind == BULLET:
+            if self.bullet_lead_threshold is not None:
+                return float(self.bullet_lead_threshold)
+            return float(self.bullet.same_source_threshold)
         if self.lead_threshold is not None:
             return float(self.lead_threshold)
         return self.compare.threshold_for(Modality(modality))
@@ -91,18 +113,46 @@ def settings_digest(settings: object) -> str:
     return hashlib.sha256(repr(settings).encode("utf-8")).hexdigest()[:12]
 
 
-def preparation_version(config: ServiceConfig) -> str:
-    """Return the version stored with each prepared mark: ``casing-prep-<digest>``."""
+def preparation_version(config: ServiceConfig, *, kind: str = "cartridge_case") -> str:
+    """Return the version stored with each prepared mark: ``casing-prep-<digest>`` (or
+    ``bullet-prep-<digest>`` of the bullet settings)."""
+    if kind == BULLET:
+        return f"bullet-prep-{settings_digest(config.bullet)}"
     return f"casing-prep-{settings_digest(config.prepare)}"
 
 
-def algorithm_version(config: ServiceConfig, descriptor_version: str) -> str:
+def algorithm_version(
+    config: ServiceConfig, descriptor_version: str, *, kind: str = "cartridge_case"
+) -> str:
     """Return the version stored with each correlation result and link.
 
     The descriptor version (which candidates were found) and a digest of the comparison
-    settings (how they were scored), at most 64 characters as the store requires.
+    settings of the kind (how they were scored), at most 64 characters as the store requires.
     """
-    return f"{descriptor_version[:40]}+cmp-{settings_digest(config.compare)}"[:64]
+    settings = config.bullet if kind == BULLET else config.compare
+    return f"{descriptor_version[:40]}+cmp-{settings_digest(settings)}"[:64]
+
+
+def descriptor_version_for(kind: str) -> str:
+    """Return the current descriptor version of exhibits of ``kind``."""
+    return BULLET_DESCRIPTOR_VERSION if kind == BULLET else DESCRIPTOR_VERSION
+
+
+def index_vector(vector: np.ndarray) -> np.ndarray:
+    """Return a descriptor as the vector index holds it: float32 of the index's dimension.
+
+    Bullet descriptors are shorter than the casing ones; they are padded with zeros, which
+    changes no cosine similarity (they live in their own partition anyway).
+    """
+    vector = np.asarray(vector, dtype=np.float32).ravel()
+    if vector.size > DESCRIPTOR_DIMENSION:
+        raise ValueError(
+            f"a descriptor has {vector.size} values, more than the index's "
+            f"{DESCRIPTOR_DIMENSION}; raise DESCRIPTOR_DIMENSION or shorten the descriptor."
+        )
+    if vector.size == DESCRIPTOR_DIMENSION:
+        return vector
+    return np.concatenate([vector, np.zeros(DESCRIPTOR_DIMENSION - vector.size, np.float32)])
 
 
 def normalise_caliber(caliber: str) -> str:

@@ -23,8 +23,13 @@ from pathlib import Path
 from typing import Any
 
 from api.manifest import Manifest, read_manifest
-from api.pairs import ProgressCallback
-from api.service.config import DEFAULT_SERVICE_CONFIG, ServiceConfig, algorithm_version
+from api.pairs import CARTRIDGE_CASE, ProgressCallback
+from api.service.config import (
+    DEFAULT_SERVICE_CONFIG,
+    ServiceConfig,
+    algorithm_version,
+    descriptor_version_for,
+)
 from api.service.correlate import CorrelationReport, correlate_exhibits
 from api.service.index import (
     IndexState,
@@ -128,6 +133,7 @@ class EvidenceService:
             prepare_config=config.prepare,
             compare_config=config.compare,
             cache_size=config.worker_cache_marks,
+            bullet_config=config.bullet,
         )
 
     @classmethod
@@ -198,8 +204,12 @@ class EvidenceService:
 
     @property
     def algorithm_version(self) -> str:
-        """The version recorded with correlation results and links."""
-        return algorithm_version(self.config, DESCRIPTOR_VERSION)
+        """The version recorded with cartridge-case correlation results and links."""
+        return self.algorithm_version_for(CARTRIDGE_CASE)
+
+    def algorithm_version_for(self, kind: str) -> str:
+        """The version recorded with correlation results and links of exhibits of ``kind``."""
+        return algorithm_version(self.config, descriptor_version_for(kind), kind=kind)
 
     # --- operations ----------------------------------------------------------------------------
 
@@ -293,15 +303,15 @@ class EvidenceService:
                 self.pool.map_unordered(describe_task, list(marks.items()), count=len(marks))
             )
             with self.store.transaction(write=True) as session:
-                exhibits = repository.exhibits_by_key(session, [key for key, _, _ in results])
-                for key, vector, error in results:
+                exhibits = repository.exhibits_by_key(session, [entry[0] for entry in results])
+                for key, vector, error, version in results:
                     exhibit = exhibits.get(key)
                     if exhibit is None:
                         continue
                     if vector is None:
                         failed.append({"exhibit_id": exhibit.exhibit_id, "error": error or ""})
                         continue
-                    repository.set_descriptor(session, exhibit, vector, version=DESCRIPTOR_VERSION)
+                    repository.set_descriptor(session, exhibit, vector, version=version)
                     computed += 1
             if progress is not None:
                 progress("describe", min(start + _DESCRIBE_BATCH, len(keys)), len(keys))

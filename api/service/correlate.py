@@ -114,7 +114,24 @@ def correlate_exhibits(
     keys = sorted({int(key) for key in keys})
     if not keys:
         return CorrelationReport()
-    version = service.algorithm_version
+    with service.store.transaction() as session:
+        rows = session.execute(select(Exhibit.id, Exhibit.kind).where(Exhibit.id.in_(keys)))
+        kinds = {int(key): str(kind) for key, kind in rows}
+    by_kind: dict[str, list[int]] = collections.defaultdict(list)
+    for key in keys:
+        by_kind[kinds.get(key, "cartridge_case")].append(key)
+    if len(by_kind) > 1:  # each kind has its own versions and scores: one run per kind
+        reports = [
+            correlate_exhibits(service, group, progress=progress) for group in by_kind.values()
+        ]
+        return CorrelationReport(
+            correlated=sum(report.correlated for report in reports),
+            comparisons=sum(report.comparisons for report in reports),
+            links_created=sum(report.links_created for report in reports),
+            errors=tuple(error for report in reports for error in report.errors),
+            elapsed_s=time.perf_counter() - started,
+        )
+    version = service.algorithm_version_for(next(iter(by_kind)))
     with service.store.transaction() as session:
         queries = repository.exhibits_by_key(session, keys)
         vectors = _vectors(session, keys)
@@ -223,7 +240,9 @@ def _finish(
             session, [key, *(pair.other(key) for _, pair in compared)]
         )
         query = exhibits[key]
-        threshold = service.config.lead_threshold_for(query.modality or "topography")
+        threshold = service.config.lead_threshold_for(
+            query.modality or "topography", kind=query.kind
+        )
         scores = []
         for pair_key, pair in compared:
             candidate = exhibits.get(pair.other(key))
@@ -276,6 +295,8 @@ def _details(pair: _Pair, record: dict[str, Any], exhibits: dict[int, Exhibit]) 
             "correlation",
             "firing_pin_correlation",
             "cmc_count_reverse",
+            "phase",
+            "land_count",
             "compare_s",
         )
     }

@@ -26,10 +26,16 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.service.config import caliber_class, partition_of
+from api.service.config import (
+    CURRENT_DESCRIPTOR_VERSIONS,
+    INDEX_DESCRIPTOR_VERSION,
+    caliber_class,
+    index_vector,
+    partition_of,
+)
 from api.store.database import Store
 from api.store.models import Exhibit, ExhibitDescriptor, ExhibitMark
-from ballistics.descriptors import DESCRIPTOR_DIMENSION, DESCRIPTOR_VERSION
+from ballistics.descriptors import DESCRIPTOR_DIMENSION
 from indexer import IndexConfig, IndexStoreError, Partition, PartitionedIndex
 
 logger = logging.getLogger(__name__)
@@ -77,7 +83,7 @@ def new_index(store: Store, *, config: IndexConfig) -> PartitionedIndex:
     return PartitionedIndex(
         index_folder(store),
         dimension=DESCRIPTOR_DIMENSION,
-        descriptor_version=DESCRIPTOR_VERSION,
+        descriptor_version=INDEX_DESCRIPTOR_VERSION,
         config=config,
     )
 
@@ -96,7 +102,7 @@ def open_index(store: Store, *, config: IndexConfig) -> tuple[PartitionedIndex, 
         index = PartitionedIndex.open(
             index_folder(store),
             dimension=DESCRIPTOR_DIMENSION,
-            descriptor_version=DESCRIPTOR_VERSION,
+            descriptor_version=INDEX_DESCRIPTOR_VERSION,
             config=config,
         )
     except IndexStoreError as error:
@@ -151,10 +157,10 @@ def reconcile_index(store: Store, index: PartitionedIndex) -> IndexState:
         )
     if without_descriptor:
         logger.warning(
-            "%d exhibits have no descriptor of version %s and cannot be searched; run "
-            "`ballistics reindex` to compute them from their stored marks",
+            "%d exhibits have no descriptor of the current version (%s) and cannot be searched; "
+            "run `ballistics reindex` to compute them from their stored marks",
             without_descriptor,
-            DESCRIPTOR_VERSION,
+            " / ".join(CURRENT_DESCRIPTOR_VERSIONS),
         )
     return IndexState(added=added, removed=removed, without_descriptor=without_descriptor)
 
@@ -191,18 +197,22 @@ def _triples(
 
 
 def descriptor_vectors(session: Session, keys: list[int]) -> dict[int, np.ndarray]:
-    """Return the current-version descriptors of the exhibits ``keys`` (those that have one)."""
+    """Return the current-version descriptors of the exhibits ``keys`` (those that have one),
+    as the index holds them (:func:`~api.service.config.index_vector`).
+
+    Each kind has its own current version, and an exhibit only ever has descriptors of its
+    kind's versions, so one filter on the set of current versions serves both kinds.
+    """
     if not keys:
         return {}
     rows = session.execute(
         select(ExhibitDescriptor.exhibit_pk, ExhibitDescriptor.vector).where(
-            ExhibitDescriptor.version == DESCRIPTOR_VERSION,
+            ExhibitDescriptor.version.in_(CURRENT_DESCRIPTOR_VERSIONS),
             ExhibitDescriptor.exhibit_pk.in_(keys),
         )
     )
     return {
-        int(key): np.frombuffer(bytes(vector), dtype="<f4").astype(np.float32)
-        for key, vector in rows
+        int(key): index_vector(np.frombuffer(bytes(vector), dtype="<f4")) for key, vector in rows
     }
 
 
@@ -211,7 +221,10 @@ def _expected_classes(session: Session) -> dict[Partition, dict[int, int]]:
     rows = session.execute(
         select(Exhibit.id, Exhibit.kind, Exhibit.modality, Exhibit.caliber)
         .join(ExhibitDescriptor, ExhibitDescriptor.exhibit_pk == Exhibit.id)
-        .where(ExhibitDescriptor.version == DESCRIPTOR_VERSION, Exhibit.modality.is_not(None))
+        .where(
+            ExhibitDescriptor.version.in_(CURRENT_DESCRIPTOR_VERSIONS),
+            Exhibit.modality.is_not(None),
+        )
     )
     expected: dict[Partition, dict[int, int]] = {}
     for key, kind, modality, caliber in rows:
@@ -229,7 +242,7 @@ def _present_classes(index: PartitionedIndex, partition: Partition) -> dict[int,
 def keys_without_descriptor(session: Session) -> list[int]:
     """Return the exhibits that have a mark but no descriptor of the current version."""
     current = select(ExhibitDescriptor.exhibit_pk).where(
-        ExhibitDescriptor.version == DESCRIPTOR_VERSION
+        ExhibitDescriptor.version.in_(CURRENT_DESCRIPTOR_VERSIONS)
     )
     return [
         int(key)

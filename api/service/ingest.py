@@ -2,11 +2,11 @@
 
 The pipeline (``ballistics ingest``):
 
-1. The manifest is parsed (:mod:`api.manifest`); a bad row fails alone. Bullets fail with "not
-   available yet" until bullet comparison exists.
+1. The manifest is parsed (:mod:`api.manifest`); a bad row fails alone.
 2. Worker processes read each item, hash it, store the original (content-addressed, so a
-   repeat costs nothing), read the surface, prepare the casing, compute its descriptor and
-   encode its mark (:func:`api.service.workers.extract_task`). An item already stored
+   repeat costs nothing), read the surface, prepare the casing (or every land of a bullet: the
+   row's path is then a folder of land scans), compute its descriptor and encode its mark
+   (:func:`api.service.workers.extract_task`). An item already stored
    under its exhibit id is only hashed: the same file is skipped, another file is refused.
 3. The main process writes each item in its own transaction (agency, case, exhibit, mark,
    descriptor, audit line), commits, and then adds its descriptor to the vector index, which
@@ -35,24 +35,27 @@ import numpy as np
 from sqlalchemy import select
 
 from api.manifest import Manifest, ManifestRow, problem_record
-from api.pairs import BULLET, ProgressCallback
-from api.service.config import caliber_class, partition_of, preparation_version
+from api.pairs import ProgressCallback
+from api.service.config import (
+    CURRENT_DESCRIPTOR_VERSIONS,
+    caliber_class,
+    descriptor_version_for,
+    index_vector,
+    partition_of,
+    preparation_version,
+)
 from api.service.correlate import CorrelationReport, correlate_exhibits
 from api.service.workers import CONFLICT, FAILED, SKIPPED, Extraction, ExtractTask, extract_task
 from api.store import repository
 from api.store.errors import ConflictError
 from api.store.models import Agency, Exhibit, ExhibitDescriptor, ExhibitMark
 from api.store.originals import StoredOriginal
-from ballistics.descriptors import DESCRIPTOR_VERSION
 
 if TYPE_CHECKING:
     from api.service.core import EvidenceService
 
 logger = logging.getLogger(__name__)
 
-BULLET_NOT_AVAILABLE = (
-    "bullet ingest is not available yet; this version ingests cartridge cases only"
-)
 _LOOKUP_BATCH = 500
 
 
@@ -183,12 +186,7 @@ def ingest_manifest(
     state = _Progress()
     for problem in manifest.problems:
         state.failed.append((problem.line, problem_record(problem)))
-    rows: list[ManifestRow] = []
-    for row in manifest.rows:
-        if row.kind == BULLET:
-            state.failed.append((row.line, _failure(manifest, row, BULLET_NOT_AVAILABLE)))
-        else:
-            rows.append(row)
+    rows: list[ManifestRow] = list(manifest.rows)
     known = _known_exhibits(service, rows)
     originals_folder = str(service.store.originals.folder)
 
@@ -201,6 +199,7 @@ def ingest_manifest(
             known_sha256=None if found is None else found.sha256,
             known_complete=found is not None and found.complete,
             originals_folder=originals_folder,
+            kind=row.kind,
         )
 
     tasks = (task(position, row) for position, row in enumerate(rows))
@@ -275,7 +274,7 @@ def _store_extraction(
     service.index.add(
         stored.partition,
         np.asarray([stored.key], dtype=np.int64),
-        stored.vector[None, :],
+        index_vector(stored.vector)[None, :],
         classes=np.asarray([stored.caliber_class], dtype=np.int64),
     )
     return True
@@ -283,9 +282,14 @@ def _store_extraction(
 
 def _store_row(service: EvidenceService, row: ManifestRow, extraction: Extraction) -> _Stored:
     """Write one row in one transaction; return its exhibit's key and what to index."""
-    original = StoredOriginal(
-        sha256=extraction.sha256, size_bytes=extraction.size_bytes, name=extraction.name
-    )
+    originals = [
+        StoredOriginal(sha256=sha256, size_bytes=size, name=name)
+        for sha256, size, name in extraction.files
+    ] or [
+        StoredOriginal(
+            sha256=extraction.sha256, size_bytes=extraction.size_bytes, name=extraction.name
+        )
+    ]
     with service.store.transaction(write=True) as session:
         agency = repository.get_or_create_agency(session, row.agency, country=row.country)
         case = repository.get_or_create_case(
@@ -296,7 +300,7 @@ def _store_row(service: EvidenceService, row: ManifestRow, extraction: Extractio
             case,
             row.exhibit_id,
             kind=row.kind,
-            files=[original],
+            files=originals,
             caliber=row.caliber,
             modality=extraction.modality,
             pixel_um=extraction.pixel_um,
@@ -320,10 +324,10 @@ def _store_row(service: EvidenceService, row: ManifestRow, extraction: Extractio
             session,
             exhibit,
             extraction.mark,
-            preparation_version=preparation_version(service.config),
+            preparation_version=preparation_version(service.config, kind=exhibit.kind),
         )
         repository.set_descriptor(
-            session, exhibit, extraction.descriptor, version=DESCRIPTOR_VERSION
+            session, exhibit, extraction.descriptor, version=descriptor_version_for(exhibit.kind)
         )
         return _Stored(
             key=exhibit.id,
@@ -335,7 +339,8 @@ def _store_row(service: EvidenceService, row: ManifestRow, extraction: Extractio
 
 
 def _has_current_data(session: Any, exhibit: Exhibit) -> bool:
-    has_descriptor = session.get(ExhibitDescriptor, (exhibit.id, DESCRIPTOR_VERSION)) is not None
+    version = descriptor_version_for(exhibit.kind)
+    has_descriptor = session.get(ExhibitDescriptor, (exhibit.id, version)) is not None
     return has_descriptor and session.get(ExhibitMark, exhibit.id) is not None
 
 
@@ -362,7 +367,7 @@ def _known_exhibits(
                 .outerjoin(
                     ExhibitDescriptor,
                     (ExhibitDescriptor.exhibit_pk == Exhibit.id)
-                    & (ExhibitDescriptor.version == DESCRIPTOR_VERSION),
+                    & ExhibitDescriptor.version.in_(CURRENT_DESCRIPTOR_VERSIONS),
                 )
                 .where(Exhibit.exhibit_id.in_(batch))
             )

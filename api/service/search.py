@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -19,10 +20,17 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from api.pairs import BULLET, CARTRIDGE_CASE, KindNotAvailableError
-from api.service.config import allowed_classes, partition_of
-from api.service.workers import CompareTask, MarkRef, compare_task, extract_casing
+from api.pairs import BULLET, CARTRIDGE_CASE
+from api.service.config import allowed_classes, index_vector, partition_of
+from api.service.workers import (
+    CompareTask,
+    MarkRef,
+    compare_task,
+    extract_bullet,
+    extract_casing,
+)
 from api.store import repository
+from ballistics.bullet.bullets import land_paths
 from ballistics.io.files import Source, load_source
 from ballistics.io.limits import DEFAULT_LIMITS, ReadLimits
 
@@ -56,6 +64,9 @@ class Candidate:
         not re-ranked, or when the comparison failed).
     error
         Why the comparison failed, or None.
+    same_file
+        The candidate was stored from the very file searched (same SHA-256): a repeat, not a
+        second firing.
     details
         The rest of the comparison record (registration, correlation).
     """
@@ -76,6 +87,7 @@ class Candidate:
     same_source: bool | None = None
     cmc_count: int | None = None
     error: str | None = None
+    same_file: bool = False
     details: dict[str, Any] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
@@ -95,6 +107,7 @@ class Candidate:
             "caliber": self.caliber,
             "descriptor_similarity": self.descriptor_similarity,
             "descriptor_rank": self.descriptor_rank,
+            "same_file": self.same_file,
         }
         if self.error is not None:
             record["error"] = self.error
@@ -170,7 +183,8 @@ def search_item(
     top
         Candidates returned (at least 1). ``max(top, config.top_k)`` are compared.
     kind
-        ``"cartridge_case"`` (bullets are not searchable yet).
+        ``"cartridge_case"`` (``source`` is one file) or ``"bullet"`` (``source`` is a folder
+        of land scans, one land's file, or a list of ``(name, bytes)`` of the lands in order).
     pixel_um
         Micrometres per pixel for 2D images without it.
     caliber
@@ -191,36 +205,49 @@ def search_item(
     ------
     EvidenceError
         The item cannot be read or prepared.
-    KindNotAvailableError
-        ``kind`` is ``"bullet"``.
     ValueError
         ``top`` is below 1 or ``kind`` unknown.
     """
     started = time.perf_counter()
     if isinstance(top, bool) or not isinstance(top, int) or top < 1:
         raise ValueError(f"top must be a positive number of candidates, got {top!r}.")
-    if kind == BULLET:
-        raise KindNotAvailableError(
-            "bullet search is not available yet; this version searches cartridge cases only "
-            "(--kind cartridge_case)"
-        )
-    if kind != CARTRIDGE_CASE:
+    if kind not in (CARTRIDGE_CASE, BULLET):
         raise ValueError(f"kind must be {CARTRIDGE_CASE!r} or {BULLET!r}, got {kind!r}.")
-    data, label = load_source(source, name=name, limits=limits)
-    sha256 = hashlib.sha256(data).hexdigest()
-    query = extract_casing(
-        data,
-        name=label,
-        pixel_um=pixel_um,
-        prepare_config=service.config.prepare,
-        limits=limits,
-    )
-    modality = str(query.mark.modality)
+    if kind == BULLET:
+        files, label = _bullet_files(source, name=name, limits=limits)
+        sha256 = repository.item_sha256([hashlib.sha256(data).hexdigest() for _, data in files])
+        bullet = extract_bullet(
+            files, bullet_config=service.config.bullet, limits=limits, source=label
+        )
+        encoded, descriptor, modality, query_pixel_um = (
+            bullet.encoded,
+            bullet.descriptor,
+            "topography",
+            bullet.pixel_um,
+        )
+    else:
+        if not isinstance(source, str | os.PathLike | bytes | bytearray | memoryview):
+            raise ValueError("a cartridge case is one file; give its path or its bytes.")
+        data, label = load_source(source, name=name, limits=limits)
+        sha256 = hashlib.sha256(data).hexdigest()
+        query = extract_casing(
+            data,
+            name=label,
+            pixel_um=pixel_um,
+            prepare_config=service.config.prepare,
+            limits=limits,
+        )
+        encoded, descriptor, modality, query_pixel_um = (
+            query.encoded,
+            query.descriptor,
+            str(query.mark.modality),
+            query.surface.pixel_um,
+        )
     depth = max(top, service.config.top_k)
     excluded = np.asarray(sorted({int(key) for key in exclude_keys}), dtype=np.int64)
     found = service.index.search(
         partition_of(kind, modality),
-        query.descriptor[None, :],
+        index_vector(descriptor)[None, :],
         depth,
         allowed_classes=allowed_classes(caliber),
         exclude_ids=excluded if excluded.size else None,
@@ -240,7 +267,7 @@ def search_item(
     descriptor_ranks = {key: rank for rank, key in enumerate(keys, start=1)}
     records: dict[int, tuple[dict[str, Any] | None, str | None]] = {}
     if rerank and keys:
-        query_ref = MarkRef(f"query:{sha256}", query.encoded)
+        query_ref = MarkRef(f"query:{sha256}", encoded)
         tasks = [
             CompareTask(
                 pair=position,
@@ -253,7 +280,9 @@ def search_item(
             compare_task, tasks, count=len(tasks)
         ):
             records[keys[position]] = (record, error)
-    candidates = _ranked(keys, exhibits, similarities, descriptor_ranks, records, rerank=rerank)
+    candidates = _ranked(
+        keys, exhibits, similarities, descriptor_ranks, records, rerank=rerank, query_sha256=sha256
+    )
     if actor is not None:
         _audit_search(service, actor, sha256=sha256, source=label, count=len(candidates))
     return SearchOutcome(
@@ -261,11 +290,31 @@ def search_item(
         sha256=sha256,
         source=label,
         modality=modality,
-        pixel_um=query.surface.pixel_um,
+        pixel_um=query_pixel_um,
         reranked=rerank,
         considered=len(keys),
         elapsed_s=time.perf_counter() - started,
     )
+
+
+def _bullet_files(
+    source: Any, *, name: str | None, limits: ReadLimits
+) -> tuple[list[tuple[str, bytes]], str]:
+    """Return a bullet's land files as (name, bytes) in land order, and its name."""
+    if isinstance(source, str | os.PathLike):
+        paths, label = land_paths(source)
+        return [(str(path), load_source(path, limits=limits)[0]) for path in paths], name or label
+    files = list(source)
+    if not files or not all(
+        isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[1], bytes)
+        for entry in files
+    ):
+        raise ValueError(
+            "a bullet is a folder of land scans or a list of (file name, bytes), one per land."
+        )
+    for file_name, data in files:
+        load_source(data, name=file_name, limits=limits)  # size limit, empty files
+    return files, name or ", ".join(file_name for file_name, _ in files)
 
 
 def _ranked(
@@ -276,6 +325,7 @@ def _ranked(
     records: dict[int, tuple[dict[str, Any] | None, str | None]],
     *,
     rerank: bool,
+    query_sha256: str = "",
 ) -> list[Candidate]:
     """Order the candidates: by comparison score (failed comparisons last), ties by descriptor
     similarity; or by descriptor similarity alone when not re-ranked."""
@@ -293,7 +343,15 @@ def _ranked(
         if record is not None:
             details = {
                 name: record.get(name)
-                for name in ("cmc_fraction", "valid_cells", "rotation_deg", "correlation")
+                for name in (
+                    "cmc_fraction",
+                    "valid_cells",
+                    "rotation_deg",
+                    "correlation",
+                    "phase",
+                    "land_count",
+                )
+                if name in record
             }
         candidates.append(
             Candidate(
@@ -313,6 +371,7 @@ def _ranked(
                 same_source=None if record is None else bool(record["same_source"]),
                 cmc_count=None if record is None else record.get("cmc_count"),
                 error=error,
+                same_file=bool(query_sha256) and exhibit.sha256 == query_sha256,
                 details=details,
             )
         )

@@ -26,13 +26,18 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from api.pairs import BULLET, CARTRIDGE_CASE, KindNotAvailableError
-from api.service.config import caliber_class, partition_of, preparation_version
-from api.service.workers import extract_casing
+from api.pairs import BULLET, CARTRIDGE_CASE
+from api.service.config import (
+    caliber_class,
+    descriptor_version_for,
+    index_vector,
+    partition_of,
+    preparation_version,
+)
+from api.service.workers import extract_bullet, extract_casing
 from api.store import repository
 from api.store.errors import ConflictError
 from api.store.originals import StoredOriginal
-from ballistics.descriptors import DESCRIPTOR_VERSION
 from ballistics.io.limits import DEFAULT_LIMITS, ReadLimits
 
 if TYPE_CHECKING:
@@ -119,8 +124,6 @@ def store_upload(
         Other files are stored under this agency's exhibit id, or the case's date differs.
     EvidenceError
         A file cannot be read or prepared (the message names it).
-    KindNotAvailableError
-        ``kind`` is one this version cannot compare.
     ValueError
         A field is invalid (kind unknown, no file, identifier too long...).
     """
@@ -132,10 +135,6 @@ def store_upload(
         raise ValueError(
             f"a cartridge case is one file, got {len(upload.files)}; upload each case as its "
             "own exhibit (several files are for the lands of one bullet)."
-        )
-    if upload.kind == BULLET:
-        raise KindNotAvailableError(
-            "bullet upload is not available yet; this version stores cartridge cases only"
         )
     digests = [hashlib.sha256(item.data).hexdigest() for item in upload.files]
     sha256 = repository.item_sha256(digests)
@@ -156,14 +155,33 @@ def store_upload(
                 created=False,
                 sha256=sha256,
             )
-    item = upload.files[0]
-    extracted = extract_casing(
-        item.data,
-        name=item.name or "upload",
-        pixel_um=upload.pixel_um,
-        prepare_config=service.config.prepare,
-        limits=limits,
-    )
+    if upload.kind == BULLET:
+        bullet = extract_bullet(
+            [(_file_name(item.name), item.data) for item in upload.files],
+            bullet_config=service.config.bullet,
+            limits=limits,
+        )
+        encoded, descriptor, pixel_um, modality = (
+            bullet.encoded,
+            bullet.descriptor,
+            bullet.pixel_um,
+            "topography",
+        )
+    else:
+        item = upload.files[0]
+        casing = extract_casing(
+            item.data,
+            name=item.name or "upload",
+            pixel_um=upload.pixel_um,
+            prepare_config=service.config.prepare,
+            limits=limits,
+        )
+        encoded, descriptor, pixel_um, modality = (
+            casing.encoded,
+            casing.descriptor,
+            casing.surface.pixel_um,
+            str(casing.mark.modality),
+        )
     # the originals first: a stored exhibit always has them; a crash right after leaves at
     # worst an unreferenced blob that the next upload of the same bytes reuses
     originals = [
@@ -187,8 +205,8 @@ def store_upload(
                 )
             ],
             caliber=upload.caliber,
-            modality=str(extracted.mark.modality),
-            pixel_um=extracted.surface.pixel_um,
+            modality=modality,
+            pixel_um=pixel_um,
             metadata=upload.metadata,
             shared=upload.shared,
             actor=upload.agency,
@@ -206,11 +224,11 @@ def store_upload(
         repository.set_mark(
             session,
             exhibit,
-            extracted.encoded,
-            preparation_version=preparation_version(service.config),
+            encoded,
+            preparation_version=preparation_version(service.config, kind=exhibit.kind),
         )
         repository.set_descriptor(
-            session, exhibit, extracted.descriptor, version=DESCRIPTOR_VERSION
+            session, exhibit, descriptor, version=descriptor_version_for(exhibit.kind)
         )
         repository.enqueue_job(session, CORRELATE_JOB, exhibit=exhibit)
         outcome = UploadOutcome(
@@ -221,12 +239,12 @@ def store_upload(
             created=True,
             sha256=sha256,
         )
-        partition = partition_of(exhibit.kind, exhibit.modality or str(extracted.mark.modality))
+        partition = partition_of(exhibit.kind, exhibit.modality or modality)
         classes = np.asarray([caliber_class(exhibit.caliber)], dtype=np.int64)
     service.index.add(
         partition,
         np.asarray([outcome.key], dtype=np.int64),
-        np.asarray(extracted.descriptor, dtype=np.float32)[None, :],
+        index_vector(descriptor)[None, :],
         classes=classes,
     )
     return outcome

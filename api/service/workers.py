@@ -29,9 +29,33 @@ from typing import Any
 
 import numpy as np
 
-from api.pairs import available_cores, comparison_record, describe_error, single_threaded_libraries
-from api.store.marks import decode_casing_mark, encode_casing_mark
+from api.pairs import (
+    available_cores,
+    bullet_comparison_record,
+    comparison_record,
+    describe_error,
+    single_threaded_libraries,
+)
+from api.store.marks import (
+    BULLET,
+    decode_bullet_mark,
+    decode_casing_mark,
+    encode_bullet_mark,
+    encode_casing_mark,
+    mark_kind,
+)
 from api.store.originals import OriginalStore
+from api.store.repository import item_sha256
+from ballistics.bullet import (
+    BULLET_DESCRIPTOR_VERSION,
+    DEFAULT_BULLET_CONFIG,
+    BulletConfig,
+    PreparedBullet,
+    bullet_descriptor,
+    compare_bullets,
+    prepare_bullet,
+)
+from ballistics.bullet.bullets import land_paths
 from ballistics.casing.compare import (
     DEFAULT_COMPARE_CONFIG,
     CasingPyramid,
@@ -41,7 +65,7 @@ from ballistics.casing.compare import (
 )
 from ballistics.casing.marks import PreparedCasing
 from ballistics.casing.prepare import PrepareConfig, prepare_casing
-from ballistics.descriptors import casing_descriptor
+from ballistics.descriptors import DESCRIPTOR_VERSION, casing_descriptor
 from ballistics.io import read_surface
 from ballistics.io.files import load_source
 from ballistics.io.limits import DEFAULT_LIMITS, ReadLimits
@@ -70,6 +94,9 @@ class ExtractTask:
         The stored exhibit already has a mark and a descriptor of the current versions.
     originals_folder
         Where the original is stored (content-addressed) before the item is prepared.
+    kind
+        ``"cartridge_case"`` (``path`` is a file) or ``"bullet"`` (``path`` is a folder of land
+        scans, or one land's file).
     """
 
     position: int
@@ -78,6 +105,7 @@ class ExtractTask:
     known_sha256: str | None = None
     known_complete: bool = False
     originals_folder: str | None = None
+    kind: str = "cartridge_case"
 
 
 #: outcomes of an extraction
@@ -105,6 +133,48 @@ class Extraction:
     error: str | None = None
     seconds: float = 0.0
     cpu_s: float = 0.0
+    files: tuple[tuple[str, int, str], ...] = ()
+
+
+@dataclass(frozen=True, eq=False)
+class ExtractedBullet:
+    """A bullet read and prepared in this process: its lands, encoding and descriptor."""
+
+    mark: PreparedBullet
+    encoded: bytes
+    descriptor: np.ndarray
+    pixel_um: float
+
+
+def extract_bullet(
+    files: list[tuple[str, bytes]],
+    *,
+    bullet_config: BulletConfig = DEFAULT_BULLET_CONFIG,
+    limits: ReadLimits = DEFAULT_LIMITS,
+    source: str = "",
+) -> ExtractedBullet:
+    """Read a bullet from its land files' (name, bytes), in land order, prepare it, describe it
+    and encode its mark.
+
+    Raises
+    ------
+    EvidenceError
+        A file is not a readable land scan, the lands' resolutions differ, or one holds no
+        usable land (the message names the file).
+    """
+    surfaces = [read_surface(data, name=name, limits=limits) for name, data in files]
+    mark = prepare_bullet(
+        surfaces,
+        names=[name for name, _ in files],
+        source=source or ", ".join(name for name, _ in files),
+        config=bullet_config,
+    )
+    return ExtractedBullet(
+        mark=mark,
+        encoded=encode_bullet_mark(mark),
+        descriptor=np.asarray(bullet_descriptor(mark.lands), dtype=np.float32),
+        pixel_um=float(mark.lands[0].pixel_um),
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -145,6 +215,8 @@ def extract_task(task: ExtractTask) -> Extraction:
     started = time.perf_counter()
     # CPU seconds of this process: what the item costs a core, whatever else the machine runs
     started_cpu = time.process_time()
+    if task.kind == BULLET:
+        return _extract_bullet_task(task, started, started_cpu)
     try:
         data, name = load_source(task.path)
         sha256 = hashlib.sha256(data).hexdigest()
@@ -182,6 +254,53 @@ def extract_task(task: ExtractTask) -> Extraction:
     )
 
 
+def _extract_bullet_task(task: ExtractTask, started: float, started_cpu: float) -> Extraction:
+    """:func:`extract_task` for a bullet: every land file hashed, stored and prepared."""
+    try:
+        paths, source = land_paths(task.path)
+        files = [(str(path), load_source(path)[0]) for path in paths]
+        digests = [hashlib.sha256(data).hexdigest() for _, data in files]
+        sha256 = item_sha256(digests)
+        listing = tuple(
+            (digest, len(data), _file_name(name))
+            for digest, (name, data) in zip(digests, files, strict=True)
+        )
+        base = {
+            "position": task.position,
+            "sha256": sha256,
+            "size_bytes": sum(len(data) for _, data in files),
+            "files": listing,
+            "name": _file_name(source),
+        }
+        if task.known_sha256 is not None and task.known_sha256 != sha256:
+            return Extraction(outcome=CONFLICT, **base)
+        if task.known_sha256 == sha256 and task.known_complete:
+            return Extraction(outcome=SKIPPED, **base)
+        if task.originals_folder is not None:
+            originals = OriginalStore(task.originals_folder)
+            for name, data in files:
+                originals.put_bytes(data, name=_file_name(name))
+        extracted = extract_bullet(files, bullet_config=_state.bullet_config, source=source)
+    except Exception as error:  # one bad item must not stop the others
+        return Extraction(
+            position=task.position,
+            outcome=FAILED,
+            error=describe_error(error, source=task.path),
+            seconds=time.perf_counter() - started,
+            cpu_s=time.process_time() - started_cpu,
+        )
+    return Extraction(
+        outcome=EXTRACTED,
+        modality="topography",
+        pixel_um=extracted.pixel_um,
+        mark=extracted.encoded,
+        descriptor=extracted.descriptor,
+        seconds=time.perf_counter() - started,
+        cpu_s=time.process_time() - started_cpu,
+        **base,
+    )
+
+
 def _file_name(path: str) -> str:
     return path.replace("\\", "/").rsplit("/", 1)[-1]
 
@@ -210,25 +329,44 @@ def compare_task(task: CompareTask) -> tuple[int, dict[str, Any] | None, str | N
     """
     started = time.perf_counter()
     try:
-        reference = _pyramid(task.reference)
-        questioned = _pyramid(task.questioned)
-        comparison = compare_pyramids(reference, questioned, config=_state.compare_config)
+        reference = _prepared(task.reference)
+        questioned = _prepared(task.questioned)
+        if isinstance(reference, PreparedBullet) and isinstance(questioned, PreparedBullet):
+            record = bullet_comparison_record(
+                compare_bullets(reference, questioned, config=_state.bullet_config),
+                reference,
+                questioned,
+                config=_state.bullet_config,
+            )
+        elif isinstance(reference, CasingPyramid) and isinstance(questioned, CasingPyramid):
+            record = comparison_record(
+                compare_pyramids(reference, questioned, config=_state.compare_config)
+            )
+        else:
+            raise ValueError("a bullet cannot be compared with a cartridge case.")
     except Exception as error:  # one failing pair must not stop the others
         source = f"{task.reference.key} vs {task.questioned.key}"
         return task.pair, None, describe_error(error, source=source)
-    record = comparison_record(comparison)
     record["compare_s"] = time.perf_counter() - started
     return task.pair, record, None
 
 
-def describe_task(task: tuple[int, bytes]) -> tuple[int, np.ndarray | None, str | None]:
-    """Compute the descriptor of a stored mark: (key, vector, None) or (key, None, error)."""
+def describe_task(
+    task: tuple[int, bytes],
+) -> tuple[int, np.ndarray | None, str | None, str]:
+    """Compute the descriptor of a stored mark: (key, vector, None, version) or
+    (key, None, error, version), the version being the mark's kind's current one."""
     key, data = task
+    version = DESCRIPTOR_VERSION
     try:
-        vector = np.asarray(casing_descriptor(decode_casing_mark(data)), dtype=np.float32)
+        if mark_kind(data) == BULLET:
+            version = BULLET_DESCRIPTOR_VERSION
+            vector = np.asarray(bullet_descriptor(decode_bullet_mark(data).lands), np.float32)
+        else:
+            vector = np.asarray(casing_descriptor(decode_casing_mark(data)), dtype=np.float32)
     except Exception as error:
-        return key, None, describe_error(error, source=f"exhibit {key}")
-    return key, vector, None
+        return key, None, describe_error(error, source=f"exhibit {key}"), version
+    return key, vector, None, version
 
 
 # --- worker state ------------------------------------------------------------------------------
@@ -241,28 +379,34 @@ class _WorkerState:
         self.prepare_config = PrepareConfig()
         self.compare_config = DEFAULT_COMPARE_CONFIG
         self.cache_size = 64
+        self.bullet_config = DEFAULT_BULLET_CONFIG
         self.lock = threading.Lock()
-        self.pyramids: collections.OrderedDict[tuple[str, bytes], CasingPyramid] = (
-            collections.OrderedDict()
-        )
+        self.pyramids: collections.OrderedDict[
+            tuple[str, bytes], CasingPyramid | PreparedBullet
+        ] = collections.OrderedDict()
 
     def configure(
-        self, prepare_config: PrepareConfig, compare_config: CompareConfig, cache_size: int
+        self,
+        prepare_config: PrepareConfig,
+        compare_config: CompareConfig,
+        cache_size: int,
+        bullet_config: BulletConfig = DEFAULT_BULLET_CONFIG,
     ) -> None:
         self.prepare_config = prepare_config
         self.compare_config = compare_config
         self.cache_size = cache_size
+        self.bullet_config = bullet_config
         self.pyramids.clear()
 
     @property
-    def settings(self) -> tuple[PrepareConfig, CompareConfig, int]:
-        return self.prepare_config, self.compare_config, self.cache_size
+    def settings(self) -> tuple[PrepareConfig, CompareConfig, int, BulletConfig]:
+        return self.prepare_config, self.compare_config, self.cache_size, self.bullet_config
 
 
 _state = _WorkerState()
 
 
-def _pyramid(reference: MarkRef) -> CasingPyramid:
+def _prepared(reference: MarkRef) -> CasingPyramid | PreparedBullet:
     # keyed by the bytes' digest too: a key whose mark was replaced is never served stale
     cache_key = (reference.key, hashlib.blake2b(reference.data, digest_size=16).digest())
     with _state.lock:  # inline (one worker), several API threads share this cache
@@ -270,7 +414,12 @@ def _pyramid(reference: MarkRef) -> CasingPyramid:
         if pyramid is not None:
             _state.pyramids.move_to_end(cache_key)
             return pyramid
-    pyramid = comparison_pyramid(decode_casing_mark(reference.data), config=_state.compare_config)
+    if mark_kind(reference.data) == BULLET:
+        pyramid: CasingPyramid | PreparedBullet = decode_bullet_mark(reference.data)
+    else:
+        pyramid = comparison_pyramid(
+            decode_casing_mark(reference.data), config=_state.compare_config
+        )
     with _state.lock:
         _state.pyramids[cache_key] = pyramid
         while len(_state.pyramids) > _state.cache_size:
@@ -279,9 +428,12 @@ def _pyramid(reference: MarkRef) -> CasingPyramid:
 
 
 def _initialize_worker(
-    prepare_config: PrepareConfig, compare_config: CompareConfig, cache_size: int
+    prepare_config: PrepareConfig,
+    compare_config: CompareConfig,
+    cache_size: int,
+    bullet_config: BulletConfig = DEFAULT_BULLET_CONFIG,
 ) -> None:
-    _state.configure(prepare_config, compare_config, cache_size)
+    _state.configure(prepare_config, compare_config, cache_size, bullet_config)
     # one process per core already: library threads on top would only compete for the cores
     import cv2
 
@@ -296,7 +448,7 @@ class WorkerPool:
     workers
         Number of processes; None for every available core; 1 runs every task in the calling
         process (no pool), which is also the way to debug.
-    prepare_config, compare_config, cache_size
+    prepare_config, compare_config, cache_size, bullet_config
         The workers' settings and how many resampled marks each keeps.
     """
 
@@ -307,12 +459,13 @@ class WorkerPool:
         prepare_config: PrepareConfig,
         compare_config: CompareConfig,
         cache_size: int,
+        bullet_config: BulletConfig = DEFAULT_BULLET_CONFIG,
     ) -> None:
         workers = available_cores() if workers is None else workers
         if workers < 1:
             raise ValueError(f"workers must be at least 1, got {workers}; use 1 to run in-process.")
         self.workers = workers
-        self._settings = (prepare_config, compare_config, cache_size)
+        self._settings = (prepare_config, compare_config, cache_size, bullet_config)
         self._pool: Any = None
         # the HTTP API submits from several threads: start the pool once
         self._start_lock = threading.Lock()

@@ -40,11 +40,14 @@ from typing import Any
 import numpy as np
 
 from api.store.errors import MarkFormatError
+from ballistics.bullet.compare import PreparedBullet
+from ballistics.bullet.land import PreparedLand
 from ballistics.casing.marks import PreparedCasing
 
 MAGIC = b"BMRK"
 FORMAT_VERSION = 1
 CARTRIDGE_CASE = "cartridge_case"
+BULLET = "bullet"
 _PREFIX = struct.Struct("<4sHII")
 #: bounds that keep a damaged or hostile blob from allocating without limit when decoded
 _MAX_HEADER_BYTES = 1 << 16
@@ -232,6 +235,76 @@ def decode_casing_mark(data: bytes) -> PreparedCasing:
         )
     except (KeyError, ValueError) as error:
         raise MarkFormatError(f"encoded cartridge-case mark is incomplete: {error}") from error
+
+
+def encode_bullet_mark(bullet: PreparedBullet) -> bytes:
+    """Return the compact encoding of a prepared bullet: each land's signature and profile as
+    arrays, its scalars and striae positions (integers, exact) as attributes."""
+    arrays: dict[str, np.ndarray | None] = {}
+    lands = []
+    for position, land in enumerate(bullet.lands):
+        arrays[f"land{position}_signature_um"] = land.signature_um
+        arrays[f"land{position}_profile_um"] = land.profile_um
+        lands.append(
+            {
+                "crosscut_um": land.crosscut_um,
+                "groove_um": list(land.groove_um),
+                "pixel_um": land.pixel_um,
+                "peaks": [int(index) for index in land.peaks],
+                "valleys": [int(index) for index in land.valleys],
+                "sha256": land.sha256,
+                "source": land.source,
+            }
+        )
+    return encode_mark(
+        BULLET,
+        arrays,
+        attributes={
+            "modality": "topography",
+            "source": bullet.source,
+            "land_numbers": list(bullet.land_numbers),
+            "lands": lands,
+        },
+    )
+
+
+def decode_bullet_mark(data: bytes) -> PreparedBullet:
+    """Return the prepared bullet encoded by :func:`encode_bullet_mark`.
+
+    Raises
+    ------
+    MarkFormatError
+        The bytes are not an encoded mark, or encode another kind of item.
+    """
+    decoded = decode_mark(data)
+    if decoded.kind != BULLET:
+        raise MarkFormatError(f"encoded mark is of a {decoded.kind!r}, not a {BULLET!r}")
+    attributes = decoded.attributes
+    try:
+        lands = tuple(
+            PreparedLand(
+                signature_um=decoded.arrays[f"land{position}_signature_um"],
+                profile_um=decoded.arrays[f"land{position}_profile_um"],
+                crosscut_um=entry["crosscut_um"],
+                groove_um=tuple(entry["groove_um"]),
+                pixel_um=entry["pixel_um"],
+                peaks=np.asarray(entry["peaks"], dtype=np.int64),
+                valleys=np.asarray(entry["valleys"], dtype=np.int64),
+                sha256=entry.get("sha256", ""),
+                source=entry.get("source", ""),
+            )
+            for position, entry in enumerate(attributes["lands"])
+        )
+        return PreparedBullet(
+            lands, tuple(attributes["land_numbers"]), source=attributes.get("source", "")
+        )
+    except (KeyError, TypeError, ValueError) as error:
+        raise MarkFormatError(f"encoded bullet mark is incomplete: {error}") from error
+
+
+def mark_kind(data: bytes) -> str:
+    """Return the kind of item an encoded mark holds (``cartridge_case`` or ``bullet``)."""
+    return decode_mark(data).kind
 
 
 def _array_layout(entry: Mapping[str, Any]) -> tuple[str, tuple[int, ...], int, int, int]:

@@ -24,6 +24,8 @@ Public API
 ``read_bullet(path_or_paths, *, config) -> PreparedBullet``
     A folder of one X3P per land (natural sort of the names), one land file, or a list of
     files; one clear error for an empty folder, an unreadable file, or mixed resolutions.
+``prepare_bullet(surfaces, *, names, source, config) -> PreparedBullet``
+    The same for land scans already read (an upload's files).
 ``compare_lands(a, b, *, config) -> LandComparison``
 ``compare_bullets(a, b, *, config) -> BulletComparison``
     ``same_source`` at ``config.same_source_threshold``; its calibration on the Hamby sets is
@@ -48,7 +50,7 @@ References
 
 from __future__ import annotations
 
-from ballistics.bullet.bullets import read_bullet
+from ballistics.bullet.bullets import prepare_bullet, read_bullet
 from ballistics.bullet.compare import (
     BulletComparison,
     LandComparison,
@@ -78,6 +80,7 @@ __all__ = [
     "compare_bullets",
     "compare_lands",
     "land_descriptor",
+    "prepare_bullet",
     "prepare_land",
     "read_bullet",
 ]

@@ -63,23 +63,50 @@ def read_bullet(
     """
     from ballistics.io import read_surface
 
-    paths, name = _land_paths(source)
+    paths, name = land_paths(source)
+    return prepare_bullet(
+        [read_surface(path) for path in paths],
+        names=[str(path) for path in paths],
+        source=name,
+        config=config,
+    )
+
+
+def prepare_bullet(
+    surfaces: Sequence[Surface],
+    *,
+    names: Sequence[str],
+    source: str = "",
+    config: BulletConfig = DEFAULT_BULLET_CONFIG,
+) -> PreparedBullet:
+    """Return the prepared bullet of land scans already read (an upload's files, in land order).
+
+    ``names`` are the files' names (for the land numbers, as :func:`read_bullet` takes them,
+    and for messages). The checks and errors are :func:`read_bullet`'s.
+    """
+    if len(names) != len(surfaces):
+        raise ValueError(
+            f"give one name per land scan: {len(surfaces)} scans, {len(names)} names."
+        )
+    if not surfaces:
+        raise EvidenceError(source, "no land scans given; a bullet needs one scan per land.")
     lands = []
     pixel_um = None
-    for path in paths:
-        surface = read_surface(path)
+    for surface, name in zip(surfaces, names, strict=True):
         if pixel_um is None:
             pixel_um = surface.pixel_um
         elif abs(surface.pixel_um - pixel_um) > _PIXEL_TOLERANCE * pixel_um:
             raise EvidenceError(
-                str(path),
+                name,
                 f"its pixel size {surface.pixel_um:g} µm differs from the first land's "
                 f"{pixel_um:g} µm; the lands of one bullet must be scanned at one resolution "
                 "(resample the scans, or compare them as separate bullets).",
             )
-        _refuse_circumference(surface, path)
+        _refuse_circumference(surface, Path(name))
         lands.append(prepare_land(surface, config=config))
-    return PreparedBullet(tuple(lands), land_numbers(paths), source=name)
+    return PreparedBullet(
+        tuple(lands), land_numbers([Path(name) for name in names]), source=source
+    )
 
 
 def land_numbers(paths: Sequence[Path]) -> tuple[int, ...]:
@@ -98,10 +125,11 @@ def natural_key(path: Path) -> list[object]:
     return [int(part) if part.isdigit() else part.lower() for part in _DIGITS.split(path.name)]
 
 
-def _land_paths(
+def land_paths(
     source: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
 ) -> tuple[list[Path], str]:
-    """Return the land files of a bullet source and the name to report it by."""
+    """Return the land files of a bullet source (a folder, a file, or a list of files), in land
+    order, and the name to report it by; EvidenceError for an empty folder or a missing path."""
     if isinstance(source, str | os.PathLike):
         path = Path(source)
         if path.is_dir():

@@ -128,13 +128,13 @@ def test_bad_input_is_one_line_naming_the_file(tmp_path, casings, capsys, make_b
     assert_one_line_error(err, names=bad.name)
 
 
-def test_bullets_are_refused_in_one_line(casings, capsys):
+def test_a_casing_scan_given_as_a_bullet_is_one_line(casings, capsys):
     status, out, err = run_cli(
         capsys, "compare", "--kind", "bullet", casings / MATCH_A, casings / MATCH_B
     )
-    assert status != 0
+    assert status == EXIT_BAD_INPUT
     assert out == ""
-    assert_one_line_error(err, names="bullet comparison is not available yet")
+    assert_one_line_error(err, names="whole-circumference scans are not split into lands yet")
 
 
 def test_usage_mistakes_are_one_line(capsys):
@@ -217,3 +217,105 @@ def test_demo_finds_the_known_matches_among_exhibits_of_several_countries(tmp_pa
     assert network["unshared_image"]["status_for_other"] == 403
     assert network["unshared_image"]["status_for_owner"] == 200
     assert "api_key" not in out and "api_keys" not in report
+
+
+def _real_bullets() -> Path:
+    """Return the folder of the real bullet scans, or skip the test saying why it is absent."""
+    from tests.real_data import DATA
+
+    bullets = DATA / "bullets"
+    if not bullets.is_dir():
+        pytest.skip(f"real data not available: {bullets} (../shared/data next to the repository)")
+    return bullets
+
+
+def _bullet_of_links(folder: Path, lands: list[Path]) -> Path:
+    """Make ``folder`` a bullet: one symbolic link per land scan, the scans left where they are."""
+    folder.mkdir()
+    for land in lands:
+        (folder / land.name).symlink_to(land)
+    return folder
+
+
+@pytest.mark.slow  # about 7 s: twelve real lands read
+@pytest.mark.real_data
+def test_compare_two_bullet_folders_finds_the_known_match_at_its_phase(capsys):
+    barrel = _real_bullets() / "hamby44" / "Barrel 1"
+    a, b = barrel / "Bullet 1", barrel / "Bullet 2"
+    status, out, _ = run_cli(capsys, "compare", "--json", a, b)
+    assert status == 0
+    record = json.loads(out)
+    assert (record["a"], record["b"], record["kind"]) == (str(a), str(b), "bullet")
+    assert record["same_source"] is True
+    # the key: land k of bullet 1 faces land k + 4 of bullet 2 (land 1 -> land 5)
+    assert record["phase"] == 4
+    assert record["land_count"] == 6
+    assert [(p["land_a"], p["land_b"]) for p in record["aligned_pairs"]] == [
+        (k, (k + 3) % 6 + 1) for k in range(1, 7)
+    ]
+    for pair in record["aligned_pairs"]:
+        assert pair["score"] == record["land_scores"][pair["land_a"] - 1][pair["land_b"] - 1]
+        assert pair["score"] >= 0.6
+        assert isinstance(pair["lag_um"], float)
+        assert pair["consecutive_matching_striae"] >= 3
+    assert isinstance(record["compare_s"], float) and record["compare_s"] < record["elapsed_s"]
+
+
+@pytest.mark.slow  # about 15 s: eighteen real lands and two casings read, in a pool of two
+@pytest.mark.real_data
+def test_pairs_of_bullets_and_casings_in_one_csv_each_compared_with_its_kind(
+    tmp_path, casings, capsys
+):
+    bullets = _real_bullets()
+    hamby252 = bullets / "hamby252"
+    # Hamby 252: bullet 1 of barrel 1 (five lands) against the one land of barrel 2's bullet
+    barrel1 = _bullet_of_links(
+        tmp_path / "252 B1-1", sorted(hamby252.glob("Hamby252_Barrel1_Bullet1_Land*.x3p"))
+    )
+    barrel2 = _bullet_of_links(tmp_path / "252 B2-1", [hamby252 / "Br2 Bullet 1-1.x3p"])
+    barrel = bullets / "hamby44" / "Barrel 1"
+    pairs = write_csv(
+        tmp_path / "pairs.csv",
+        [
+            "a,b,kind",
+            f"{barrel / 'Bullet 1'},{barrel / 'Bullet 2'},bullet",
+            "252 B1-1,252 B2-1,",  # folders: guessed as bullets
+            f"{casings / MATCH_A},{casings / MATCH_B},cartridge_case",
+            f"252 B1-1,{casings / MATCH_A},",  # a bullet against a casing
+        ],
+    )
+    assert len(list(barrel1.iterdir())) == 5 and barrel2.is_dir()
+    status, out, err = run_cli(capsys, "compare", "--pairs", pairs, "--workers", "2", "--json")
+    assert status == 0
+    match, non_match, casing_match, mixed = json.loads(out)["results"]
+    assert (non_match["a"], non_match["b"]) == ("252 B1-1", "252 B2-1")
+    assert match["kind"] == non_match["kind"] == "bullet"
+    assert match["same_source"] is True and match["phase"] == 4
+    assert non_match["same_source"] is False
+    assert match["score"] > non_match["score"]
+    assert len(non_match["aligned_pairs"]) == 1  # one land of barrel 2 against five
+    assert casing_match["kind"] == "cartridge_case"
+    assert casing_match["same_source"] is True and casing_match["cmc_count"] > 0
+    assert "score" not in mixed
+    assert "(a bullet) with" in mixed["error"] and MATCH_A in mixed["error"]
+    assert "1 of 4 pairs failed" in err
+
+
+def test_an_empty_bullet_folder_is_one_line_naming_it(tmp_path, capsys):
+    empty, other = tmp_path / "empty bullet", tmp_path / "other bullet"
+    empty.mkdir()
+    other.mkdir()
+    status, out, err = run_cli(capsys, "compare", "--json", empty, other)
+    assert status == EXIT_BAD_INPUT
+    assert out == ""
+    assert_one_line_error(err, names=f"{empty}: the folder holds no X3P scan")
+
+
+def test_a_bullet_against_a_cartridge_case_is_one_line(tmp_path, casings, capsys):
+    bullet = tmp_path / "lands"
+    bullet.mkdir()
+    status, out, err = run_cli(capsys, "compare", "--json", bullet, casings / MATCH_A)
+    assert status == EXIT_BAD_INPUT
+    assert out == ""
+    assert_one_line_error(err, names=f"cannot compare {bullet} (a bullet) with")
+    assert MATCH_A in err

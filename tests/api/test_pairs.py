@@ -1,7 +1,9 @@
-"""Pair comparison: the pairs CSV, each file prepared once, results in order, failures per row."""
+"""Pair comparison: the pairs CSV, each item prepared once, results in order, failures per row,
+cartridge cases and bullets each compared with their own kind."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -10,16 +12,19 @@ from api.pairs import (
     BULLET,
     CARTRIDGE_CASE,
     Item,
-    KindNotAvailableError,
     Pair,
+    bullet_comparison_record,
+    compare_items,
     compare_pairs,
     describe_error,
     guess_kind,
     prepare_item,
     read_pairs_csv,
 )
+from ballistics.bullet import PreparedBullet, compare_bullets
 from ballistics.errors import EvidenceError, UnreadableFileError
 from ballistics.synthetic import make_casing_dataset, write_exhibit_files
+from tests.bullet.conftest import fire
 
 #: the exhibits written by write_synthetic_casings: two firings of one pistol, one of another
 MATCH_A, MATCH_B, OTHER = "P01-01.x3p", "P01-02.x3p", "P02-01.x3p"
@@ -106,9 +111,59 @@ def test_guess_kind(tmp_path):
     assert guess_kind(tmp_path / "case.x3p") == CARTRIDGE_CASE
 
 
-def test_bullets_are_refused_before_anything_is_read(tmp_path):
-    with pytest.raises(KindNotAvailableError, match="bullet comparison is not available yet"):
-        prepare_item(Item(tmp_path / "absent", kind=BULLET))
+def test_a_bullet_against_a_cartridge_case_is_refused_before_anything_is_read(tmp_path):
+    # neither exists: the kinds alone refuse the pair
+    bullet, casing = Item(tmp_path / "lands", kind=BULLET), Item(tmp_path / "case.x3p")
+    with pytest.raises(ValueError, match=r"lands \(a bullet\) with .*case\.x3p \(a cartridge"):
+        compare_items(bullet, casing)
+    with pytest.raises(ValueError, match=r"case\.x3p \(a cartridge case\) with .*lands"):
+        compare_items(casing, bullet)
+
+
+def test_a_bullet_folder_without_lands_is_refused_naming_it(tmp_path):
+    empty = tmp_path / "empty bullet"
+    empty.mkdir()
+    with pytest.raises(EvidenceError, match=r"empty bullet: the folder holds no X3P scan"):
+        prepare_item(Item(empty, kind=BULLET))
+
+
+def test_bullet_record_is_json_ready_with_land_numbers_and_the_aligned_pairs():
+    # synthetic barrel 1 fired twice; the second bullet's land 3 is missing (not scanned) and
+    # its land k + 1 lies where the first's land k does (phase 1)
+    first = PreparedBullet(
+        tuple(fire(1, k, 100 + k) for k in range(6)), (1, 2, 3, 4, 5, 6), source="first"
+    )
+    present = [1, 2, 4, 5, 6]
+    second = PreparedBullet(
+        tuple(fire(1, (number - 1 + 5) % 6, 200 + number) for number in present),
+        tuple(present),
+        source="second",
+    )
+    comparison = compare_bullets(first, second)
+    record = bullet_comparison_record(comparison, first, second)
+
+    json.dumps(record, allow_nan=False)  # plain JSON values, no NaN
+    assert record["kind"] == BULLET
+    assert record["same_source"] is True
+    assert record["phase"] == 1
+    assert record["land_count"] == 6
+    assert record["land_numbers_b"] == present
+    # rows and columns are land numbers - 1; the missing land's column is null
+    assert len(record["land_scores"]) == 6
+    assert all(row[2] is None for row in record["land_scores"])
+    assert record["land_scores"][0][3] == pytest.approx(comparison.land_scores[0, 2])  # land 4
+    assert len(record["phase_scores"]) == 6
+    assert max(record["phase_scores"]) == pytest.approx(record["score"])
+    # five pairs at phase 1 (first's land 2 would face the missing land 3), each described
+    assert [(p["land_a"], p["land_b"]) for p in record["aligned_pairs"]] == [
+        (1, 2), (3, 4), (4, 5), (5, 6), (6, 1),
+    ]  # fmt: skip
+    for pair in record["aligned_pairs"]:
+        assert pair["score"] == pytest.approx(
+            record["land_scores"][pair["land_a"] - 1][pair["land_b"] - 1]
+        )
+        assert pair["consecutive_matching_striae"] >= 1
+        assert isinstance(pair["lag_um"], float)
 
 
 def test_describe_error_names_the_file_in_one_line():
@@ -132,7 +187,7 @@ def test_pool_keeps_order_prepares_each_file_once_and_isolates_failures(casings)
         Pair("match a", "missing", item(MATCH_A), item("missing.x3p")),
         Pair("match a", "match b", item(MATCH_A), item(MATCH_B)),
         Pair("bad row", "x", error="pairs.csv line 5: kind must be one of ..."),
-        Pair("bullet", "match b", Item(casings, kind=BULLET), item(MATCH_B)),
+        Pair("bullet", "match b", Item(casings / "lands", kind=BULLET), item(MATCH_B)),
     ]
     seen: list[tuple[str, int, int]] = []
     run = compare_pairs(
@@ -148,9 +203,10 @@ def test_pool_keeps_order_prepares_each_file_once_and_isolates_failures(casings)
     assert "No such file" in missing["error"]
     assert "score" not in missing
     assert bad_row["error"] == "pairs.csv line 5: kind must be one of ..."
-    assert "bullet comparison is not available yet" in bullet["error"]
-    # three readable files, each read and prepared once although they appear in several pairs
+    assert "(a bullet) with" in bullet["error"]
+    # three readable files, each read and prepared once although they appear in several pairs;
+    # the bullet of the mixed pair is never read
     assert len(run.prepare_s) == 3
     assert seen[-1] == ("compare", 2, 2)
-    assert ("prepare", 5, 5) in seen
+    assert ("prepare", 4, 4) in seen
     assert run.workers == 2

@@ -19,7 +19,6 @@ from sqlalchemy import func, select
 
 from api.manifest import read_manifest
 from api.service import (
-    BULLET_NOT_AVAILABLE,
     UNKNOWN_CALIBER_CLASS,
     EvidenceService,
     ServiceConfig,
@@ -193,7 +192,8 @@ def test_a_bad_row_fails_alone_and_the_others_are_stored(service, exhibits, tmp_
     assert corrupt_entry["path"] == str(corrupt)
     assert str(corrupt) in corrupt_entry["error"]
     assert "missing.x3p" in missing_entry["error"]
-    assert BULLET_NOT_AVAILABLE in bullet_entry["error"]
+    # a casing scan given as a bullet is read as one land: far wider than any land
+    assert "whole-circumference scans are not split" in bullet_entry["error"]
     assert "country" in country_entry["error"]
     assert all(entry["error"].startswith("manifest.csv line ") for entry in report.failed)
     assert count(service, Exhibit) == 2
@@ -318,10 +318,14 @@ def test_service_settings_are_checked():
     assert default.lead_threshold_for("topography") == default.compare.same_source_threshold
 
 
-def test_search_refuses_bullets_and_reports_unreadable_files(tmp_path, exhibits):
+def test_search_reports_unreadable_items(tmp_path, exhibits):
+    empty = tmp_path / "no-lands"
+    empty.mkdir()
     with EvidenceService.open(tmp_path / "store", config=TEST_CONFIG, workers=1) as service:
-        with pytest.raises(ValueError, match="bullet search is not available"):
-            service.search(exhibits, kind="bullet")
+        with pytest.raises(ValueError, match="holds no X3P scan"):
+            service.search(empty, kind="bullet")
+        with pytest.raises(ValueError, match="kind must be"):
+            service.search(exhibits, kind="pistol")
         with pytest.raises(ValueError, match="not an X3P"):
             service.search(exhibits, top=1)  # the manifest CSV is no scan
 

@@ -56,6 +56,7 @@ def overlay(first: str, second: str, service: Service, caller: CurrentCaller) ->
         reference_label=labels[0],
         questioned_label=labels[1],
         config=service.config.compare,
+        bullet_config=service.config.bullet,
     )
     return Response(
         content=picture, media_type="image/png", headers={"Cache-Control": "private, no-store"}

@@ -181,6 +181,15 @@ def exhibit_candidates(
         for rank, result in enumerate(results, start=1):
             other = result.candidate
             details = dict(result.details or {})
+            details.pop("aligned_pairs", None)
+            details.pop("land_scores", None)
+            if (
+                details.get("reference") not in (None, exhibit.public_id)
+                and details.get("phase") is not None
+            ):
+                # the pair was compared with the candidate first: say the phase from this
+                # exhibit's side (its land k faces the candidate's land k + phase)
+                details["phase"] = (-int(details["phase"])) % int(details["land_count"])
             candidates.append(
                 CandidatePublic(
                     id=other.public_id,

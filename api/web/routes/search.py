@@ -15,6 +15,10 @@ from ballistics.io.limits import DEFAULT_LIMITS
 router = APIRouter(prefix="/v1", tags=["search"])
 
 
+def _file_name(name: str | None) -> str:
+    return (name or "upload").replace("\\", "/").rsplit("/", 1)[-1] or "upload"
+
+
 @router.post(
     "/search",
     response_model=Candidates,
@@ -31,7 +35,10 @@ def search(
     request: Request,
     service: Service,
     caller: CurrentCaller,
-    file: Annotated[UploadFile, File(description="the questioned item")],
+    file: Annotated[
+        list[UploadFile],
+        File(description="the questioned item: one file for a casing, one per land for a bullet"),
+    ],
     kind: Annotated[Literal["cartridge_case", "bullet"], Form()] = "cartridge_case",
     pixel_um: Annotated[float | None, Form(gt=0, le=10000)] = None,
     caliber: Annotated[str | None, Form(max_length=64)] = None,
@@ -46,10 +53,15 @@ def search(
         max_file_bytes=settings.max_upload_bytes,
         max_points=settings.max_image_points,
     )
-    data = file.file.read()
-    name = (file.filename or "upload").replace("\\", "/").rsplit("/", 1)[-1] or "upload"
+    files = [(_file_name(item.filename), item.file.read()) for item in file]
+    if kind == "cartridge_case" and len(files) != 1:
+        raise ValueError(
+            f"a cartridge case is one file, got {len(files)}; several files are for the lands "
+            "of one bullet (kind=bullet)."
+        )
+    name = ", ".join(file_name for file_name, _ in files)
     outcome = service.search(
-        data,
+        files if kind == "bullet" else files[0][1],
         top=top,
         kind=kind,
         pixel_um=pixel_um,

@@ -243,9 +243,11 @@ def test_search_without_storing_finds_the_mate(populated):
         files={"file": ("q.x3p", populated.file_of(row).read_bytes())},
     )
     assert answer.status_code == 200, answer.text
-    found = [c["exhibit_id"] for c in answer.json()["candidates"]]
-    # the stored copy of the same file first, then its mate
+    candidates = answer.json()["candidates"]
+    found = [c["exhibit_id"] for c in candidates]
+    # the stored copy of the same file first (flagged as such), then its mate
     assert found[:2] == [row["exhibit_id"], mates[row["exhibit_id"]]]
+    assert [c["same_file"] for c in candidates[:2]] == [True, False]
     assert populated.client.get("/v1/health").json()["exhibits"] == before
     refused = populated.client.post(
         "/v1/search",
@@ -279,7 +281,7 @@ def test_upload_refusals_store_nothing(network):
         (post({"file": ("a.x3p", good)}, pixel_um="-1"), 422, "pixel_um"),
         (post({"file": ("a.x3p", good)}, occurred_on="yesterday"), 422, "occurred_on"),
         (post({"file": ("a.x3p", good)}, exhibit_id=""), 422, "exhibit_id"),
-        (post({"file": ("a.x3p", good)}, kind="bullet"), 422, "bullet"),
+        (post({"file": ("a.x3p", good)}, kind="bullet"), 422, "land-engraved area"),
         (post([("file", ("a.x3p", good)), ("file", ("b.x3p", good))]), 422, "one file"),
         (
             network.client.post(
