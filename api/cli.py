@@ -282,7 +282,12 @@ def ingest(
 
 @app.command()
 def search(
-    item: Annotated[Path, typer.Argument(help="The item: X3P, PNG, TIFF or JPEG.")],
+    item: Annotated[
+        Path,
+        typer.Argument(
+            help="The item: X3P, PNG, TIFF or JPEG (a casing), or a folder of land X3Ps (a bullet)."
+        ),
+    ],
     top: Annotated[int, typer.Option("--top", min=1, help="Candidates to show.")] = 10,
     pixel_um: Annotated[
         float | None,
@@ -292,7 +297,10 @@ def search(
         str | None,
         typer.Option(help="Search this calibre (and exhibits of unknown calibre) only."),
     ] = None,
-    kind: Annotated[Kind, typer.Option(help="Kind of the item.")] = Kind.cartridge_case,
+    kind: Annotated[
+        Kind | None,
+        typer.Option(help="Kind of the item.  [default: guessed: a folder is a bullet]"),
+    ] = None,
     top_k: Annotated[
         int | None,
         typer.Option(
@@ -318,9 +326,16 @@ def search(
             "must be a positive number of micrometres per pixel", param_hint="--pixel-um"
         )
     config = _service_config(top_k=top_k)
+    from api.pairs import guess_kind
+
     with _open_service(store, workers=workers, config=config, create=False) as service:
         outcome = service.search(
-            item, top=top, kind=str(kind), pixel_um=pixel_um, caliber=caliber, rerank=rerank
+            item,
+            top=top,
+            kind=str(kind) if kind is not None else guess_kind(item),
+            pixel_um=pixel_um,
+            caliber=caliber,
+            rerank=rerank,
         )
     if json_output:
         _print_json(outcome.as_json())
