@@ -40,6 +40,8 @@ def open_service(settings: ApiSettings) -> EvidenceService:
     config = DEFAULT_SERVICE_CONFIG
     if settings.lead_threshold is not None:
         config = dataclasses.replace(config, lead_threshold=settings.lead_threshold)
+    if settings.top_k is not None:
+        config = dataclasses.replace(config, top_k=settings.top_k)
     return EvidenceService.open(
         settings.store,
         database_url=settings.database_url,

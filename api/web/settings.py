@@ -36,7 +36,13 @@ class ApiSettings(BaseSettings):
     job_stale_after_s
         A running job whose worker has been silent this long is taken over (after a crash).
     lead_threshold
-        Score from which a pair becomes a lead; unset: the comparison's calibrated threshold.
+        Score from which a pair of cartridge cases becomes a lead; unset: the comparison's
+        calibrated threshold.
+    top_k
+        Candidates each new exhibit is compared with (unset: the service's 50). Correlation
+        costs one comparison per candidate, so a server that must keep up with bursts of
+        uploads on few cores may lower it; the descriptor finds true mates within the top 10
+        on the real scans measured (README).
     """
 
     model_config = SettingsConfigDict(env_prefix="BALLISTICS_", extra="ignore", frozen=True)
@@ -51,6 +57,7 @@ class ApiSettings(BaseSettings):
     job_worker: bool = True
     job_stale_after_s: float = Field(default=30.0, gt=0)
     lead_threshold: float | None = None
+    top_k: int | None = Field(default=None, ge=1)
 
     @property
     def max_upload_bytes(self) -> int:
