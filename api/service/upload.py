@@ -37,6 +37,7 @@ from api.service.config import (
 from api.service.workers import extract_bullet, extract_casing
 from api.store import repository
 from api.store.errors import ConflictError
+from api.store.models import Exhibit
 from api.store.originals import StoredOriginal
 from ballistics.io.limits import DEFAULT_LIMITS, ReadLimits
 
@@ -108,6 +109,18 @@ class UploadOutcome:
     created: bool
     sha256: str
 
+    @classmethod
+    def of(cls, exhibit: Exhibit, *, created: bool, sha256: str) -> UploadOutcome:
+        """The outcome naming a stored exhibit."""
+        return cls(
+            key=exhibit.id,
+            public_id=exhibit.public_id,
+            exhibit_id=exhibit.exhibit_id,
+            status=exhibit.status,
+            created=created,
+            sha256=sha256,
+        )
+
 
 def store_upload(
     service: EvidenceService, upload: Upload, *, limits: ReadLimits = DEFAULT_LIMITS
@@ -147,14 +160,7 @@ def store_upload(
                     f"exhibit {upload.exhibit_id!r} of {upload.agency} is already stored with "
                     "other files; give the new item another exhibit_id."
                 )
-            return UploadOutcome(
-                key=stored.id,
-                public_id=stored.public_id,
-                exhibit_id=stored.exhibit_id,
-                status=stored.status,
-                created=False,
-                sha256=sha256,
-            )
+            return UploadOutcome.of(stored, created=False, sha256=sha256)
     if upload.kind == BULLET:
         bullet = extract_bullet(
             [(_file_name(item.name), item.data) for item in upload.files],
@@ -213,14 +219,7 @@ def store_upload(
         )
         exhibit = added.exhibit
         if not added.created:  # stored by a concurrent upload of the same item meanwhile
-            return UploadOutcome(
-                key=exhibit.id,
-                public_id=exhibit.public_id,
-                exhibit_id=exhibit.exhibit_id,
-                status=exhibit.status,
-                created=False,
-                sha256=sha256,
-            )
+            return UploadOutcome.of(exhibit, created=False, sha256=sha256)
         repository.set_mark(
             session,
             exhibit,
@@ -231,14 +230,7 @@ def store_upload(
             session, exhibit, descriptor, version=descriptor_version_for(exhibit.kind)
         )
         repository.enqueue_job(session, CORRELATE_JOB, exhibit=exhibit)
-        outcome = UploadOutcome(
-            key=exhibit.id,
-            public_id=exhibit.public_id,
-            exhibit_id=exhibit.exhibit_id,
-            status=exhibit.status,
-            created=True,
-            sha256=sha256,
-        )
+        outcome = UploadOutcome.of(exhibit, created=True, sha256=sha256)
         partition = partition_of(exhibit.kind, exhibit.modality or modality)
         classes = np.asarray([caliber_class(exhibit.caliber)], dtype=np.int64)
     service.index.add(

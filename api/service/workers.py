@@ -234,13 +234,7 @@ def extract_task(task: ExtractTask) -> Extraction:
             data, name=name, pixel_um=task.pixel_um, prepare_config=_state.prepare_config
         )
     except Exception as error:  # one bad item must not stop the others
-        return Extraction(
-            position=task.position,
-            outcome=FAILED,
-            error=describe_error(error, source=task.path),
-            seconds=time.perf_counter() - started,
-            cpu_s=time.process_time() - started_cpu,
-        )
+        return _failed_extraction(task, error, started, started_cpu)
     return Extraction(
         outcome=EXTRACTED,
         name=file_name,
@@ -251,6 +245,18 @@ def extract_task(task: ExtractTask) -> Extraction:
         seconds=time.perf_counter() - started,
         cpu_s=time.process_time() - started_cpu,
         **base,
+    )
+
+
+def _failed_extraction(
+    task: ExtractTask, error: Exception, started: float, started_cpu: float
+) -> Extraction:
+    return Extraction(
+        position=task.position,
+        outcome=FAILED,
+        error=describe_error(error, source=task.path),
+        seconds=time.perf_counter() - started,
+        cpu_s=time.process_time() - started_cpu,
     )
 
 
@@ -282,13 +288,7 @@ def _extract_bullet_task(task: ExtractTask, started: float, started_cpu: float) 
                 originals.put_bytes(data, name=_file_name(name))
         extracted = extract_bullet(files, bullet_config=_state.bullet_config, source=source)
     except Exception as error:  # one bad item must not stop the others
-        return Extraction(
-            position=task.position,
-            outcome=FAILED,
-            error=describe_error(error, source=task.path),
-            seconds=time.perf_counter() - started,
-            cpu_s=time.process_time() - started_cpu,
-        )
+        return _failed_extraction(task, error, started, started_cpu)
     return Extraction(
         outcome=EXTRACTED,
         modality="topography",

@@ -14,6 +14,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: SQLite's busy timeout alone
+    fcntl = None  # type: ignore[assignment]
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,7 +143,14 @@ def open_store(store_dir: Path | str, *, database_url: str | None = None) -> Sto
         url = _checked_url(database_url)
     engine = _create_engine(url)
     try:
-        upgrade_database(engine)
+        if url.drivername.startswith("sqlite") and url.database:
+            # SQLite answers "database is locked" at once, without waiting, to a connection that
+            # switches a brand-new file to WAL while another migrates it; processes opening one
+            # new store together take turns here instead (PostgreSQL has its advisory lock)
+            with _file_lock(Path(f"{url.database}.lock")):
+                upgrade_database(engine)
+        else:
+            upgrade_database(engine)
     except BaseException:
         engine.dispose()
         raise
@@ -152,6 +164,19 @@ def open_store(store_dir: Path | str, *, database_url: str | None = None) -> Sto
             engine.execution_options(**{_IMMEDIATE_OPTION: True}), expire_on_commit=False
         ),
     )
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (created if missing) across processes."""
+    with path.open("a+b") as handle:
+        if fcntl is not None:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            if fcntl is not None:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 def alembic_config() -> Config:
