@@ -22,6 +22,11 @@ from api.store import repository
 from api.web.app import create_app
 from api.web.settings import ApiSettings
 from ballistics.synthetic import make_casing_dataset, write_exhibit_files
+from tests.api.store.conftest import database_url, postgres_admin, postgres_schema_url
+
+# the store tests' fixtures: tests taking ``network_on_each_backend`` run on SQLite and on an
+# isolated PostgreSQL schema (skipped when no server is reachable, failed in CI)
+__all__ = ["database_url", "postgres_admin", "postgres_schema_url"]
 
 PIXEL_UM = 20.0
 LABS = (("Port of Spain lab", "TT"), ("Georgetown lab", "GY"), ("Abidjan lab", "CI"))
@@ -98,10 +103,13 @@ def exhibit_files(tmp_path_factory) -> tuple[Path, list[dict[str, str]]]:
 def open_network(
     store: Path,
     exhibit_files: tuple[Path, list[dict[str, str]]],
+    *,
+    database_url: str | None = None,
     **settings: object,
 ) -> Iterator[Network]:
-    """A running application (lifespan entered) on a new store with every agency's key."""
-    service = EvidenceService.open(store, config=TEST_CONFIG, workers=1)
+    """A running application (lifespan entered) on a new store with every agency's key
+    (SQLite in ``store``, or the database of ``database_url``)."""
+    service = EvidenceService.open(store, database_url=database_url, config=TEST_CONFIG, workers=1)
     keys: dict[str, str] = {}
     with service.store.transaction(write=True) as session:
         for name, country in LABS:
@@ -123,6 +131,12 @@ def open_network(
 def network(tmp_path, exhibit_files) -> Iterator[Network]:
     """An empty store behind the API (function scope: tests may change it)."""
     yield from open_network(tmp_path / "store", exhibit_files)
+
+
+@pytest.fixture
+def network_on_each_backend(tmp_path, exhibit_files, database_url) -> Iterator[Network]:
+    """An empty store behind the API, on SQLite and on an isolated PostgreSQL schema."""
+    yield from open_network(tmp_path / "store", exhibit_files, database_url=database_url)
 
 
 @pytest.fixture(scope="module")

@@ -16,9 +16,12 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def idle(tmp_path, exhibit_files):
-    """The API with no job worker: uploads stay queued until a runner is driven by hand."""
-    yield from open_network(tmp_path / "store", exhibit_files, job_worker=False)
+def idle(tmp_path, exhibit_files, database_url):
+    """The API with no job worker: uploads stay queued until a runner is driven by hand (on
+    SQLite and on PostgreSQL)."""
+    yield from open_network(
+        tmp_path / "store", exhibit_files, database_url=database_url, job_worker=False
+    )
 
 
 def _jobs(network) -> list[Job]:

@@ -11,7 +11,8 @@ from tests.api.web.conftest import EXAMINER, INVESTIGATOR, UNSHARED_LAB
 pytestmark = pytest.mark.slow
 
 
-def test_the_network_scenario(network):
+def test_the_network_scenario(network_on_each_backend):
+    network = network_on_each_backend
     exhibits = [
         ScenarioExhibit(
             path=network.file_of(row),
