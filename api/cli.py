@@ -45,6 +45,13 @@ app = typer.Typer(
 )
 
 
+class Twist(enum.StrEnum):
+    """Twist directions of a barrel's rifling."""
+
+    left = "left"
+    right = "right"
+
+
 class Kind(enum.StrEnum):
     """Kinds of evidence items."""
 
@@ -301,6 +308,15 @@ def search(
         Kind | None,
         typer.Option(help="Kind of the item.  [default: guessed: a folder is a bullet]"),
     ] = None,
+    land_count: Annotated[
+        int | None,
+        typer.Option(
+            "--land-count", min=2, max=32, help="Bullets: lands of the rifling, when known."
+        ),
+    ] = None,
+    twist: Annotated[
+        Twist | None, typer.Option(help="Bullets: twist of the rifling, when known.")
+    ] = None,
     top_k: Annotated[
         int | None,
         typer.Option(
@@ -327,6 +343,7 @@ def search(
         )
     config = _service_config(top_k=top_k)
     from api.pairs import guess_kind
+    from api.rifling import RiflingClass
 
     with _open_service(store, workers=workers, config=config, create=False) as service:
         outcome = service.search(
@@ -336,6 +353,9 @@ def search(
             pixel_um=pixel_um,
             caliber=caliber,
             rerank=rerank,
+            rifling=RiflingClass(
+                land_count=land_count, twist=str(twist) if twist is not None else None
+            ),
         )
     if json_output:
         _print_json(outcome.as_json())

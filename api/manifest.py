@@ -2,7 +2,9 @@
 
 The format is ../shared/CONTRACT.md's: a header row in any column order; required columns
 ``path``, ``exhibit_id``, ``case_id``, ``agency``, ``country``, ``kind``; optional ``caliber``,
-``pixel_um``, ``occurred_on``; any other column is kept, per row, as exhibit metadata.
+``pixel_um``, ``occurred_on``; any other column is kept, per row, as exhibit metadata (of which
+``land_count`` and ``twist``, a bullet's rifling characteristics, are checked: see
+:mod:`api.rifling`).
 
 Two kinds of problem are told apart. A manifest that cannot be used at all (missing, unreadable,
 not UTF-8, a required column missing, a column named twice) raises
@@ -22,6 +24,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from api.rifling import (
+    LAND_COUNT_KEY,
+    TWIST_KEY,
+    RiflingClass,
+    parse_land_count,
+    parse_twist,
+)
 from api.store.models import KINDS, check_country_code
 from ballistics.errors import EvidenceError
 
@@ -234,11 +243,7 @@ def _parse_row(
             caliber=_caliber(values.get("caliber", "")),
             pixel_um=_pixel_um(values.get("pixel_um", "")),
             occurred_on=_date(values.get("occurred_on", "")),
-            metadata={
-                column: value
-                for column, value in values.items()
-                if column and column not in KNOWN_COLUMNS and value
-            },
+            metadata=_metadata(values),
         )
     except _CellError as error:
         field_text = f" {error.column}" if error.column else ""
@@ -246,6 +251,24 @@ def _parse_row(
             line, path_text, f"{where}{field_text}: {error.reason}", exhibit_id=exhibit_id
         )
     return row
+
+
+def _metadata(values: Mapping[str, str]) -> dict[str, str]:
+    """The row's other non-empty cells; the rifling characteristics checked and normalised."""
+    metadata = {
+        column: value
+        for column, value in values.items()
+        if column and column not in KNOWN_COLUMNS and value
+    }
+    try:
+        rifling = RiflingClass(
+            land_count=parse_land_count(metadata.pop(LAND_COUNT_KEY, None)),
+            twist=parse_twist(metadata.pop(TWIST_KEY, None)),
+        )
+    except ValueError as error:
+        column = TWIST_KEY if str(error).startswith("twist") else LAND_COUNT_KEY
+        raise _CellError(column, str(error)) from None
+    return {**metadata, **rifling.as_metadata()}
 
 
 class _CellError(ValueError):

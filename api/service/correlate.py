@@ -43,7 +43,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from sqlalchemy import func, select
 
-from api.pairs import ProgressCallback
+from api.pairs import BULLET, ProgressCallback
+from api.rifling import RiflingClass, rifling_class
 from api.service.config import allowed_classes, partition_of
 from api.service.index import descriptor_vectors
 from api.service.workers import CompareTask, MarkRef, compare_task
@@ -158,11 +159,12 @@ def correlate_exhibits(
             allowed_classes=allowed_classes(exhibit.caliber),
             exclude_ids=np.asarray(members.get(exhibit.case_pk, [key]), dtype=np.int64),
         )
+        apart = _rifling_conflicts(service, exhibit, found.ids[0].tolist())
         mine = []
         for candidate, similarity in zip(
             found.ids[0].tolist(), found.scores[0].tolist(), strict=True
         ):
-            if candidate < 0 or (key, candidate) in recorded:
+            if candidate < 0 or (key, candidate) in recorded or candidate in apart:
                 continue
             pair_key = (min(key, candidate), max(key, candidate))
             if pair_key not in pairs:
@@ -202,6 +204,21 @@ def correlate_exhibits(
         errors=errors,
         elapsed_s=time.perf_counter() - started,
     )
+
+
+def _rifling_conflicts(service: EvidenceService, query: Exhibit, candidates: list[int]) -> set[int]:
+    """The candidates whose known rifling differs from the query bullet's (never compared)."""
+    wanted = rifling_class(query.extra_metadata)
+    if query.kind != BULLET or wanted == RiflingClass():
+        return set()
+    keys = [key for key in candidates if key >= 0]
+    with service.store.transaction() as session:
+        rows = session.execute(
+            select(Exhibit.id, Exhibit.extra_metadata).where(Exhibit.id.in_(keys))
+        )
+        return {
+            int(key) for key, metadata in rows if wanted.conflicts_with(rifling_class(metadata))
+        }
 
 
 def _errors(store: Store, failed: list[_Pair]) -> tuple[dict[str, str], ...]:

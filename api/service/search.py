@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from api.pairs import BULLET, CARTRIDGE_CASE
+from api.rifling import RiflingClass, rifling_class
 from api.service.config import allowed_classes, index_vector, partition_of
 from api.service.workers import (
     CompareTask,
@@ -171,6 +172,7 @@ def search_item(
     rerank: bool = True,
     actor: str | None = None,
     limits: ReadLimits = DEFAULT_LIMITS,
+    rifling: RiflingClass | None = None,
 ) -> SearchOutcome:
     """Correlate one item against the store without storing it.
 
@@ -200,6 +202,9 @@ def search_item(
         When given (an agency's name), the search is recorded in the audit log.
     limits
         Bounds on the item's size and grid (the HTTP API's upload settings).
+    rifling
+        Bullets: the questioned bullet's rifling characteristics, when known; stored bullets
+        whose known characteristics differ are left out (:mod:`api.rifling`).
 
     Raises
     ------
@@ -259,6 +264,14 @@ def search_item(
     }
     with service.store.transaction() as session:
         exhibits = repository.exhibits_by_key(session, similarities)
+        if rifling is not None and kind == BULLET:
+            # the general rifling characteristics: a known difference rules a barrel out
+            exhibits = {
+                key: exhibit
+                for key, exhibit in exhibits.items()
+                if not rifling.conflicts_with(rifling_class(exhibit.extra_metadata))
+            }
+            similarities = {key: value for key, value in similarities.items() if key in exhibits}
         marks = repository.marks_by_key(session, exhibits) if rerank else {}
     stale = set(similarities) - set(exhibits)
     if stale:  # in the index but no longer in the database: the index is reconciled on open

@@ -43,18 +43,20 @@ def bullet_folders(tmp_path_factory) -> dict[str, Path]:
 @pytest.fixture(scope="module")
 def bullet_store(tmp_path_factory, bullet_folders):
     manifest = tmp_path_factory.mktemp("manifest") / "bullets.csv"
+    # rifling as the labs recorded it (Hamby's Ruger P85 barrels: 6 lands, right twist); the
+    # Hamby 252 bullet is recorded as left-twisted here so that the class filter has work to do
     rows = [
-        ("B44-1", "CASE-TT-1", "Port of Spain lab", "TT"),
-        ("B44-2", "CASE-GY-1", "Georgetown lab", "GY"),
-        ("B252-1", "CASE-GY-2", "Georgetown lab", "GY"),
+        ("B44-1", "CASE-TT-1", "Port of Spain lab", "TT", "6", "right"),
+        ("B44-2", "CASE-GY-1", "Georgetown lab", "GY", "6", ""),
+        ("B252-1", "CASE-GY-2", "Georgetown lab", "GY", "", "Left"),
     ]
     with manifest.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["path", "exhibit_id", "case_id", "agency", "country", "kind", "caliber"])
-        for exhibit_id, case_id, agency, country in rows:
-            writer.writerow(
-                [bullet_folders[exhibit_id], exhibit_id, case_id, agency, country, BULLET, "9mm"]
-            )
+        columns = ["path", "exhibit_id", "case_id", "agency", "country", "kind", "caliber"]
+        writer.writerow([*columns, "land_count", "twist"])
+        for exhibit_id, case_id, agency, country, lands, twist in rows:
+            item = [bullet_folders[exhibit_id], exhibit_id, case_id, agency, country, BULLET]
+            writer.writerow([*item, "9mm", lands, twist])
     store = tmp_path_factory.mktemp("bullet-store")
     with EvidenceService.open(store, config=ServiceConfig(top_k=5), workers=1) as service:
         report = service.ingest(manifest)
@@ -80,6 +82,28 @@ def test_a_bullet_search_finds_its_barrel_first_with_the_phase(bullet_store, bul
     assert mate.same_source is True and mate.details["phase"] == 4
     assert found["B252-1"].same_source is False
     assert mate.score > found["B252-1"].score + 0.3
+
+
+def test_known_rifling_keeps_other_barrels_apart(bullet_store, bullet_folders):
+    service, _, _ = bullet_store
+    from api.rifling import RiflingClass
+    from api.store import repository
+
+    with service.store.transaction() as session:
+        agency = repository.get_agency(session, "Georgetown lab")
+        b252 = repository.find_exhibit(session, agency, "B252-1")
+        assert b252.extra_metadata == {"twist": "left"}  # checked and normalised on the way in
+        # a left twist against right: the Hamby 252 bullet was never compared with B44-1
+        others = {r.candidate.exhibit_id for r in repository.list_candidates(session, b252)}
+    assert "B44-1" not in others and "B44-2" in others  # B44-2's twist is unknown: compared
+    outcome = service.search(
+        bullet_folders["B44-2"], kind=BULLET, top=3, rifling=RiflingClass(twist="right")
+    )
+    assert [c.exhibit_id for c in outcome.candidates] == ["B44-2", "B44-1"]
+    outcome = service.search(
+        bullet_folders["B44-2"], kind=BULLET, top=3, rifling=RiflingClass(land_count=5)
+    )
+    assert [c.exhibit_id for c in outcome.candidates] == ["B252-1"]
 
 
 def test_reindex_recomputes_bullet_and_casing_descriptors_from_stored_marks(bullet_store):

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, File, Form, Request, Response, UploadFile, status
 from sqlalchemy import select
 
+from api.rifling import MAX_LAND_COUNT, RiflingClass
 from api.service.search import Candidate  # noqa: F401  (documents the candidates' shape)
 from api.service.upload import Upload, UploadedFile, store_upload
 from api.store import repository
@@ -62,6 +63,12 @@ def upload_exhibit(
     pixel_um: Annotated[float | None, Form(gt=0, le=10000)] = None,
     occurred_on: Annotated[datetime.date | None, Form()] = None,
     shared: Annotated[bool, Form()] = True,
+    land_count: Annotated[
+        int | None, Form(ge=2, le=MAX_LAND_COUNT, description="bullets: lands of the rifling")
+    ] = None,
+    twist: Annotated[
+        Literal["left", "right"] | None, Form(description="bullets: twist of the rifling")
+    ] = None,
 ) -> ExhibitCreated:
     """Store an exhibit of the caller's agency at once and queue its correlation.
 
@@ -89,6 +96,7 @@ def upload_exhibit(
             pixel_um=pixel_um,
             occurred_on=occurred_on,
             shared=shared,
+            metadata=RiflingClass(land_count=land_count, twist=twist).as_metadata(),
         ),
         limits=limits,
     )

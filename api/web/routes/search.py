@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 
+from api.rifling import MAX_LAND_COUNT, RiflingClass
 from api.web.access import ADMIN, EXAMINER, LAB, CurrentCaller, Service, require_role
 from api.web.routes._common import AUTH_ERRORS, BAD_BODY
 from api.web.schemas import CandidatePublic, Candidates
@@ -43,6 +44,12 @@ def search(
     pixel_um: Annotated[float | None, Form(gt=0, le=10000)] = None,
     caliber: Annotated[str | None, Form(max_length=64)] = None,
     top: Annotated[int, Form(ge=1, le=200)] = 10,
+    land_count: Annotated[
+        int | None, Form(ge=2, le=MAX_LAND_COUNT, description="bullets: lands of the rifling")
+    ] = None,
+    twist: Annotated[
+        Literal["left", "right"] | None, Form(description="bullets: twist of the rifling")
+    ] = None,
 ) -> Candidates:
     """Ranked candidates, best first, as ``ballistics search`` prints them. Recorded in the
     audit log (who searched, the item's digest), never stored as evidence."""
@@ -69,6 +76,7 @@ def search(
         name=name,
         actor=caller.name,
         limits=limits,
+        rifling=RiflingClass(land_count=land_count, twist=twist),
     )
     document = outcome.as_json()
     return Candidates(
