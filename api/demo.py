@@ -39,6 +39,8 @@ RELATION_NAMES = {
     "same_production_run": "consecutive",
     "same_brand": "same ammo",
     "unrelated": "unrelated",
+    "same_barrel": "same barrel",
+    "other_barrel": "other barrel",
 }
 #: consecutively made pistols come in production runs of this many
 PRODUCTION_RUN_SIZE = 2
@@ -69,6 +71,9 @@ class DemoReport:
         them, each with the ground truth added (``truth``, ``known_match``).
     api_keys
         The demo agencies' API keys (for trying the API afterwards; never in :meth:`as_json`).
+    bullets
+        The synthetic bullets (one folder of land scans each) the labs uploaded too:
+        ``exhibit_id``, ``case_id``, ``agency``, ``country``, ``barrel``, ``path``.
     """
 
     folder: Path
@@ -78,6 +83,12 @@ class DemoReport:
     network: dict[str, Any]
     links: list[dict[str, Any]]
     api_keys: dict[str, str] = field(default_factory=dict, repr=False)
+    bullets: list[dict[str, str]] = field(default_factory=list)
+
+    def known_bullet_pairs(self) -> int:
+        """Pairs of the demo's bullets fired by one barrel."""
+        barrels = [bullet["barrel"] for bullet in self.bullets]
+        return sum(a == b for a, b in itertools.combinations(barrels, 2))
 
     def summary(self) -> dict[str, dict[str, int]]:
         """Per modality: known matches found, false positives, pairs and failures."""
@@ -102,6 +113,7 @@ class DemoReport:
             "pairs": self.pairs,
             "summary": self.summary(),
             "network": self.network,
+            "bullets": self.bullets,
             "links": self.links,
             "elapsed_s": self.elapsed_s,
         }
@@ -197,11 +209,24 @@ def run_demo(
             del result["a"], result["b"]
             row[modality.value] = result
         table.append(row)
+    bullets = write_bullets(folder / "bullets", seed=seed)
     network, links, keys = _ingest_and_link(
-        manifests[Modality.TOPOGRAPHY], folder / "store", records, exhibits, workers=workers
+        manifests[Modality.TOPOGRAPHY],
+        folder / "store",
+        records,
+        exhibits,
+        workers=workers,
+        bullets=bullets,
     )
     return DemoReport(
-        folder, exhibits, table, time.perf_counter() - started, network, links, api_keys=keys
+        folder,
+        exhibits,
+        table,
+        time.perf_counter() - started,
+        network,
+        links,
+        api_keys=keys,
+        bullets=bullets,
     )
 
 
@@ -212,6 +237,53 @@ INVESTIGATOR = ("Abidjan investigations", "CI")
 UNSHARED_AGENCY = "N'Djamena lab"
 
 
+#: synthetic bullets: (exhibit id, case id, agency index, barrel); two fired by barrel 1
+BULLETS = (
+    ("BUL-1", "DEMO-B01", 0, 1),
+    ("BUL-2", "DEMO-B02", 1, 2),
+    ("BUL-3", "DEMO-B03", 2, 1),
+)
+#: lands of the synthetic barrels' rifling, and the scans' resolution (coarser than a lab's
+#: 1.56 µm, so that the demo stays quick)
+BULLET_LANDS = 6
+BULLET_PIXEL_UM = 3.125
+
+
+def write_bullets(folder: Path, *, seed: int) -> list[dict[str, str]]:
+    """Write the demo's synthetic bullets, one folder of land X3P scans each; return their rows
+    (``exhibit_id``, ``case_id``, ``agency``, ``country``, ``barrel``, ``path``)."""
+    from ballistics.bullet.synthetic import barrel_striae, render_land
+    from ballistics.io.x3p import write_x3p
+
+    rows = []
+    for number, (exhibit_id, case_id, agency_index, barrel) in enumerate(BULLETS):
+        striae = barrel_striae(
+            seed=seed * 100 + barrel, land_count=BULLET_LANDS, pixel_um=BULLET_PIXEL_UM
+        )
+        bullet_folder = folder / exhibit_id
+        bullet_folder.mkdir(parents=True, exist_ok=True)
+        for land, profile in enumerate(striae, start=1):
+            rendered = render_land(
+                profile,
+                seed=seed * 1000 + number * 10 + land,
+                pixel_um=BULLET_PIXEL_UM,
+                shift_um=40.0 * number,
+            )
+            write_x3p(rendered.surface, bullet_folder / f"{exhibit_id}-Land_{land}.x3p")
+        agency, country = AGENCIES[agency_index]
+        rows.append(
+            {
+                "exhibit_id": exhibit_id,
+                "case_id": case_id,
+                "agency": agency,
+                "country": country,
+                "barrel": f"barrel {barrel}",
+                "path": str(bullet_folder),
+            }
+        )
+    return rows
+
+
 def _ingest_and_link(
     manifest: Path,
     store: Path,
@@ -219,6 +291,7 @@ def _ingest_and_link(
     exhibits: Sequence[dict[str, str]],
     *,
     workers: int | None,
+    bullets: Sequence[dict[str, str]] = (),
 ) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, str]]:
     """Give every agency an account, start the API on a fresh store and run the network's
     scenario over HTTP (:mod:`api.scenario`); return the scenario's report, the links with
@@ -255,6 +328,17 @@ def _ingest_and_link(
                 shared=row["agency"] != UNSHARED_AGENCY,
             )
             for row in rows
+        ] + [
+            ScenarioExhibit(
+                path=Path(row["path"]),
+                exhibit_id=row["exhibit_id"],
+                case_id=row["case_id"],
+                agency=row["agency"],
+                caliber="9mm",
+                shared=row["agency"] != UNSHARED_AGENCY,
+                kind="bullet",
+            )
+            for row in bullets
         ]
         app = create_app(ApiSettings(store=store), service=service)
         with serving(app) as url, httpx.Client(base_url=url, timeout=120.0) as client:
@@ -262,10 +346,16 @@ def _ingest_and_link(
                 client, uploads, keys=keys, examiner=EXAMINER[0], investigator=INVESTIGATOR[0]
             )
             links = service.links()
+    barrel_of = {row["exhibit_id"]: row["barrel"] for row in bullets}
     for link in [*links, *scenario.leads]:
-        relation = pair_relation(record_of[link["exhibit_a"]], record_of[link["exhibit_b"]])
+        first, second = link["exhibit_a"], link["exhibit_b"]
+        if first in barrel_of:
+            same = barrel_of[first] == barrel_of[second]
+            relation = "same_barrel" if same else "other_barrel"
+        else:
+            relation = pair_relation(record_of[first], record_of[second])
         link["truth"] = relation
-        link["known_match"] = relation == "same_firearm"
+        link["known_match"] = relation in ("same_firearm", "same_barrel")
     document = scenario.as_json()
     document["url"] = url
     document["ingested"] = len(scenario.uploads)
@@ -289,6 +379,20 @@ def print_report(report: DemoReport, console: Any) -> None:
             )
         )
     console.print(exhibits)
+    if report.bullets:
+        bullets = Table(
+            title=f"Bullets (synthetic, {BULLET_LANDS} land scans each)", title_justify="left"
+        )
+        for heading in ("exhibit", "case", "agency", "country", "barrel"):
+            bullets.add_column(heading, no_wrap=True)
+        for bullet in report.bullets:
+            bullets.add_row(
+                *(
+                    escape(bullet[key])
+                    for key in ("exhibit_id", "case_id", "agency", "country", "barrel")
+                )
+            )
+        console.print(bullets)
 
     scores = Table(
         title="Every pair, as 3D scans (X3P) and as photographs (PNG)",
@@ -352,10 +456,12 @@ def links_line(report: DemoReport) -> str:
     cross_border = sum(link["cross_border"] for link in report.links)
     true_links = sum(link["known_match"] for link in report.links)
     known_matches = report.summary()[Modality.TOPOGRAPHY.value]["known_matches"]
+    known_bullets = report.known_bullet_pairs()
     return (
-        f"Uploads: {len(network['uploads'])} exhibits stored and correlated in "
-        f"{network['correlation_s']:.1f} s; {len(report.links)} links, {cross_border} across "
-        f"borders, {true_links} of them true ({known_matches} known-match pairs)."
+        f"Uploads: {len(network['uploads'])} exhibits ({len(report.bullets)} of them bullets) "
+        f"stored and correlated in {network['correlation_s']:.1f} s; {len(report.links)} links, "
+        f"{cross_border} across borders, {true_links} of them true ({known_matches} known-match "
+        f"casing pairs, {known_bullets} bullet pair{'s' if known_bullets != 1 else ''})."
     )
 
 

@@ -32,7 +32,8 @@ class HttpClient(Protocol):
 
 @dataclass(frozen=True)
 class ScenarioExhibit:
-    """One exhibit a lab uploads: its file, identifiers and whether it is shared."""
+    """One exhibit a lab uploads: its file (a casing) or folder of land scans (a bullet),
+    identifiers and whether it is shared."""
 
     path: Path
     exhibit_id: str
@@ -40,6 +41,13 @@ class ScenarioExhibit:
     agency: str
     caliber: str | None = None
     shared: bool = True
+    kind: str = "cartridge_case"
+
+    def files(self) -> list[Path]:
+        """The files to upload: the casing's, or the bullet's lands in name order."""
+        if self.kind == "bullet":
+            return sorted(self.path.glob("*.x3p"))
+        return [self.path]
 
 
 @dataclass
@@ -122,22 +130,20 @@ def run_scenario(
         form = {
             "exhibit_id": exhibit.exhibit_id,
             "case_id": exhibit.case_id,
-            "kind": "cartridge_case",
+            "kind": exhibit.kind,
             "shared": "true" if exhibit.shared else "false",
         }
         if exhibit.caliber:
             form["caliber"] = exhibit.caliber
-        with exhibit.path.open("rb") as handle:
-            answer = _checked(
-                client.post(
-                    "/v1/exhibits",
-                    headers=headers(exhibit.agency),
-                    data=form,
-                    files={"file": (exhibit.path.name, handle, "application/octet-stream")},
-                ),
-                (201, 202),
-                f"upload of {exhibit.exhibit_id}",
-            ).json()
+        files = [
+            ("file", (path.name, path.read_bytes(), "application/octet-stream"))
+            for path in exhibit.files()
+        ]
+        answer = _checked(
+            client.post("/v1/exhibits", headers=headers(exhibit.agency), data=form, files=files),
+            (201, 202),
+            f"upload of {exhibit.exhibit_id}",
+        ).json()
         ids[exhibit.exhibit_id] = answer["id"]
         report.uploads.append(
             {
@@ -146,6 +152,7 @@ def run_scenario(
                 "id": answer["id"],
                 "status": answer["status"],
                 "shared": exhibit.shared,
+                "kind": exhibit.kind,
             }
         )
         say(f"{exhibit.agency} uploaded {exhibit.exhibit_id}: {answer['status']}")

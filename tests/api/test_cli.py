@@ -202,7 +202,12 @@ def test_demo_finds_the_known_matches_among_exhibits_of_several_countries(tmp_pa
     # the 3D scans uploaded by the labs over the HTTP API: every known match became a link,
     # flagged across borders because each exhibit comes from a different country
     network = report["network"]
-    assert len(network["uploads"]) == 4 and network["correlated"] == 4
+    assert len(network["uploads"]) == 7 and network["correlated"] == 7  # 4 casings, 3 bullets
+    # the two bullets fired by one barrel, filed in two countries, are linked; the third is not
+    bullet_links = [link for link in report["links"] if link["exhibit_a"].startswith("BUL")]
+    assert [(link["exhibit_a"], link["exhibit_b"], link["truth"]) for link in bullet_links] == [
+        ("BUL-1", "BUL-3", "same_barrel")
+    ]
     linked = {frozenset((link["exhibit_a"], link["exhibit_b"])) for link in report["links"]}
     known = {frozenset((p["a"], p["b"])) for p in report["pairs"] if p["known_match"]}
     assert known <= linked
