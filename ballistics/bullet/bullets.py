@@ -85,9 +85,7 @@ def prepare_bullet(
     and for messages). The checks and errors are :func:`read_bullet`'s.
     """
     if len(names) != len(surfaces):
-        raise ValueError(
-            f"give one name per land scan: {len(surfaces)} scans, {len(names)} names."
-        )
+        raise ValueError(f"give one name per land scan: {len(surfaces)} scans, {len(names)} names.")
     if not surfaces:
         raise EvidenceError(source, "no land scans given; a bullet needs one scan per land.")
     lands = []
@@ -104,9 +102,7 @@ def prepare_bullet(
             )
         _refuse_circumference(surface, Path(name))
         lands.append(prepare_land(surface, config=config))
-    return PreparedBullet(
-        tuple(lands), land_numbers([Path(name) for name in names]), source=source
-    )
+    return PreparedBullet(tuple(lands), land_numbers([Path(name) for name in names]), source=source)
 
 
 def land_numbers(paths: Sequence[Path]) -> tuple[int, ...]:
