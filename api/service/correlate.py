@@ -6,8 +6,12 @@ Each exhibit (the query) is correlated in two stages:
    similar exhibits, among those of its calibre and of unknown calibre, excluding every exhibit
    of its own case (a case's exhibits are linked by the case already).
 2. Those candidates are compared with it by the pairwise comparison (registration and
-   Congruent Matching Cells, :func:`ballistics.casing.compare.compare_pyramids`) on the stored
-   marks, on all cores.
+   Congruent Matching Cells, :func:`ballistics.casing.compare.compare_pyramids`; for bullets
+   all lands against all lands at the best cyclic phase,
+   :func:`ballistics.bullet.compare_bullets`) on the stored marks, on all cores. A bullet's
+   candidates whose recorded rifling differs from its own are left out (:mod:`api.rifling`).
+
+Each kind is correlated in its own run, with its own versions and lead threshold.
 
 Every score is recorded as a correlation result under the algorithm version (the descriptor
 version and a digest of the comparison settings), for the query and, reversed, for the
