@@ -210,7 +210,7 @@ def run_demo(
             row[modality.value] = result
         table.append(row)
     bullets = write_bullets(folder / "bullets", seed=seed)
-    network, links, keys = _ingest_and_link(
+    network, links, keys = _run_network(
         manifests[Modality.TOPOGRAPHY],
         folder / "store",
         records,
@@ -284,7 +284,7 @@ def write_bullets(folder: Path, *, seed: int) -> list[dict[str, str]]:
     return rows
 
 
-def _ingest_and_link(
+def _run_network(
     manifest: Path,
     store: Path,
     records: Sequence[Any],

@@ -271,14 +271,16 @@ def _finish(
                 continue
             record = pair.record or {}
             details = _details(pair, record, exhibits)
-            scores.append(_candidate_score(candidate.id, record, details))
+            scores.append(
+                _candidate_score(candidate.id, record, _seen_from(details, query.public_id))
+            )
             if pair_key not in scheduled.get(candidate.id, ()):
                 # the candidate will not record this pair itself (it is no query of this run,
                 # or its own search did not return this one): record it for it, reversed
                 repository.record_correlation_results(
                     session,
                     candidate,
-                    [_candidate_score(query.id, record, details)],
+                    [_candidate_score(query.id, record, _seen_from(details, candidate.public_id))],
                     algorithm_version=version,
                 )
             if record["score"] >= threshold and candidate.case_pk != query.case_pk:
@@ -326,6 +328,17 @@ def _details(pair: _Pair, record: dict[str, Any], exhibits: dict[int, Exhibit]) 
         "descriptor_similarity": pair.similarity,
         "reference": reference.public_id if reference is not None else None,
     }
+
+
+def _seen_from(details: dict[str, Any], side: str) -> dict[str, Any]:
+    """The details as the exhibit ``side`` (public id) keeps them: a bullet pair's phase is told
+    from that exhibit's side (its land k faces the other's land k + phase), whichever bullet
+    the comparison took as its reference. Casings keep the registration of the ``reference``
+    side, which the details name."""
+    phase, land_count = details.get("phase"), details.get("land_count")
+    if phase is None or not land_count or details.get("reference") in (None, side):
+        return details
+    return {**details, "phase": (-int(phase)) % int(land_count)}
 
 
 def _compare_tasks(

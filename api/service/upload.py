@@ -163,7 +163,7 @@ def store_upload(
             return UploadOutcome.of(stored, created=False, sha256=sha256)
     if upload.kind == BULLET:
         bullet = extract_bullet(
-            [(_file_name(item.name), item.data) for item in upload.files],
+            [(client_file_name(item.name), item.data) for item in upload.files],
             bullet_config=service.config.bullet,
             limits=limits,
         )
@@ -191,7 +191,7 @@ def store_upload(
     # the originals first: a stored exhibit always has them; a crash right after leaves at
     # worst an unreferenced blob that the next upload of the same bytes reuses
     originals = [
-        service.store.originals.put_bytes(entry.data, name=_file_name(entry.name))
+        service.store.originals.put_bytes(entry.data, name=client_file_name(entry.name))
         for entry in upload.files
     ]
     with service.store.transaction(write=True) as session:
@@ -207,7 +207,7 @@ def store_upload(
             files=[
                 StoredOriginal(sha256=original.sha256, size_bytes=original.size_bytes, name=name)
                 for original, name in zip(
-                    originals, (_file_name(entry.name) for entry in upload.files), strict=True
+                    originals, (client_file_name(entry.name) for entry in upload.files), strict=True
                 )
             ],
             caliber=upload.caliber,
@@ -242,7 +242,7 @@ def store_upload(
     return outcome
 
 
-def _file_name(name: str) -> str:
+def client_file_name(name: str | None) -> str:
     """The last part of a client-given file name (never a path on this machine)."""
     base = (name or "upload").replace("\\", "/").rsplit("/", 1)[-1].strip()
     return base[:500] or "upload"
@@ -253,5 +253,6 @@ __all__ = [
     "Upload",
     "UploadOutcome",
     "UploadedFile",
+    "client_file_name",
     "store_upload",
 ]

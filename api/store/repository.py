@@ -790,10 +790,15 @@ def list_links(
     cross_border: bool | None = None,
     status: str | None = None,
     exhibit: Exhibit | None = None,
+    agency: Agency | None = None,
     limit: int | None = None,
 ) -> list[Link]:
-    """Return links, best score first, with both exhibits, cases and agencies loaded."""
+    """Return links, best score first, with both exhibits, cases and agencies loaded;
+    ``agency``: only links one of whose exhibits that agency holds."""
     statement = _links_loaded().order_by(Link.score.desc(), Link.id).limit(limit)
+    if agency is not None:
+        held = select(Exhibit.id).where(Exhibit.agency_pk == agency.id)
+        statement = statement.where(or_(Link.exhibit_a_pk.in_(held), Link.exhibit_b_pk.in_(held)))
     if cross_border is not None:
         statement = statement.where(Link.cross_border == cross_border)
     if status is not None:

@@ -39,7 +39,7 @@ from fastapi.security import APIKeyHeader
 from api.service.core import EvidenceService
 from api.store import repository
 from api.store.errors import NotFoundError
-from api.store.models import Exhibit, Link
+from api.store.models import Exhibit
 
 LAB, EXAMINER, INVESTIGATOR, ADMIN = "lab", "examiner", "investigator", "admin"
 
@@ -133,11 +133,3 @@ def check_can_see_images(caller: Caller, exhibit: Exhibit) -> None:
             f"exhibit {exhibit.public_id} of {exhibit.agency.name} ({exhibit.agency.country}) "
             "was not shared: its images stay with that agency; ask it directly",
         )
-
-
-def can_read_link(caller: Caller, link: Link) -> bool:
-    """Whether the caller may see ``link`` (a lab: when one side is its exhibit)."""
-    return caller.sees_everything() or caller.agency_pk in (
-        link.exhibit_a.agency_pk,
-        link.exhibit_b.agency_pk,
-    )

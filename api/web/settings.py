@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from ballistics.io.limits import DEFAULT_LIMITS
+from ballistics.io.limits import DEFAULT_LIMITS, ReadLimits
 
 
 class ApiSettings(BaseSettings):
@@ -63,6 +64,15 @@ class ApiSettings(BaseSettings):
     def max_upload_bytes(self) -> int:
         """``max_upload_mb`` in bytes."""
         return int(self.max_upload_mb * 1024 * 1024)
+
+    @property
+    def read_limits(self) -> ReadLimits:
+        """The readers' limits for uploaded files: these settings' size and grid bounds."""
+        return dataclasses.replace(
+            DEFAULT_LIMITS,
+            max_file_bytes=self.max_upload_bytes,
+            max_points=self.max_image_points,
+        )
 
 
 @functools.lru_cache(maxsize=1)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 from typing import Annotated, Any, Literal
 
@@ -11,7 +10,7 @@ from sqlalchemy import select
 
 from api.rifling import MAX_LAND_COUNT, RiflingClass
 from api.service.search import Candidate  # noqa: F401  (documents the candidates' shape)
-from api.service.upload import Upload, UploadedFile, store_upload
+from api.service.upload import Upload, UploadedFile, client_file_name, store_upload
 from api.store import repository
 from api.store.models import Job
 from api.web.access import (
@@ -25,7 +24,6 @@ from api.web.access import (
 from api.web.images import exhibit_preview_png
 from api.web.routes._common import AUTH_ERRORS, BAD_BODY, NOT_FOUND, audit_read, load_exhibit
 from api.web.schemas import CandidatePublic, Candidates, ExhibitCreated, ExhibitPublic
-from ballistics.io.limits import DEFAULT_LIMITS
 
 router = APIRouter(prefix="/v1/exhibits", tags=["exhibits"])
 
@@ -78,12 +76,9 @@ def upload_exhibit(
     """
     require_role(caller, LAB, action="uploading exhibits")
     settings = request.app.state.settings
-    files = [UploadedFile(name=item.filename or "upload", data=item.file.read()) for item in file]
-    limits = dataclasses.replace(
-        DEFAULT_LIMITS,
-        max_file_bytes=settings.max_upload_bytes,
-        max_points=settings.max_image_points,
-    )
+    files = [
+        UploadedFile(name=client_file_name(item.filename), data=item.file.read()) for item in file
+    ]
     outcome = store_upload(
         service,
         Upload(
@@ -98,7 +93,7 @@ def upload_exhibit(
             shared=shared,
             metadata=RiflingClass(land_count=land_count, twist=twist).as_metadata(),
         ),
-        limits=limits,
+        limits=settings.read_limits,
     )
     if outcome.status == "correlated":
         response.status_code = status.HTTP_201_CREATED
@@ -189,15 +184,6 @@ def exhibit_candidates(
         for rank, result in enumerate(results, start=1):
             other = result.candidate
             details = dict(result.details or {})
-            details.pop("aligned_pairs", None)
-            details.pop("land_scores", None)
-            if (
-                details.get("reference") not in (None, exhibit.public_id)
-                and details.get("phase") is not None
-            ):
-                # the pair was compared with the candidate first: say the phase from this
-                # exhibit's side (its land k faces the candidate's land k + phase)
-                details["phase"] = (-int(details["phase"])) % int(details["land_count"])
             candidates.append(
                 CandidatePublic(
                     id=other.public_id,

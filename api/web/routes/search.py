@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 
 from api.rifling import MAX_LAND_COUNT, RiflingClass
+from api.service.upload import client_file_name
 from api.web.access import ADMIN, EXAMINER, LAB, CurrentCaller, Service, require_role
 from api.web.routes._common import AUTH_ERRORS, BAD_BODY
 from api.web.schemas import CandidatePublic, Candidates
-from ballistics.io.limits import DEFAULT_LIMITS
 
 router = APIRouter(prefix="/v1", tags=["search"])
-
-
-def _file_name(name: str | None) -> str:
-    return (name or "upload").replace("\\", "/").rsplit("/", 1)[-1] or "upload"
 
 
 @router.post(
@@ -55,12 +50,7 @@ def search(
     audit log (who searched, the item's digest), never stored as evidence."""
     require_role(caller, LAB, EXAMINER, ADMIN, action="searching")
     settings = request.app.state.settings
-    limits = dataclasses.replace(
-        DEFAULT_LIMITS,
-        max_file_bytes=settings.max_upload_bytes,
-        max_points=settings.max_image_points,
-    )
-    files = [(_file_name(item.filename), item.file.read()) for item in file]
+    files = [(client_file_name(item.filename), item.file.read()) for item in file]
     if kind == "cartridge_case" and len(files) != 1:
         raise ValueError(
             f"a cartridge case is one file, got {len(files)}; several files are for the lands "
@@ -75,7 +65,7 @@ def search(
         caliber=(caliber or "").strip() or None,
         name=name,
         actor=caller.name,
-        limits=limits,
+        limits=settings.read_limits,
         rifling=RiflingClass(land_count=land_count, twist=twist),
     )
     document = outcome.as_json()
