@@ -364,7 +364,7 @@ def search(
     from rich.table import Table
 
     table = Table(title=escape(f"{item}: {len(outcome.candidates)} candidates"))
-    for heading in ("rank", "score", "same source", "CMC", "exhibit", "case", "agency", "country"):
+    for heading in ("rank", "score", "lead", "CMC", "exhibit", "case", "agency", "country"):
         table.add_column(
             heading, justify="right" if heading in ("rank", "score", "CMC") else "left"
         )
@@ -372,7 +372,7 @@ def search(
         table.add_row(
             str(candidate.rank),
             _number(candidate.score, ".2f"),
-            "-" if candidate.same_source is None else ("yes" if candidate.same_source else "no"),
+            "-" if candidate.lead is None else ("yes" if candidate.lead else "no"),
             _number(candidate.cmc_count, "d"),
             escape(candidate.exhibit_id),
             escape(candidate.case_id),
@@ -610,8 +610,8 @@ def _compare_two(
     # escaped: a file name may hold brackets that are not rich markup
     table.add_row("A", escape(str(a)))
     table.add_row("B", escape(str(b)))
-    verdict = "[bold green]yes[/]" if record["same_source"] else "[bold]no[/]"
-    table.add_row("score", f"{_number(record['score'], '.2f')}   same source: {verdict}")
+    verdict = "[bold green]yes[/]" if record["lead"] else "[bold]no[/]"
+    table.add_row("score", f"{_number(record['score'], '.2f')}   lead: {verdict}")
     if record["kind"] == BULLET:
         table.add_row(
             "phase",
@@ -671,7 +671,7 @@ def _compare_pairs(
     has_bullets = any(result["kind"] == BULLET for result in compared)
     # a list of cartridge cases alone shows the columns it always did
     has_casings = not has_bullets or any(result["kind"] != BULLET for result in compared)
-    headings = ["a", "b", "score", "same source"]
+    headings = ["a", "b", "score", "lead"]
     headings += ["CMC", "rotation °"] if has_casings else []
     headings += ["phase", "land pairs"] if has_bullets else []
     table = Table(title=escape(f"{len(run.results)} pairs from {path}"))
@@ -684,7 +684,7 @@ def _compare_pairs(
             table.add_row(*names, "[red]error[/]", *[""] * (len(headings) - 3))
             errors.append(f"[red]row {row}[/]: {escape(result['error'])}")
             continue
-        cells = [_number(result["score"], ".2f"), "yes" if result["same_source"] else "no"]
+        cells = [_number(result["score"], ".2f"), "yes" if result["lead"] else "no"]
         casing = result["kind"] != BULLET
         if has_casings:
             cells += (

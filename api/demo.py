@@ -99,8 +99,8 @@ class DemoReport:
             counts[modality.value] = {
                 "known_matches": sum(truth for truth, _ in results),
                 "known_non_matches": sum(not truth for truth, _ in results),
-                "matches_found": sum(truth and r["same_source"] for truth, r in compared),
-                "false_positives": sum(not truth and r["same_source"] for truth, r in compared),
+                "matches_found": sum(truth and r["lead"] for truth, r in compared),
+                "false_positives": sum(not truth and r["lead"] for truth, r in compared),
                 "failed": len(results) - len(compared),
             }
         return counts
@@ -516,7 +516,7 @@ def _decision_cells(result: dict[str, Any], *, known_match: bool) -> Sequence[st
     """Score and decision, the decision green when it agrees with the ground truth, red if not."""
     if "error" in result:
         return "[red]error[/]", ""
-    same = bool(result["same_source"])
+    same = bool(result["lead"])
     colour = "green" if same == known_match else "red"
     score = "-" if result["score"] is None else f"{result['score']:.1f}"
     return score, f"[{colour}]{'yes' if same else 'no'}[/]"

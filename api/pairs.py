@@ -293,14 +293,28 @@ def prepare_item(
     return prepare_casing(surface, config=config)
 
 
+#: the name ``lead`` had before 2026-12 (CONTRACT.md "Words of a result"), kept in JSON for one
+#: release so that lab scripts reading it keep working; remove after 0.2
+DEPRECATED_LEAD_ALIAS = "same_source"
+
+
+def with_deprecated_alias(record: dict[str, Any]) -> dict[str, Any]:
+    """Return ``record`` with ``same_source`` beside ``lead`` (the deprecated alias)."""
+    if "lead" in record:
+        record[DEPRECATED_LEAD_ALIAS] = record["lead"]
+    return record
+
+
 def comparison_record(comparison: CasingComparison) -> dict[str, Any]:
     """Return the JSON-ready fields of a cartridge case comparison (all but the per-cell
-    details)."""
-    return {
-        spec.name: _json_ready(getattr(comparison, spec.name))
-        for spec in fields(comparison)
-        if spec.name != "cells"
-    }
+    details), with ``lead`` and its deprecated alias ``same_source``."""
+    return with_deprecated_alias(
+        {
+            spec.name: _json_ready(getattr(comparison, spec.name))
+            for spec in fields(comparison)
+            if spec.name != "cells"
+        }
+    )
 
 
 def bullet_comparison_record(
@@ -324,8 +338,9 @@ def bullet_comparison_record(
     Returns
     -------
     dict
-        ``score``, ``same_source``, ``kind`` (``"bullet"``), ``phase`` (land number ``k`` of
-        the first bullet faces land ``(k - 1 + phase) % land_count + 1`` of the second),
+        ``score``, ``lead`` (and its deprecated alias ``same_source``), ``kind``
+        (``"bullet"``), ``phase`` (land number ``k`` of the first bullet faces land
+        ``(k - 1 + phase) % land_count + 1`` of the second),
         ``land_count``, ``land_numbers_a`` and ``land_numbers_b`` (the lands each bullet has),
         ``land_scores`` (``land_count`` x ``land_count`` lists indexed by land number - 1,
         first bullet's lands as rows; null where either land is missing), ``phase_scores``
@@ -356,7 +371,8 @@ def bullet_comparison_record(
         )
     return {
         "score": _json_ready(comparison.score),
-        "same_source": bool(comparison.same_source),
+        "lead": bool(comparison.lead),
+        DEPRECATED_LEAD_ALIAS: bool(comparison.lead),
         "kind": comparison.kind,
         "phase": int(comparison.phase),
         "land_count": int(comparison.land_count),

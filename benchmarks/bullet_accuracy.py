@@ -69,7 +69,7 @@ BULLET_COLUMNS = (
     ("lands", "lands", "s"),
     ("score", "score", ".3f"),
     ("best_other_phase", "next phase", ".3f"),
-    ("same_source", "same_source", "s"),
+    ("lead", "lead", "s"),
     ("phase", "phase", "d"),
     ("expected_phase", "expected", "s"),
 )
@@ -125,7 +125,7 @@ def land_row(
     name: str, labels: str, pairs: list[tuple[str, str]], lands, keys
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Compare the pairs and return the set's metrics row and every pair's numbers."""
-    threshold = DEFAULT_BULLET_CONFIG.same_source_threshold
+    threshold = DEFAULT_BULLET_CONFIG.lead_threshold
     scored = []
     for a, b in pairs:
         comparison = compare_lands(lands[a], lands[b])
@@ -184,7 +184,7 @@ def bullet_row(
         "lands": f"{len(first.lands)}x{len(second.lands)}",
         "score": comparison.score,
         "best_other_phase": float(np.nanmax(others)) if np.isfinite(others).any() else None,
-        "same_source": str(comparison.same_source),
+        "lead": str(comparison.lead),
         "phase": comparison.phase,
         "expected_phase": "-" if expected is None else str(expected),
         "phase_right": None if expected is None else comparison.phase == expected,
@@ -365,12 +365,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "pair": f"{len(weak)} questioned x barrel-1 bullets",
         "truth": "weak",
         "known_matches": sum(row["truth"].startswith("KM") for row in weak),
-        "called_same_source": sum(row["same_source"] == "True" for row in weak),
-        "false_same_source": sum(
-            row["same_source"] == "True" and row["truth"].startswith("KNM") for row in weak
+        "called_lead": sum(row["lead"] == "True" for row in weak),
+        "false_lead": sum(
+            row["lead"] == "True" and row["truth"].startswith("KNM") for row in weak
         ),
         "missed_matches": sum(
-            row["same_source"] == "False" and row["truth"].startswith("KM") for row in weak
+            row["lead"] == "False" and row["truth"].startswith("KM") for row in weak
         ),
         "highest_non_match_score": max(
             (row["score"] for row in weak if row["truth"].startswith("KNM")), default=None
@@ -378,7 +378,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     print(
         "\nLand level (score = aligned cross-correlation; threshold "
-        f"{DEFAULT_BULLET_CONFIG.same_source_threshold})"
+        f"{DEFAULT_BULLET_CONFIG.lead_threshold})"
     )
     print(format_table(land_rows, LAND_COLUMNS))
     print("\nBullet level (official keys)")
@@ -390,8 +390,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             (
                 ("pair", "pairs", "s"),
                 ("known_matches", "KM", "d"),
-                ("called_same_source", "same_source", "d"),
-                ("false_same_source", "false same_source", "d"),
+                ("called_lead", "lead", "d"),
+                ("false_lead", "false lead", "d"),
                 ("missed_matches", "missed KM", "d"),
                 ("highest_non_match_score", "highest KNM", ".3f"),
             ),

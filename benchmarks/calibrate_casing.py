@@ -1,4 +1,4 @@
-"""Calibrate the casing ``same_source`` thresholds on known non-matches.
+"""Calibrate the casing ``lead`` thresholds on known non-matches.
 
 Reads the per-pair scores that ``casing_accuracy.py`` recorded and, for each modality, finds
 the lowest score threshold whose false-positive rate on known non-matches is at most the target

@@ -220,7 +220,7 @@ def measure(dataset: LabelledSet, *, workers: int, limit: int | None, seed: int)
         print(f"  {dataset.name}: {result['error']}", file=sys.stderr)
     labels = np.array([relations[k] == "same_firearm" for k in compared], dtype=bool)
     scores = np.array([run.results[k]["score"] for k in compared], dtype=np.float64)
-    decisions = np.array([run.results[k]["same_source"] for k in compared], dtype=bool)
+    decisions = np.array([run.results[k]["lead"] for k in compared], dtype=bool)
     row: dict[str, Any] = {
         "dataset": dataset.name,
         "files": len(dataset.items),
@@ -249,7 +249,7 @@ def measure(dataset: LabelledSet, *, workers: int, limit: int | None, seed: int)
                 relations[k], {"pairs": 0, "false_positives": 0, "highest_score": None}
             )
             entry["pairs"] += 1
-            entry["false_positives"] += int(run.results[k]["same_source"])
+            entry["false_positives"] += int(run.results[k]["lead"])
             entry["highest_score"] = max(entry["highest_score"] or 0.0, run.results[k]["score"])
         row["non_matches_by_relation"] = by_relation
     compare_seconds = timing_summary([run.results[k]["compare_s"] for k in compared])
@@ -281,7 +281,7 @@ def measure(dataset: LabelledSet, *, workers: int, limit: int | None, seed: int)
                 "score": run.results[k]["score"],
                 "cmc_count": run.results[k].get("cmc_count"),
                 "correlation": run.results[k].get("correlation"),
-                "same_source": run.results[k]["same_source"],
+                "lead": run.results[k]["lead"],
             }
             for k in compared
         ],

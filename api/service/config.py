@@ -50,11 +50,11 @@ class ServiceConfig:
         descriptor only has to bring the true mates into these; the comparison orders them.
     lead_threshold
         Cartridge cases: comparison score from which a pair of exhibits of different cases
-        becomes a ``lead`` link; None: the comparison's own calibrated ``same_source``
+        becomes a ``lead`` link; None: the comparison's own calibrated ``lead``
         threshold of the modality (:meth:`~ballistics.casing.compare.CompareConfig.threshold_for`).
     bullet_lead_threshold
         The same for bullets (their score is a correlation, 0-1); None: the bullet
-        comparison's ``same_source_threshold``.
+        comparison's ``lead_threshold``.
     index_save_every
         During an ingest the vector index is saved after this many new exhibits, and at the
         end. The database is the truth, so an index left behind by a killed ingest is only
@@ -99,7 +99,7 @@ class ServiceConfig:
         if kind == BULLET:
             if self.bullet_lead_threshold is not None:
                 return float(self.bullet_lead_threshold)
-            return float(self.bullet.same_source_threshold)
+            return float(self.bullet.lead_threshold)
         if self.lead_threshold is not None:
             return float(self.lead_threshold)
         return self.compare.threshold_for(Modality(modality))

@@ -310,7 +310,7 @@ def _details(pair: _Pair, record: dict[str, Any], exhibits: dict[int, Exhibit]) 
     kept = {
         name: record.get(name)
         for name in (
-            "same_source",
+            "lead",
             "cmc_fraction",
             "valid_cells",
             "rotation_deg",

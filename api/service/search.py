@@ -60,9 +60,10 @@ class Candidate:
         1 for the best candidate.
     descriptor_similarity, descriptor_rank
         The cosine similarity of the descriptors and the rank it gave (the first stage alone).
-    same_source, cmc_count
-        The comparison's decision at its calibrated threshold and its cell count (None when
-        not re-ranked, or when the comparison failed).
+    lead, cmc_count
+        Whether the comparison's score reached the lead threshold (worth an examiner's time; not
+        an identification) and its cell count (None when not re-ranked, or when the comparison
+        failed). JSON also carries ``same_source``, the deprecated alias of ``lead``.
     error
         Why the comparison failed, or None.
     same_file
@@ -85,7 +86,7 @@ class Candidate:
     rank: int
     descriptor_similarity: float
     descriptor_rank: int
-    same_source: bool | None = None
+    lead: bool | None = None
     cmc_count: int | None = None
     error: str | None = None
     same_file: bool = False
@@ -101,7 +102,8 @@ class Candidate:
             "score": self.score,
             "rank": self.rank,
             "id": self.public_id,
-            "same_source": self.same_source,
+            "lead": self.lead,
+            "same_source": self.lead,  # deprecated alias of "lead", for one release
             "cmc_count": self.cmc_count,
             "kind": self.kind,
             "modality": self.modality,
@@ -381,7 +383,7 @@ def _ranked(
                 rank=rank,
                 descriptor_similarity=similarities[key],
                 descriptor_rank=descriptor_ranks[key],
-                same_source=None if record is None else bool(record["same_source"]),
+                lead=None if record is None else bool(record["lead"]),
                 cmc_count=None if record is None else record.get("cmc_count"),
                 error=error,
                 same_file=bool(query_sha256) and exhibit.sha256 == query_sha256,

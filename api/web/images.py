@@ -68,12 +68,12 @@ def bullet_overlay_png(
 ) -> bytes:
     """The lands facing each other at the best phase, their signatures drawn aligned."""
     comparison = compare_bullets(reference, questioned, config=config)
-    decision = "same source" if comparison.same_source else "not the same source"
+    decision = "lead" if comparison.lead else "below the lead threshold"
     header = text_block(
         [
             f"{reference_label} vs {questioned_label}",
-            f"bullet score {comparison.score:.3f} ({decision} at "
-            f"{config.same_source_threshold:g}), phase {comparison.phase}",
+            f"bullet score {comparison.score:.3f} ({decision}: threshold "
+            f"{config.lead_threshold:g}), phase {comparison.phase}",
         ]
     )
     blocks = [header]

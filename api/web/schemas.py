@@ -75,7 +75,14 @@ class CandidatePublic(BaseModel):
     country: str
     score: float
     rank: int
-    same_source: bool | None = None
+    lead: bool | None = Field(
+        default=None,
+        description="the score reached the lead threshold: worth an examiner's time, not an "
+        "identification",
+    )
+    same_source: bool | None = Field(
+        default=None, deprecated=True, description="deprecated alias of lead (one release)"
+    )
     cmc_count: int | None = None
 
 

@@ -11,7 +11,7 @@ The flow, one function per step::
     PreparedLand x 2       --compare_lands-->                LandComparison (score = aligned CCF,
                                                              lag, matching / consecutive striae, D)
     PreparedBullet x 2     --compare_bullets-->              BulletComparison (best cyclic phase,
-                                                             score, same_source, land scores)
+                                                             score, lead, land scores)
     land_descriptor / bullet_descriptor                      float32 retrieval vectors
 
 Public API
@@ -28,7 +28,7 @@ Public API
     The same for land scans already read (an upload's files).
 ``compare_lands(a, b, *, config) -> LandComparison``
 ``compare_bullets(a, b, *, config) -> BulletComparison``
-    ``same_source`` at ``config.same_source_threshold``; its calibration on the Hamby sets is
+    ``lead`` at ``config.lead_threshold``; its calibration on the Hamby sets is
     in :func:`compare_bullets`'s docstring.
 ``land_descriptor(land)``, ``bullet_descriptor(lands)``, ``BULLET_DESCRIPTOR_VERSION``
     Fixed-length float32 vectors (L2 norm 1) for the bullet partition of the index: shift

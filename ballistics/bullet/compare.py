@@ -121,8 +121,8 @@ class BulletComparison:
     ----------
     score
         The bullet score: mean land score over the land pairs of the best phase.
-    same_source
-        ``score >= same_source_threshold``.
+    lead
+        ``score >= lead_threshold``.
     phase
         Offset of land positions at the best phase: land number ``k`` of the first bullet faces
         land number ``(k - 1 + phase) % land_count + 1`` of the second.
@@ -140,7 +140,7 @@ class BulletComparison:
     """
 
     score: float
-    same_source: bool
+    lead: bool
     phase: int
     land_count: int
     land_scores: np.ndarray
@@ -229,7 +229,7 @@ def compare_bullets(
     lands leave their pairs out, so fewer lands is normal, not an error); the bullet score is
     the best phase's, in the spirit of the sequence-average-maximum of Vanderplas et al. [3]_.
 
-    Calibration of ``same_source_threshold`` (default 0.6), measured by
+    Calibration of ``lead_threshold`` (default 0.6), measured by
     ``benchmarks/bullet_accuracy.py`` at the default configuration (land scores):
 
     ============================  ===========  =====================  ===================
@@ -279,7 +279,7 @@ def compare_bullets(
     score = float(phase_scores[phase])
     return BulletComparison(
         score=score,
-        same_source=score >= config.same_source_threshold,
+        lead=score >= config.lead_threshold,
         phase=phase,
         land_count=land_count,
         land_scores=land_scores,

@@ -55,10 +55,10 @@ class BulletConfig:
     striae_tolerance_um
         A stria of one signature matches one of the other (same kind, peak or valley) within this
         distance after alignment (consecutive matching striae, Chu et al. 2013).
-    same_source_threshold
-        Bullet score (mean land score over the best phase) at and above which two bullets are
-        called same source; see :func:`~ballistics.bullet.compare.compare_bullets` for its
-        calibration.
+    lead_threshold
+        Bullet score (mean land score over the best phase) at and above which a pair of bullets
+        is a lead, worth an examiner's time (never an identification); see
+        :func:`~ballistics.bullet.compare.compare_bullets` for its calibration.
     land_count
         Number of lands around the bullet (a class feature) when known; None takes the largest
         land number seen on either bullet.
@@ -79,7 +79,7 @@ class BulletConfig:
     max_lag_um: float = 500.0
     min_overlap_fraction: float = 0.6
     striae_tolerance_um: float = 4.7
-    same_source_threshold: float = 0.6
+    lead_threshold: float = 0.6
     land_count: int | None = None
 
     def __post_init__(self) -> None:

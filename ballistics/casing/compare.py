@@ -14,7 +14,7 @@ circle, coarse to fine:
 
 The score is the mean of the two directions' congruent-cell counts, a number that is
 comparable across pairs of cartridge cases because cells have a fixed physical size
-(``cell_um``). ``same_source`` compares it with a per-modality threshold calibrated on known
+(``cell_um``). ``lead`` compares it with a per-modality threshold calibrated on known
 non-matches for a false-positive rate of at most 1 in 1,000 (``benchmarks/calibrate_casing.py``):
 the stricter of a negative-binomial tail fitted to the 796 real 3D known non-matches (Fadul and
 DFSC; photographs: the synthetic non-matches from different production runs, as no real 2D
@@ -73,7 +73,7 @@ class CompareConfig:
 
     Photographs get their own cell correlation threshold: under ring light, the cells of the
     NBIDE known-match pair correlate at 0.3-0.55 where 3D cells reach 0.7-0.9, so 0.5 would
-    throw most true cells away. Each modality has its own ``same_source`` threshold, set from
+    throw most true cells away. Each modality has its own ``lead`` threshold, set from
     known non-matches of that modality (``benchmarks/calibrate_casing.py``).
     """
 
@@ -98,8 +98,8 @@ class CompareConfig:
     firing_pin_angle_range_deg: float = 6.0
     firing_pin_max_translation_um: float = 150.0
     translation_tolerance_um: float = 75.0
-    same_source_threshold: float = 6.0
-    photograph_same_source_threshold: float = 6.0
+    lead_threshold: float = 6.0
+    photograph_lead_threshold: float = 6.0
 
     def __post_init__(self) -> None:
         for name in ("coarse_pixel_um", "refine_pixel_um", "cell_pixel_um", "cell_um"):
@@ -114,10 +114,10 @@ class CompareConfig:
             raise ValueError("coarse_angle_step_deg must be in (0, 30].")
 
     def threshold_for(self, modality: Modality) -> float:
-        """The ``same_source`` score threshold for marks of this modality."""
+        """The ``lead`` score threshold for marks of this modality."""
         if modality is Modality.PHOTOGRAPH:
-            return self.photograph_same_source_threshold
-        return self.same_source_threshold
+            return self.photograph_lead_threshold
+        return self.lead_threshold
 
 
 DEFAULT_COMPARE_CONFIG = CompareConfig()
@@ -146,7 +146,7 @@ class CasingComparison:
     """
 
     score: float
-    same_source: bool
+    lead: bool
     cmc_count: int
     cmc_fraction: float
     valid_cells: int
@@ -508,7 +508,7 @@ def compare_pyramids(
     )
     return CasingComparison(
         score=score,
-        same_source=score >= config.threshold_for(reference.modality),
+        lead=score >= config.threshold_for(reference.modality),
         cmc_count=min(forward_count, reverse_count),
         cmc_fraction=(forward_count / valid_cells) if valid_cells else 0.0,
         valid_cells=valid_cells,

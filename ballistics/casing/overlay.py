@@ -207,7 +207,7 @@ def _header(
     questioned_label: str,
 ) -> list[str]:
     forward = sum(cell.congruent for cell in comparison.cells)
-    decision = "same source" if comparison.same_source else "not same source"
+    decision = "lead" if comparison.lead else "below the lead threshold"
     rows_um, columns_um = comparison.translation_um
     return [
         f"Score {comparison.score:.1f} ({decision}); CMC {comparison.cmc_count}: "

@@ -79,8 +79,8 @@ def test_a_bullet_search_finds_its_barrel_first_with_the_phase(bullet_store, bul
     found = {candidate.exhibit_id: candidate for candidate in outcome.candidates}
     assert found["B44-2"].same_file is True  # the stored copy of the very same scans
     mate = found["B44-1"]
-    assert mate.same_source is True and mate.details["phase"] == 4
-    assert found["B252-1"].same_source is False
+    assert mate.lead is True and mate.details["phase"] == 4
+    assert found["B252-1"].lead is False
     assert mate.score > found["B252-1"].score + 0.3
 
 
@@ -136,7 +136,7 @@ def test_a_bullet_upload_of_several_land_files_over_http(tmp_path, exhibit_files
         candidates = network.client.get(
             f"/v1/exhibits/{ids['B44-2']}/candidates", headers=network.headers("Georgetown lab")
         ).json()["candidates"]
-        assert candidates[0]["exhibit_id"] == "B44-1" and candidates[0]["same_source"] is True
+        assert candidates[0]["exhibit_id"] == "B44-1" and candidates[0]["lead"] is True
         # from bullet 2's side: its land k faces bullet 1's land k + 2 (bullet 1 -> 2: + 4)
         assert candidates[0]["phase"] == 2
         other_side = network.client.get(

@@ -18,7 +18,8 @@ __all__ = ["casings"]  # the shared fixture of synthetic casings
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 CONTRACT_FIELDS = {
     "score": float,
-    "same_source": bool,
+    "lead": bool,
+    "same_source": bool,  # deprecated alias of lead, kept for one release
     "kind": str,
     "cmc_count": int,
     "rotation_deg": float,
@@ -55,7 +56,9 @@ def test_compare_json_is_one_document_with_the_contract_fields(casings, capsys):
         assert isinstance(record[name], kind), (name, record[name])
     assert record["kind"] == "cartridge_case"
     assert (record["a"], record["b"]) == (str(a), str(b))
-    assert record["same_source"] is True
+    assert record["lead"] is True
+    assert record["same_source"] is record["lead"]  # the deprecated alias says the same
+    assert "identification" not in out and "same source" not in out
     assert 0 < record["cmc_count"] <= record["valid_cells"]
     assert "firing_pin_correlation" in record
 
@@ -63,7 +66,7 @@ def test_compare_json_is_one_document_with_the_contract_fields(casings, capsys):
 def test_compare_prints_a_readable_summary(casings, capsys):
     status, out, _ = run_cli(capsys, "compare", casings / MATCH_A, casings / MATCH_A)
     assert status == 0
-    assert "same source: yes" in out
+    assert "lead: yes" in out
     assert "congruent cells" in out
     assert MATCH_A in out
 
@@ -88,7 +91,7 @@ def test_pairs_keep_csv_order_and_paths_as_written_and_isolate_failures(casings,
     assert (missing["a"], missing["b"]) == ("missing.x3p", MATCH_A)
     assert (match["a"], match["b"]) == (str(casings / MATCH_A), MATCH_B)
     assert match["score"] > non_match["score"]
-    assert match["same_source"] is True
+    assert match["lead"] is True
     assert "score" not in missing
     assert missing["error"].startswith(f"{casings / 'missing.x3p'}: ")
     assert "1 of 3 pairs failed" in err
@@ -251,7 +254,7 @@ def test_compare_two_bullet_folders_finds_the_known_match_at_its_phase(capsys):
     assert status == 0
     record = json.loads(out)
     assert (record["a"], record["b"], record["kind"]) == (str(a), str(b), "bullet")
-    assert record["same_source"] is True
+    assert record["lead"] is True
     # the key: land k of bullet 1 faces land k + 4 of bullet 2 (land 1 -> land 5)
     assert record["phase"] == 4
     assert record["land_count"] == 6
@@ -295,12 +298,12 @@ def test_pairs_of_bullets_and_casings_in_one_csv_each_compared_with_its_kind(
     match, non_match, casing_match, mixed = json.loads(out)["results"]
     assert (non_match["a"], non_match["b"]) == ("252 B1-1", "252 B2-1")
     assert match["kind"] == non_match["kind"] == "bullet"
-    assert match["same_source"] is True and match["phase"] == 4
-    assert non_match["same_source"] is False
+    assert match["lead"] is True and match["phase"] == 4
+    assert non_match["lead"] is False
     assert match["score"] > non_match["score"]
     assert len(non_match["aligned_pairs"]) == 1  # one land of barrel 2 against five
     assert casing_match["kind"] == "cartridge_case"
-    assert casing_match["same_source"] is True and casing_match["cmc_count"] > 0
+    assert casing_match["lead"] is True and casing_match["cmc_count"] > 0
     assert "score" not in mixed
     assert "(a bullet) with" in mixed["error"] and MATCH_A in mixed["error"]
     assert "1 of 4 pairs failed" in err

@@ -23,7 +23,8 @@ CANDIDATE_FIELDS = {
     "score": float,
     "rank": int,
     "id": str,
-    "same_source": bool,
+    "lead": bool,
+    "same_source": bool,  # deprecated alias of lead, kept for one release
     "cmc_count": int,
 }
 LINK_FIELDS = {

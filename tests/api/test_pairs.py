@@ -144,7 +144,7 @@ def test_bullet_record_is_json_ready_with_land_numbers_and_the_aligned_pairs():
 
     json.dumps(record, allow_nan=False)  # plain JSON values, no NaN
     assert record["kind"] == BULLET
-    assert record["same_source"] is True
+    assert record["lead"] is True
     assert record["phase"] == 1
     assert record["land_count"] == 6
     assert record["land_numbers_b"] == present
@@ -197,7 +197,7 @@ def test_pool_keeps_order_prepares_each_file_once_and_isolates_failures(casings)
     assert [(r["a"], r["b"]) for r in run.results] == [(p.a, p.b) for p in pairs]
     non_match, missing, match, bad_row, bullet = run.results
     assert match["score"] > non_match["score"]
-    assert match["same_source"] is True
+    assert match["lead"] is True
     assert match["cmc_count"] > non_match["cmc_count"]
     assert missing["error"].startswith(f"{casings / 'missing.x3p'}: ")
     assert "No such file" in missing["error"]

@@ -125,7 +125,7 @@ def test_ingest_then_search_finds_the_true_mate_first_and_links_only_mates(servi
         outcome = service.search(exhibits.parent / row["path"], top=3, exclude_keys=[own])
         best = outcome.candidates[0]
         assert best.exhibit_id == truth[row["exhibit_id"]]
-        assert best.rank == 1 and best.same_source is True
+        assert best.rank == 1 and best.lead is True
         assert best.score > outcome.candidates[1].score
         assert [c.rank for c in outcome.candidates] == [1, 2, 3]
         assert row["exhibit_id"] not in [c.exhibit_id for c in outcome.candidates]
@@ -315,7 +315,7 @@ def test_service_settings_are_checked():
         ServiceConfig(lead_threshold=float("nan"))
     assert TEST_CONFIG.lead_threshold_for("photograph") == 15.0
     default = dataclasses.replace(TEST_CONFIG, lead_threshold=None)
-    assert default.lead_threshold_for("topography") == default.compare.same_source_threshold
+    assert default.lead_threshold_for("topography") == default.compare.lead_threshold
 
 
 def test_search_reports_unreadable_items(tmp_path, exhibits):

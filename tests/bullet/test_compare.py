@@ -67,7 +67,7 @@ def _rotated(bullet: PreparedBullet, phase: int, drop: int | None = None) -> Pre
 def test_cyclic_phase_recovered_also_with_a_land_missing(synthetic_bullets, phase, drop) -> None:
     a, b = synthetic_bullets["barrel1-a"], synthetic_bullets["barrel1-b"]
     comparison = compare_bullets(a, _rotated(b, phase, drop))
-    assert comparison.same_source
+    assert comparison.lead
     assert comparison.phase == phase
     assert comparison.kind == "bullet"
     assert len(comparison.aligned_pairs) == (LANDS if drop is None else LANDS - 1)
@@ -77,9 +77,9 @@ def test_cyclic_phase_recovered_also_with_a_land_missing(synthetic_bullets, phas
     assert comparison.score > np.nanmax(others) + 0.3
 
 
-def test_different_barrels_are_not_same_source(synthetic_bullets) -> None:
+def test_different_barrels_are_not_a_lead(synthetic_bullets) -> None:
     comparison = compare_bullets(synthetic_bullets["barrel1-a"], synthetic_bullets["barrel2"])
-    assert not comparison.same_source
+    assert not comparison.lead
     assert comparison.score < 0.5
 
 

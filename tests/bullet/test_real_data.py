@@ -2,7 +2,7 @@
 
 Hamby 252: the 4 known-match land pairs of the official key score above every known non-match
 land pair, and the known-match bullet pair is found at the right phase. Hamby 44 barrel 1:
-bullets 1 and 2 are called same source at the right phase, also with one land removed.
+bullets 1 and 2 are a lead at the right phase, also with one land removed.
 """
 
 from __future__ import annotations
@@ -59,21 +59,21 @@ def test_hamby252_bullet_pair_at_the_right_phase(hamby252) -> None:
     first, second = _bullet(hamby252, "h252-B1-1"), _bullet(hamby252, "h252-B1-2")
     comparison = compare_bullets(first, second)
     # the key: bullet 1 land k was engraved by the land that engraved bullet 2 land k + 2
-    assert comparison.same_source
+    assert comparison.lead
     assert comparison.land_count == 6
     assert comparison.phase == 2
     # bullet 2 has no land 3 and bullet 1 no land 6: four pairs at that phase
     assert len(comparison.aligned_pairs) == 4
 
 
-def test_hamby252_other_barrel_is_not_same_source(hamby252) -> None:
+def test_hamby252_other_barrel_is_not_a_lead(hamby252) -> None:
     first = _bullet(hamby252, "h252-B1-1")
     other = _bullet(hamby252, "h252-B2-1")
-    assert not compare_bullets(first, other).same_source
+    assert not compare_bullets(first, other).lead
 
 
 @pytest.mark.parametrize("removed", [None, 0, 3])
-def test_hamby44_barrel1_bullets_same_source_at_the_right_phase(hamby44, removed) -> None:
+def test_hamby44_barrel1_bullets_are_a_lead_at_the_right_phase(hamby44, removed) -> None:
     first, second = _bullet(hamby44, "h44-B1-1"), _bullet(hamby44, "h44-B1-2")
     if removed is not None:
         keep = [k for k in range(len(second.lands)) if k != removed]
@@ -82,7 +82,7 @@ def test_hamby44_barrel1_bullets_same_source_at_the_right_phase(hamby44, removed
         )
     comparison = compare_bullets(first, second)
     # the key: bullet 1 land k faces bullet 2 land k + 4 (land 1 -> land 5)
-    assert comparison.same_source
+    assert comparison.lead
     assert comparison.phase == 4
     others = np.delete(comparison.phase_scores, comparison.phase)
     assert comparison.score > np.nanmax(others) + 0.2

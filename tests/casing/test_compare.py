@@ -73,7 +73,7 @@ def test_known_rotation_and_shift_are_recovered(angle_deg, shift_px):
     columns_px = result.translation_um[1] / PIXEL_UM
     assert abs(rows_px - expected_y) <= 2.0
     assert abs(columns_px - expected_x) <= 2.0
-    assert result.same_source
+    assert result.lead
     assert result.cmc_count >= 0.8 * result.valid_cells
 
 
@@ -91,8 +91,8 @@ def test_known_matches_score_above_known_non_matches():
         result = compare_casings(first, second)
         (matches if first_gun == second_gun else non_matches).append(result)
     assert min(r.score for r in matches) > max(r.score for r in non_matches)
-    assert all(r.same_source for r in matches)
-    assert not any(r.same_source for r in non_matches)
+    assert all(r.lead for r in matches)
+    assert not any(r.lead for r in non_matches)
 
 
 def test_score_is_nearly_symmetric():

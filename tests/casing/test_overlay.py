@@ -143,7 +143,7 @@ def test_hand_made_cells_are_drawn_at_their_place():
 def _identity_comparison():
     return CasingComparison(
         score=2.0,
-        same_source=False,
+        lead=False,
         cmc_count=0,
         cmc_fraction=0.0,
         valid_cells=0,

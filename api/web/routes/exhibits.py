@@ -184,6 +184,9 @@ def exhibit_candidates(
         for rank, result in enumerate(results, start=1):
             other = result.candidate
             details = dict(result.details or {})
+            # results stored before 2026-12 name the decision "same_source"
+            legacy = details.pop("same_source", None)
+            lead = details.pop("lead", legacy)
             candidates.append(
                 CandidatePublic(
                     id=other.public_id,
@@ -193,7 +196,8 @@ def exhibit_candidates(
                     country=other.agency.country,
                     score=result.score,
                     rank=rank,
-                    same_source=details.pop("same_source", None),
+                    lead=lead,
+                    same_source=lead,
                     cmc_count=result.cmc_count,
                     kind=other.kind,
                     caliber=other.caliber,

@@ -164,7 +164,7 @@ def test_each_exhibit_finds_its_mate_first(populated):
         assert answer.status_code == 200
         candidates = answer.json()["candidates"]
         assert candidates[0]["exhibit_id"] == mates[row["exhibit_id"]]
-        assert candidates[0]["same_source"] is True and candidates[0]["rank"] == 1
+        assert candidates[0]["lead"] is True and candidates[0]["rank"] == 1
         assert all(c["id"] != public_id for c in candidates)
         scores = [c["score"] for c in candidates]
         assert scores == sorted(scores, reverse=True)
