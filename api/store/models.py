@@ -48,6 +48,8 @@ EXHIBIT_STATUSES = ("queued", "correlated", "failed")
 #: ``lead``: the engine proposes it; ``confirmed`` / ``rejected``: an examiner decided
 LINK_STATUSES = ("lead", "confirmed", "rejected")
 DECIDED_LINK_STATUSES = ("confirmed", "rejected")
+#: how an examiner judged a pair: on the engine's images, or on the items under a microscope
+DECISION_METHODS = ("images", "microscope")
 JOB_STATUSES = ("pending", "running", "done", "failed")
 
 # Deterministic constraint names, so that later revisions can name what they alter and
@@ -185,6 +187,8 @@ class Agency(Base):
     role: Mapped[str] = mapped_column(String(16), default="lab")
     api_key_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime.datetime] = mapped_column(default=utc_now)
+    # set by ``ballistics agency revoke``: the agency and all its keys are refused from then on
+    disabled_at: Mapped[datetime.datetime | None]
 
     def __repr__(self) -> str:
         return f"Agency(name={self.name!r}, country={self.country!r}, role={self.role!r})"
@@ -229,6 +233,7 @@ class Exhibit(Base):
         CheckConstraint("pixel_um > 0", name="pixel_um_positive"),
         Index(None, "case_pk"),
         Index(None, "sha256"),
+        Index(None, "index_generation"),
         # FAISS ids must never be reused, even after the newest exhibit is deleted
         {"sqlite_autoincrement": True},
     )
@@ -251,6 +256,9 @@ class Exhibit(Base):
     status: Mapped[str] = mapped_column(String(16), default="queued")
     created_at: Mapped[datetime.datetime] = mapped_column(default=utc_now)
     updated_at: Mapped[datetime.datetime] = mapped_column(default=utc_now, onupdate=utc_now)
+    # StoreState.generation when the exhibit's descriptor was stored (None: before 0003), so
+    # that a process catching its vector index up reads only what is new
+    index_generation: Mapped[int | None] = mapped_column(BigInteger)
 
     agency: Mapped[Agency] = relationship()
     case: Mapped[Case] = relationship()
@@ -363,6 +371,10 @@ class Link(Base):
         UniqueConstraint("exhibit_a_pk", "exhibit_b_pk"),
         CheckConstraint("exhibit_a_pk < exhibit_b_pk", name="canonical_order"),
         CheckConstraint(_in("status", LINK_STATUSES), name="status"),
+        CheckConstraint(
+            "decision_method IS NULL OR " + _in("decision_method", DECISION_METHODS),
+            name="decision_method",
+        ),
         Index(None, "exhibit_b_pk"),
         Index(None, "status", "cross_border"),
     )
@@ -386,6 +398,7 @@ class Link(Base):
     )
     decided_at: Mapped[datetime.datetime | None]
     comment: Mapped[str | None] = mapped_column(Text)
+    decision_method: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime.datetime] = mapped_column(default=utc_now)
     updated_at: Mapped[datetime.datetime] = mapped_column(default=utc_now, onupdate=utc_now)
 
@@ -455,3 +468,21 @@ class Job(Base):
 
     def __repr__(self) -> str:
         return f"Job(id={self.id!r}, kind={self.kind!r}, status={self.status!r})"
+
+
+class StoreState(Base):
+    """The store's change counters: one row (``id`` 1).
+
+    ``generation`` goes up by one in every transaction that stores or changes an exhibit's
+    descriptor; the row lock that the increment takes orders those transactions, so a process
+    that has read generation ``g`` has every exhibit of ``index_generation <= g`` committed.
+    ``index_epoch`` goes up when the whole index is rebuilt (``ballistics reindex``): a process
+    seeing a new epoch reloads its index instead of catching up.
+    """
+
+    __tablename__ = "store_state"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    generation: Mapped[int] = mapped_column(BigInteger, default=0)
+    index_epoch: Mapped[int] = mapped_column(BigInteger, default=0)
