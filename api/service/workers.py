@@ -56,6 +56,7 @@ from ballistics.bullet import (
     prepare_bullet,
 )
 from ballistics.bullet.bullets import land_paths
+from ballistics.bullet.land import check_land_resolution
 from ballistics.casing.compare import (
     DEFAULT_COMPARE_CONFIG,
     CasingPyramid,
@@ -64,9 +65,10 @@ from ballistics.casing.compare import (
     comparison_pyramid,
 )
 from ballistics.casing.marks import PreparedCasing
-from ballistics.casing.prepare import PrepareConfig, prepare_casing
+from ballistics.casing.prepare import PrepareConfig, check_casing_resolution, prepare_casing
 from ballistics.descriptors import DESCRIPTOR_VERSION, casing_descriptor
 from ballistics.io import read_surface
+from ballistics.io.declared import declared_file, declared_files
 from ballistics.io.files import load_source
 from ballistics.io.limits import DEFAULT_LIMITS, ReadLimits
 from ballistics.surface import Surface
@@ -156,12 +158,23 @@ def extract_bullet(
     """Read a bullet from its land files' (name, bytes), in land order, prepare it, describe it
     and encode its mark.
 
+    Every file's header is checked first (type, size, declared grid and spacing, and the
+    totals of ``limits`` over all the files): a bad last file is refused before the first is
+    decoded.
+
     Raises
     ------
+    LimitExceededError
+        Too many files, too many bytes or points together, or one file past ``limits``.
+    ResolutionOutOfRangeError
+        An X3P file declares a spacing outside ``bullet_config.land_pixel_um_range``.
     EvidenceError
         A file is not a readable land scan, the lands' resolutions differ, or one holds no
         usable land (the message names the file).
     """
+    for declared in declared_files(files, limits=limits, source=source):
+        if declared.pixel_um is not None:
+            check_land_resolution(declared.pixel_um, name=declared.name, config=bullet_config)
     surfaces = [read_surface(data, name=name, limits=limits) for name, data in files]
     mark = prepare_bullet(
         surfaces,
@@ -197,11 +210,23 @@ def extract_casing(
 ) -> ExtractedCasing:
     """Read a cartridge case from its bytes, prepare it, describe it and encode its mark.
 
+    The file's header is checked first (type, size, declared grid) and so is its spacing (the
+    X3P file's own, else ``pixel_um``) against ``prepare_config.scan_pixel_um_range``, before
+    anything is decoded.
+
     Raises
     ------
+    LimitExceededError
+        The file, its declared grid or a resampled mark is past ``limits``.
+    ResolutionOutOfRangeError
+        The scan's spacing is outside ``prepare_config.scan_pixel_um_range``.
     EvidenceError
         The bytes are not a readable X3P or image, or preparation finds no usable mark.
     """
+    declared = declared_file(data, name=name, limits=limits)
+    spacing_um = declared.pixel_um if declared.pixel_um is not None else pixel_um
+    if spacing_um is not None:
+        check_casing_resolution(spacing_um, name=name, config=prepare_config)
     surface = read_surface(data, pixel_um=pixel_um, name=name, limits=limits)
     mark = prepare_casing(surface, config=prepare_config)
     descriptor = np.asarray(casing_descriptor(mark), dtype=np.float32)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ballistics.bullet.compare import PreparedBullet
 from ballistics.bullet.config import DEFAULT_BULLET_CONFIG, BulletConfig
-from ballistics.bullet.land import prepare_land
+from ballistics.bullet.land import check_land_resolution, prepare_land
 from ballistics.errors import EvidenceError
 from ballistics.surface import Surface
 
@@ -48,6 +48,11 @@ def read_bullet(
 
     Raises
     ------
+    LimitExceededError
+        More files than ``ReadLimits.max_files``, or files past the size or point limits,
+        alone or together; checked from every file's header before any is decoded.
+    ResolutionOutOfRangeError
+        A land scan's spacing outside ``config.land_pixel_um_range``.
     EvidenceError
         A folder with no X3P file, a file that cannot be read or holds no usable land (the
         message names it), or lands of different resolutions: the lands of one bullet come from
@@ -62,10 +67,17 @@ def read_bullet(
     into lands yet: such a file is refused when its land is wider than 5 mm.
     """
     from ballistics.io import read_surface
+    from ballistics.io.declared import declared_files
+    from ballistics.io.files import load_source
 
     paths, name = land_paths(source)
+    files = [(str(path), load_source(path)[0]) for path in paths]
+    # every file's header (and the totals) before any file is decoded
+    for declared in declared_files(files, source=name):
+        if declared.pixel_um is not None:
+            check_land_resolution(declared.pixel_um, name=declared.name, config=config)
     return prepare_bullet(
-        [read_surface(path) for path in paths],
+        [read_surface(data, name=file_name) for file_name, data in files],
         names=[str(path) for path in paths],
         source=name,
         config=config,

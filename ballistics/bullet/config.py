@@ -24,6 +24,10 @@ class BulletConfig:
         Which end of the striae is the heel (the bullet's base): ``"first"`` (row 0 for vertical
         striae, column 0 for horizontal ones), ``"last"``, or ``"auto"`` to take the end whose
         edge has fewer measured points (the base edge of a land is ragged).
+    land_pixel_um_range
+        (finest, coarsest) grid spacing of a land scan accepted, in micrometres per pixel:
+        striae are a few micrometres wide (the signature's short cutoff is 8 µm), so a scan
+        coarser than 5 µm does not hold them; none of a land needs finer than 0.3 µm.
     crosscut_start_um, crosscut_step_um
         The stable cross-section is searched from this distance above the heel upwards in steps
         of this size.
@@ -66,6 +70,7 @@ class BulletConfig:
 
     striae_direction: Literal["auto", "vertical", "horizontal"] = "auto"
     heel_end: Literal["auto", "first", "last"] = "auto"
+    land_pixel_um_range: tuple[float, float] = (0.3, 5.0)
     crosscut_start_um: float = 50.0
     crosscut_step_um: float = 25.0
     crosscut_span_um: float = 100.0
@@ -95,6 +100,12 @@ class BulletConfig:
             raise ValueError(
                 "signature_bandpass_um must be (short, long) with 0 < short < long micrometres, "
                 f"got {self.signature_bandpass_um!r}."
+            )
+        finest_um, coarsest_um = self.land_pixel_um_range
+        if not 0 < finest_um <= coarsest_um:
+            raise ValueError(
+                "land_pixel_um_range must be (finest, coarsest) micrometres per pixel with "
+                f"0 < finest <= coarsest, got {self.land_pixel_um_range!r}."
             )
         positive = {
             "crosscut_step_um": self.crosscut_step_um,

@@ -30,7 +30,7 @@ from ballistics.bullet.profiles import (
     normalised_cross_correlation,
     robust_quadratic,
 )
-from ballistics.errors import EvidenceError
+from ballistics.errors import EvidenceError, check_resolution
 from ballistics.surface import Modality, Surface
 
 logger = logging.getLogger(__name__)
@@ -125,6 +125,8 @@ def prepare_land(surface: Surface, *, config: BulletConfig = DEFAULT_BULLET_CONF
 
     Raises
     ------
+    ResolutionOutOfRangeError
+        The scan's grid spacing is outside ``config.land_pixel_um_range``.
     EvidenceError
         The scan is a photograph, has no measured rows, or the land between the grooves is
         narrower than ``min_land_width_um``; the message names the file.
@@ -135,6 +137,7 @@ def prepare_land(surface: Surface, *, config: BulletConfig = DEFAULT_BULLET_CONF
             source,
             "bullet lands are compared on 3D topographies (X3P), not on photographs.",
         )
+    check_land_resolution(surface.pixel_um, name=source, config=config)
     values = np.asarray(surface.values, dtype=np.float64)
     if not np.isfinite(values).any(axis=1).any():
         raise EvidenceError(source, "the scan has no measured (valid) rows; it holds no land.")
@@ -255,6 +258,22 @@ def estimate_striae_slope(
         # upper[i] faces lower[i - lag]: going up by ``span`` rows moves the striae by +lag
         slopes.append((lags[best] + offset) / span)
     return float(np.median(slopes)) if slopes else 0.0
+
+
+def check_land_resolution(
+    pixel_um: float, *, name: str, config: BulletConfig = DEFAULT_BULLET_CONFIG
+) -> None:
+    """Refuse a land scan spacing outside ``config.land_pixel_um_range``.
+
+    Called on the spacing a file's header declares, before it is decoded, and again by
+    :func:`prepare_land` on the surface read.
+
+    Raises
+    ------
+    ResolutionOutOfRangeError
+        Naming the file and saying whether the scan is too coarse or too fine.
+    """
+    check_resolution(pixel_um, allowed_um=config.land_pixel_um_range, name=name, what="bullet land")
 
 
 def shear_rows(oriented: np.ndarray, slope: float) -> np.ndarray:

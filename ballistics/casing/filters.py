@@ -24,6 +24,8 @@ import math
 import cv2
 import numpy as np
 
+from ballistics.io.limits import DEFAULT_LIMITS, check_points
+
 logger = logging.getLogger(__name__)
 
 #: sigma / cutoff wavelength of the ISO 16610-61 Gaussian (50 % transmission at the cutoff)
@@ -357,6 +359,8 @@ def resample(
     pixel_um: float,
     target_pixel_um: float,
     min_valid_fraction: float = 0.5,
+    name: str = "",
+    max_points: int = DEFAULT_LIMITS.max_points,
 ) -> np.ndarray:
     """Return ``values`` resampled to ``target_pixel_um`` by NaN-aware area averaging.
 
@@ -365,6 +369,9 @@ def resample(
     ``min_valid_fraction`` of its area was measured. Upsampling interpolates bilinearly in the same
     masked way. Output pixel ``j`` covers input pixels ``[j * s, (j + 1) * s)`` with
     ``s = target_pixel_um / pixel_um``, so input index ``i`` maps to ``(i + 0.5) / s - 0.5``.
+
+    The output's size is computed first: a grid past ``max_points`` is refused with
+    :class:`~ballistics.errors.LimitExceededError` naming ``name`` (the file), not allocated.
     """
     values = _as_image(values)
     if not (pixel_um > 0 and target_pixel_um > 0):
@@ -374,6 +381,14 @@ def resample(
     scale = pixel_um / target_pixel_um
     if abs(scale - 1.0) < 1e-9:
         return values.astype(np.float32, copy=True)
+    # OpenCV's own rounding of a size given by a scale factor
+    rows, columns = round(values.shape[0] * scale), round(values.shape[1] * scale)
+    check_points(
+        rows * columns,
+        max_points=max_points,
+        name=name,
+        what=f"the grid resampled from {pixel_um:g} to {target_pixel_um:g} µm per pixel",
+    )
     products, weights = _weights_and_products(values)
     interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
     resized = [
@@ -399,6 +414,8 @@ def resample_centred(
     centre_px: tuple[float, float],
     half_size: int,
     min_valid_fraction: float = 0.5,
+    name: str = "",
+    max_points: int = DEFAULT_LIMITS.max_points,
 ) -> np.ndarray:
     """Return a ``(2 * half_size + 1)``-square resampling whose centre pixel lies on ``centre_px``.
 
@@ -409,7 +426,8 @@ def resample_centred(
     integer placement (half a pixel off at worst) does not. Downsampling first smooths with a
     NaN-aware Gaussian matched to the area of a new pixel (anti-aliasing); sampling is bilinear,
     on ``values * mask`` and on ``mask``, and a new pixel is valid when its interpolated mask
-    reaches ``min_valid_fraction``.
+    reaches ``min_valid_fraction``. A square past ``max_points`` is refused with
+    :class:`~ballistics.errors.LimitExceededError` naming ``name`` (the file), not allocated.
     """
     values = _as_image(values)
     if not (pixel_um > 0 and target_pixel_um > 0):
@@ -418,6 +436,12 @@ def resample_centred(
         )
     if half_size < 0:
         raise ValueError(f"half_size must be >= 0, got {half_size!r}.")
+    check_points(
+        (2 * half_size + 1) ** 2,
+        max_points=max_points,
+        name=name,
+        what=f"the square resampled from {pixel_um:g} to {target_pixel_um:g} µm per pixel",
+    )
     step = target_pixel_um / pixel_um
     products, weights = _weights_and_products(values)
     if step > 1.0:

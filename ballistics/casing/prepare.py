@@ -36,7 +36,8 @@ from ballistics.casing.filters import (
 )
 from ballistics.casing.marks import PreparedCasing
 from ballistics.casing.roi import BreechFaceRegion, RegionConfig, find_breech_face
-from ballistics.errors import EvidenceError
+from ballistics.errors import EvidenceError, check_resolution
+from ballistics.io.limits import DEFAULT_LIMITS, check_points
 from ballistics.surface import Modality, Surface
 
 logger = logging.getLogger(__name__)
@@ -50,6 +51,14 @@ class PrepareConfig:
     ----------
     working_pixel_um
         Grid spacing of the prepared marks.
+    scan_pixel_um_range
+        (finest, coarsest) grid spacing of a scan accepted, in micrometres per pixel. Coarser
+        than 25 µm the breech-face marks (band-pass from 16 µm) are not in the scan: such a
+        file is a preview, an export in the wrong unit or not a casing; finer than 0.5 µm no
+        casing scanner works, and the resampling to ``working_pixel_um`` would cost more than
+        any real scan.
+    max_grid_points
+        Most points of any grid a scan is resampled to, computed before it is allocated.
     bandpass_um
         (short, long) cutoff wavelengths of the Gaussian band-pass (ISO 16610-61, 50 %
         transmission at the cutoff); 16-500 µm is NIST's band for breech faces [1]_.
@@ -82,6 +91,8 @@ class PrepareConfig:
     """
 
     working_pixel_um: float = 6.25
+    scan_pixel_um_range: tuple[float, float] = (0.5, 25.0)
+    max_grid_points: int = DEFAULT_LIMITS.max_points
     bandpass_um: tuple[float, float] = (16.0, 500.0)
     level_order: int = 2
     firing_pin_level_order: int = 2
@@ -100,6 +111,15 @@ class PrepareConfig:
                 f"working_pixel_um must be a positive number of micrometres, got "
                 f"{self.working_pixel_um!r}."
             )
+        finest_um, coarsest_um = self.scan_pixel_um_range
+        if not 0 < finest_um <= coarsest_um:
+            raise ValueError(
+                f"scan_pixel_um_range must be (finest, coarsest) micrometres per pixel with "
+                f"0 < finest <= coarsest, got {self.scan_pixel_um_range!r}; the default is "
+                "(0.5, 25.0)."
+            )
+        if not self.max_grid_points > 0:
+            raise ValueError(f"max_grid_points must be positive, got {self.max_grid_points!r}.")
         short_um, long_um = self.bandpass_um
         if not 0 < short_um < long_um:
             raise ValueError(
@@ -143,6 +163,10 @@ def prepare_casing(surface: Surface, *, config: PrepareConfig = PrepareConfig())
 
     Raises
     ------
+    ResolutionOutOfRangeError
+        The scan's grid spacing is outside ``config.scan_pixel_um_range``.
+    LimitExceededError
+        A resampled mark would hold more than ``config.max_grid_points`` points.
     EvidenceError
         The surface has no measured point, no primer is found on a raw scan, or the breech-face
         region left is empty or too small; the message names the file.
@@ -153,6 +177,7 @@ def prepare_casing(surface: Surface, *, config: PrepareConfig = PrepareConfig())
     .. [2] J. Zemmels et al., The R Journal 14(4), 2023.
     .. [3] ISO 16610-61:2015.
     """
+    check_casing_resolution(surface.pixel_um, name=surface.source, config=config)
     if not surface.mask.any():
         raise EvidenceError(surface.source, "the surface holds no measured point.")
     region = find_breech_face(surface, config=config.region)
@@ -177,6 +202,24 @@ def prepare_casing(surface: Surface, *, config: PrepareConfig = PrepareConfig())
         firing_pin=firing_pin,
         sha256=surface.sha256,
         source=surface.source,
+    )
+
+
+def check_casing_resolution(
+    pixel_um: float, *, name: str, config: PrepareConfig = PrepareConfig()
+) -> None:
+    """Refuse a cartridge-case scan spacing outside ``config.scan_pixel_um_range``.
+
+    Called on the spacing a file's header declares, before it is decoded, and again by
+    :func:`prepare_casing` on the surface read.
+
+    Raises
+    ------
+    ResolutionOutOfRangeError
+        Naming the file and saying whether the scan is too coarse or too fine.
+    """
+    check_resolution(
+        pixel_um, allowed_um=config.scan_pixel_um_range, name=name, what="cartridge case"
     )
 
 
@@ -229,6 +272,12 @@ def _prepare_mark(
     reach_px = float(np.sqrt(((rows - centre_row) ** 2 + (columns - centre_column) ** 2).max()))
     step = working_um / pixel_um
     half = math.ceil(reach_px / step) + 1
+    check_points(
+        (2 * half + 1) ** 2,
+        max_points=config.max_grid_points,
+        name=surface.source,
+        what=f"the {what} resampled to {working_um:g} µm per pixel",
+    )
     # Work on the kept area's bounding box only (plus a margin for the anti-aliasing filter).
     pad = math.ceil(2 * step) + 2
     top, bottom = max(rows.min() - pad, 0), min(rows.max() + pad + 1, surface.shape[0])
@@ -246,6 +295,8 @@ def _prepare_mark(
             target_pixel_um=working_um,
             centre_px=(centre_row - top, centre_column - left),
             half_size=half,
+            name=surface.source,
+            max_points=config.max_grid_points,
         )
     region_count = rows.size / step**2
     square = _condition(square, surface.modality, level_order=level_order, config=config)

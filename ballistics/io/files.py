@@ -93,7 +93,11 @@ def _read_path(path: Path, label: str, limits: ReadLimits) -> bytes:
                 label, f"file of {size} bytes is past the limit of {limits.max_file_bytes}"
             )
         with path.open("rb") as stream:
-            data = stream.read(limits.max_file_bytes + 1)
+            # read() allocates the size asked for before it reads: ask for the file's size,
+            # and for the rest only if the file turns out longer (it grew, or is not regular)
+            data = stream.read(size + 1)
+            if len(data) > size:
+                data += stream.read(limits.max_file_bytes + 1 - len(data))
     except OSError as error:
         reason = error.strerror or one_line(error)
         raise UnreadableFileError(label, f"cannot be read ({reason})") from error

@@ -22,8 +22,10 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import math
 import os
 import warnings
+import zlib
 from pathlib import Path
 
 import cv2
@@ -54,6 +56,7 @@ _TIFF_UNIT_UM = {2: 25_400.0, 3: 10_000.0, 4: 1_000.0, 5: 1.0}
 # Compressions tifffile decodes without the optional imagecodecs package; the others (LZW,
 # PackBits, JPEG...) go to OpenCV's libtiff.
 _TIFF_NATIVE_COMPRESSIONS = {1, 8, 32946}
+_TIFF_DEFLATE_COMPRESSIONS = {8, 32946}
 _PNG_IHDR_BIT_DEPTH = 24
 _PNG_IHDR_COLOUR_TYPE = 25
 
@@ -284,12 +287,8 @@ def _decode_tiff(
     data: bytes, name: str, limits: ReadLimits
 ) -> tuple[np.ndarray, tuple[float, float] | None, int]:
     with tifffile.TiffFile(io.BytesIO(data)) as tiff:
-        if not tiff.pages:
-            raise UnreadableFileError(name, "the TIFF file holds no image")
-        page = tiff.pages[0]
-        if not isinstance(page, tifffile.TiffPage):
-            raise UnreadableFileError(name, "the TIFF file's first image cannot be read")
-        check_image_size(int(page.imagewidth), int(page.imagelength), name, limits)
+        page = first_tiff_page(tiff, name)
+        check_tiff_page(page, name, limits)
         dtype = np.dtype(page.dtype) if page.dtype is not None else None
         if dtype is None or dtype not in (np.dtype(np.uint8), np.dtype(np.uint16)):
             raise UnreadableFileError(
@@ -301,13 +300,76 @@ def _decode_tiff(
                 name, f"TIFF photometric interpretation {photometric} is not supported"
             )
         spacing_um = _tiff_spacing_um(page)
-        if int(page.compression) in _TIFF_NATIVE_COMPRESSIONS:
+        compression = int(page.compression)
+        if compression in _TIFF_DEFLATE_COMPRESSIONS:
+            _check_deflate_segments(page, data, dtype.itemsize, name)
+        if compression in _TIFF_NATIVE_COMPRESSIONS:
             pixels = _tiff_grey(page.asarray(), page.axes, name)
             if photometric == 0:  # MinIsWhite: 0 is white (libtiff in OpenCV inverts itself)
                 pixels = float(np.iinfo(dtype).max) - pixels
         else:
             pixels = _luma(_decode_with_opencv(data, name), bgr=True)
     return pixels / float(np.iinfo(dtype).max), spacing_um, dtype.itemsize * 8
+
+
+def first_tiff_page(tiff: tifffile.TiffFile, name: str) -> tifffile.TiffPage:
+    """Return a TIFF file's first image, the only one read, without listing the others.
+
+    Counting the pages would parse every image file directory, which a small file can declare
+    by the thousand; only the first is ever decoded.
+    """
+    try:
+        page = tiff.pages.first
+    except IndexError:
+        raise UnreadableFileError(name, "the TIFF file holds no image") from None
+    if not isinstance(page, tifffile.TiffPage):
+        raise UnreadableFileError(name, "the TIFF file's first image cannot be read")
+    return page
+
+
+def check_tiff_page(page: tifffile.TiffPage, name: str, limits: ReadLimits) -> int:
+    """Refuse a TIFF image declaring more values than ``limits.max_points``; return the count.
+
+    Every sample counts: width * height * samples per pixel * image depth (the SGI volume
+    tag), read from the header, since decoding allocates all of them whatever is kept.
+    """
+    width, height = int(page.imagewidth), int(page.imagelength)
+    samples, depth = int(page.samplesperpixel), int(page.imagedepth)
+    values = width * height * max(samples, 1) * max(depth, 1)
+    if values > limits.max_points:
+        shape = f"{width}×{height}"
+        if samples > 1:
+            shape += f"×{samples} samples"
+        if depth > 1:
+            shape += f"×{depth} deep"
+        raise LimitExceededError(
+            name,
+            f"the TIFF image declares {shape} = {values} points, past the limit of "
+            f"{limits.max_points}",
+        )
+    check_image_size(width, height, name, limits)
+    return values
+
+
+def _check_deflate_segments(page: tifffile.TiffPage, data: bytes, itemsize: int, name: str) -> None:
+    """Refuse a deflate strip or tile that expands past its declared size, before decoding.
+
+    The decoder inflates each segment whole, whatever the image declares: a megabyte of
+    compressed zeros in one strip of a small image would become a gigabyte. Each segment is
+    inflated here at most one byte past its size, without keeping the output.
+    """
+    segment_bytes = math.prod(int(side) for side in page.chunks) * itemsize
+    for offset, count in zip(page.dataoffsets, page.databytecounts, strict=False):
+        if not count:
+            continue
+        inflater = zlib.decompressobj()
+        produced = len(inflater.decompress(data[offset : offset + count], segment_bytes + 1))
+        if produced > segment_bytes:
+            raise LimitExceededError(
+                name,
+                f"a compressed TIFF segment expands past its declared {segment_bytes} bytes "
+                "(a decompression bomb?)",
+            )
 
 
 def _tiff_grey(pixels: np.ndarray, axes: str, name: str) -> np.ndarray:

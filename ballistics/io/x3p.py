@@ -145,6 +145,59 @@ def x3p_from_bytes(data: bytes, *, name: str, limits: ReadLimits = DEFAULT_LIMIT
         ) from error
 
 
+@dataclass(frozen=True)
+class X3pGrid:
+    """What an X3P file's ``main.xml`` declares about its grid, read without its data."""
+
+    size_x: int
+    size_y: int
+    #: spacing along x in micrometres (the file's unit told from the spacing alone, as
+    #: :func:`read_x3p` does); the grid read is square at this spacing
+    x_um: float
+
+    @property
+    def points(self) -> int:
+        """Points of the grid (``SizeX * SizeY``)."""
+        return self.size_x * self.size_y
+
+
+def x3p_grid(data: bytes, *, name: str, limits: ReadLimits = DEFAULT_LIMITS) -> X3pGrid:
+    """Return the grid an X3P file declares, checking it against ``limits``, without decoding.
+
+    Only the archive's directory and ``main.xml`` are read: the entries' count and declared
+    sizes, the grid's size and spacing, and whether the data entry's declared size fits the
+    grid. The point data are neither inflated nor read.
+
+    Raises
+    ------
+    UnreadableFileError
+        Not an X3P file, a damaged archive, or a malformed or unsupported ``main.xml``.
+    LimitExceededError
+        File, archive entries, decompressed size or grid past ``limits``.
+    """
+    if detect_format(data) is not FileFormat.X3P:
+        raise UnreadableFileError(name, "not an X3P file (an X3P file is a zip archive)")
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zipped:
+            archive = _Archive(zipped, name, limits)
+            header = _parse_header(archive.read("main.xml", max_bytes=limits.max_xml_bytes), name)
+            check_image_size(header.size_x, header.size_y, name, limits)
+            _check_data_size(archive, header)
+    except EvidenceError:
+        raise
+    except PARSE_ERRORS as error:
+        raise UnreadableFileError(
+            name, f"truncated or corrupt X3P archive ({one_line(error)})"
+        ) from error
+    metres = header.x_increment < _SMALLEST_SPACING_NOT_METRES
+    lateral_factor = _MICROMETRES_PER_METRE if metres else 1.0
+    x_um, y_um = header.x_increment * lateral_factor, header.y_increment * lateral_factor
+    if not is_square(x_um, y_um):
+        shape = (header.size_y, header.size_x)
+        check_resampling(shape, x_um=x_um, y_um=y_um, name=name, limits=limits)
+    return X3pGrid(header.size_x, header.size_y, x_um)
+
+
 class _Archive:
     """A zip archive whose entries are read within the limits, however they declare themselves."""
 
@@ -262,15 +315,7 @@ def _read_archive(archive: _Archive, data: bytes) -> Surface:
 
     points = header.size_x * header.size_y
     dtype = DATA_TYPES[header.data_type]
-    expected = points * dtype.itemsize
-    declared = archive.size(header.data_link)
-    if declared != expected:
-        raise UnreadableFileError(
-            name,
-            f"{header.data_link} holds {declared} bytes but SizeX × SizeY × {dtype.itemsize} "
-            f"({header.data_type}) = {header.size_x} × {header.size_y} × {dtype.itemsize} = "
-            f"{expected}",
-        )
+    expected = _check_data_size(archive, header)
     raw = archive.read(header.data_link, max_bytes=expected, exact=True)
     metadata["checksum_data"] = _verify_md5(raw, header.data_md5, header.data_link, name)
     # R writes its NA as a signalling NaN (0x7ff00000000007a2), which makes numpy warn on
@@ -309,6 +354,21 @@ def _read_archive(archive: _Archive, data: bytes) -> Surface:
         metadata=metadata,
         region_of_interest=region,
     )
+
+
+def _check_data_size(archive: _Archive, header: _Header) -> int:
+    """Refuse a data entry whose declared size does not fit the grid; return the size needed."""
+    dtype = DATA_TYPES[header.data_type]
+    expected = header.size_x * header.size_y * dtype.itemsize
+    declared = archive.size(header.data_link)
+    if declared != expected:
+        raise UnreadableFileError(
+            archive.name,
+            f"{header.data_link} holds {declared} bytes but SizeX × SizeY × {dtype.itemsize} "
+            f"({header.data_type}) = {header.size_x} × {header.size_y} × {dtype.itemsize} = "
+            f"{expected}",
+        )
+    return expected
 
 
 def _parse_header(xml_bytes: bytes, name: str) -> _Header:

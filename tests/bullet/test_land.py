@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 
 import numpy as np
 import pytest
 
-from ballistics.bullet import DEFAULT_BULLET_CONFIG, BulletConfig, prepare_land
+from ballistics.bullet import DEFAULT_BULLET_CONFIG, BulletConfig, prepare_land, read_bullet
 from ballistics.bullet.land import detect_striae_direction, orient_land
 from ballistics.bullet.synthetic import barrel_striae, render_land
-from ballistics.errors import EvidenceError
+from ballistics.errors import EvidenceError, ResolutionOutOfRangeError
+from ballistics.io import read_surface, write_x3p
 from ballistics.surface import Modality, Surface
 from tests.bullet.conftest import PIXEL_UM
+from tests.io.hostile import casing_disc
 
 
 @pytest.mark.parametrize("horizontal", [False, True])
@@ -78,3 +81,28 @@ def test_config_refuses_bad_values() -> None:
         BulletConfig(signature_bandpass_um=(300.0, 250.0))
     with pytest.raises(ValueError, match="striae_direction"):
         dataclasses.replace(DEFAULT_BULLET_CONFIG, striae_direction="diagonal")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("pixel_um", "fragment"), [(990.0, "coarser"), (0.1, "finer")])
+def test_land_outside_the_resolution_range_is_refused(
+    tmp_path, pixel_um: float, fragment: str
+) -> None:  # type: ignore[no-untyped-def]
+    surface = casing_disc(pixel_um=pixel_um)
+    path = write_x3p(surface, tmp_path / "Land_1.x3p")
+    started = time.perf_counter()
+    with pytest.raises(ResolutionOutOfRangeError, match=rf"Land_1\.x3p: .* is {fragment}"):
+        prepare_land(read_surface(path))
+    with pytest.raises(ResolutionOutOfRangeError, match=rf"Land_1\.x3p: .* is {fragment}"):
+        read_bullet(path)
+    assert time.perf_counter() - started < 0.5
+    with pytest.raises(ValueError, match="land_pixel_um_range"):
+        BulletConfig(land_pixel_um_range=(0.0, 5.0))
+
+
+def test_land_resolution_range_is_configuration() -> None:
+    striae = barrel_striae(seed=3, pixel_um=PIXEL_UM)[0]
+    surface = render_land(striae, seed=7, pixel_um=PIXEL_UM).surface
+    prepare_land(surface)  # 3.125 µm: inside the default 0.3-5 µm
+    narrow = BulletConfig(land_pixel_um_range=(0.3, 2.0))
+    with pytest.raises(ResolutionOutOfRangeError, match="coarser than the 2 µm"):
+        prepare_land(surface, config=narrow)

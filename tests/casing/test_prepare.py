@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 
 import numpy as np
 import pytest
@@ -10,7 +11,8 @@ import pytest
 from ballistics.casing.marks import PreparedCasing
 from ballistics.casing.prepare import PrepareConfig, prepare_casing
 from ballistics.casing.roi import find_breech_face
-from ballistics.errors import EvidenceError
+from ballistics.errors import EvidenceError, LimitExceededError, ResolutionOutOfRangeError
+from ballistics.io import read_surface
 from ballistics.surface import Modality, Surface
 from ballistics.synthetic import (
     fire,
@@ -21,6 +23,7 @@ from ballistics.synthetic import (
     render_topography,
     scan_geometry,
 )
+from tests.io.hostile import casing_disc, coarse_x3p
 from tests.real_data import real_surface
 
 
@@ -209,3 +212,38 @@ def test_dfsc_raw_scan_with_annotation_prepares_within_it() -> None:
     annotated_mm2 = (surface.region_of_interest & surface.mask).sum() * surface.pixel_um**2 / 1e6
     prepared_mm2 = np.isfinite(prepared.breech_face).sum() * 6.25**2 / 1e6
     assert 0.7 * annotated_mm2 < prepared_mm2 <= 1.02 * annotated_mm2
+
+
+# --- resolutions a cartridge case can hold, and bounded resampling ----------------------------
+
+
+def test_coarse_scan_is_refused_quickly_naming_the_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # a processed-looking 30 KB file at ~1 mm per point: resampled to 6.25 µm it took 25 s
+    # of CPU and 2.8 GB (larger ones: 65 GB asked of OpenCV)
+    surface = read_surface(coarse_x3p(tmp_path / "preview.x3p"))
+    started = time.perf_counter()
+    coarser = r"preview\.x3p: 990 µm per pixel is coarser"
+    with pytest.raises(ResolutionOutOfRangeError, match=coarser):
+        prepare_casing(surface)
+    assert time.perf_counter() - started < 0.5
+
+
+def test_too_fine_scan_is_refused_naming_the_file() -> None:
+    surface = dataclasses.replace(casing_disc(pixel_um=0.1), source="fine.x3p")
+    with pytest.raises(ResolutionOutOfRangeError, match=r"^fine\.x3p: 0\.1 µm per pixel is finer"):
+        prepare_casing(surface)
+
+
+def test_resolution_range_is_configuration(fired) -> None:  # type: ignore[no-untyped-def]
+    surface = render_processed_topography(fired, pixel_um=20.0)
+    prepare_casing(surface)  # inside the default 0.5-25 µm
+    with pytest.raises(ResolutionOutOfRangeError, match="coarser than the 10 µm"):
+        prepare_casing(surface, config=PrepareConfig(scan_pixel_um_range=(0.5, 10.0)))
+    with pytest.raises(ValueError, match="scan_pixel_um_range"):
+        PrepareConfig(scan_pixel_um_range=(5.0, 1.0))
+
+
+def test_resampled_square_past_the_point_cap_is_refused_before_it_is_made(fired) -> None:  # type: ignore[no-untyped-def]
+    surface = dataclasses.replace(render_processed_topography(fired, pixel_um=20.0), source="s")
+    with pytest.raises(LimitExceededError, match=r"^s: the breech-face .* past the limit of 1000"):
+        prepare_casing(surface, config=PrepareConfig(max_grid_points=1000))

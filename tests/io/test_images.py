@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import io
 import struct
+import time
+import tracemalloc
 import zlib
 from pathlib import Path
 
@@ -22,6 +24,7 @@ from ballistics.errors import (
 )
 from ballistics.io import ReadLimits, read_image, write_png
 from ballistics.surface import Modality, Surface
+from tests.io.hostile import deep_tiff, many_samples_tiff, strip_bomb_tiff
 from tests.io.refusals import assert_refused
 
 DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
@@ -336,3 +339,50 @@ def test_min_is_white_tiff_is_inverted(tmp_path: Path) -> None:
     tifffile.imwrite(buffer, np.zeros((20, 20), np.uint8), photometric="miniswhite")
     surface = read_image(write(tmp_path, buffer.getvalue(), "negative.tif"), pixel_um=1.0)
     np.testing.assert_array_equal(surface.values, 1.0)
+
+
+# --- what a TIFF declares, refused before it is decoded --------------------------------------
+
+
+def _refused_cheaply(path: Path, fragment: str) -> str:
+    """Refused with LimitExceededError naming the file, in under a second and 32 MB."""
+    tracemalloc.start()
+    started = time.perf_counter()
+    try:
+        message = assert_refused(read_image, path, LimitExceededError, fragment, pixel_um=1.0)
+        elapsed = time.perf_counter() - started
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert elapsed < 1.0, elapsed
+    assert peak < 32 * 1024 * 1024, peak
+    return message
+
+
+def test_tiff_samples_per_pixel_count_against_the_point_limit(tmp_path: Path) -> None:
+    # 1024 × 1024 × 64 samples = 67 M values in 70 KB; decoding it took 4 GB
+    path = write(tmp_path, many_samples_tiff(), "samples.tif")
+    _refused_cheaply(path, "1024×1024×64 samples = 67108864 points")
+
+
+def test_tiff_image_depth_counts_against_the_point_limit(tmp_path: Path) -> None:
+    path = write(tmp_path, deep_tiff(), "volume.tif")
+    _refused_cheaply(path, "64 deep = 67108864 points")
+
+
+def test_tiff_strip_inflating_past_its_declared_size_is_refused(tmp_path: Path) -> None:
+    # 64 × 64 pixels declared, one strip of 0.1 MB that inflates to 100 MB
+    path = write(tmp_path, strip_bomb_tiff(), "bomb.tif")
+    _refused_cheaply(path, "decompression bomb")
+
+
+def test_tiff_of_many_samples_within_the_limit_is_read(tmp_path: Path) -> None:
+    buffer = io.BytesIO()
+    pixels = np.zeros((20, 30, 5), np.uint8)
+    pixels[..., 0] = 255  # red, then four extra samples
+    tifffile.imwrite(buffer, pixels, photometric="rgb", compression="zlib")
+    path = write(tmp_path, buffer.getvalue(), "five.tif")
+    surface = read_image(path, pixel_um=1.0, limits=ReadLimits(max_points=20 * 30 * 5))
+    np.testing.assert_allclose(surface.values, 0.299)
+    with pytest.raises(LimitExceededError, match="30×20×5 samples"):
+        read_image(path, pixel_um=1.0, limits=ReadLimits(max_points=20 * 30 * 5 - 1))
