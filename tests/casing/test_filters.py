@@ -16,8 +16,10 @@ from ballistics.casing.filters import (
     level,
     remove_outliers,
     resample,
+    resample_centred,
     standardise,
 )
+from ballistics.errors import LimitExceededError
 
 
 def _sinusoid(wavelength_um: float, *, pixel_um: float, shape: tuple[int, int]) -> np.ndarray:
@@ -201,3 +203,22 @@ def test_bad_arguments_say_how_to_fix_the_call() -> None:
     with pytest.raises(ValueError, match="positive"):
         resample(np.zeros((10, 10)), pixel_um=0.0, target_pixel_um=1.0)
     assert math.isfinite(cutoff_to_sigma_px(1.0, pixel_um=1.0))
+
+
+def test_resample_refuses_an_output_grid_past_its_point_cap_before_allocating_it():
+    # 100 x 100 points at 1 mm upsampled to 1 µm would be 10^10 points: refused from the size
+    coarse = np.zeros((100, 100), dtype=np.float32)
+    with pytest.raises(LimitExceededError, match=r"coarse\.x3p"):
+        resample(coarse, pixel_um=1000.0, target_pixel_um=1.0, name="coarse.x3p")
+    with pytest.raises(LimitExceededError):
+        resample_centred(
+            coarse,
+            pixel_um=1000.0,
+            target_pixel_um=1.0,
+            centre_px=(50.0, 50.0),
+            half_size=60_000,
+            name="coarse.x3p",
+        )
+    # within the cap it still resamples
+    resampled = resample(coarse, pixel_um=10.0, target_pixel_um=5.0, max_points=40_000)
+    assert resampled.shape == (200, 200)
