@@ -3,6 +3,19 @@
 Results go to standard output (one JSON document with ``--json``); progress bars and logs go to
 standard error. Bad input ends with one line on standard error naming the file and the problem
 and a non-zero exit, never a traceback (``--debug`` or ``BALLISTICS_DEBUG=1`` shows it).
+
+Exit statuses, the same for every command, so that a script can tell them apart:
+
+===  ===========================================================================================
+0    success
+1    the command ran but part of its work failed: ``compare --pairs`` rows with ``"error"``,
+     ``ingest`` rows in ``"failed"`` (or comparisons in ``"correlation_errors"``); every result
+     is still printed, ``--json`` included
+2    bad usage or bad input that stopped the command (a file, a field or an option it cannot use,
+     an unknown agency); one line on standard error names it, and the store is as it was
+3    an unexpected internal error (a bug, or the machine): one line saying how to see more
+130  interrupted (Ctrl-C)
+===  ===========================================================================================
 """
 
 from __future__ import annotations
@@ -27,10 +40,15 @@ except ImportError:  # typer releases that still used click's exceptions
 if TYPE_CHECKING:
     from api.pairs import ProgressCallback
 
+#: exit status when the command ran but some of its rows failed (each result still printed)
+EXIT_PARTIAL_FAILURE = 1
 #: exit status for bad input: a file or field the engine cannot use, or a usage mistake
 EXIT_BAD_INPUT = 2
-#: exit status for anything unexpected (a bug, or the machine): the message says how to see more
-EXIT_UNEXPECTED = 1
+#: exit status for anything unexpected (a bug, or the machine): the message says how to see more;
+#: not 1, which a script reads as "some rows failed"
+EXIT_UNEXPECTED = 3
+#: exit status when interrupted (Ctrl-C), as a shell reports a process ended by SIGINT
+EXIT_INTERRUPTED = 130
 _PACKAGES_LOGGED = ("ballistics", "api", "indexer")
 # named, not __name__: run as ``python -m api.cli`` this module is __main__, outside "api"
 logger = logging.getLogger("api.cli")
@@ -81,6 +99,41 @@ DebugOption = Annotated[
     ),
 ]
 DEFAULT_STORE = Path("ballistics-data")
+DISTRIBUTION_NAME = "ballistics"
+
+
+def _print_version(requested: bool) -> None:
+    """Print the installed package's version and stop (the ``--version`` option's callback)."""
+    if not requested:
+        return
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        installed = version(DISTRIBUTION_NAME)
+    except PackageNotFoundError:
+        raise typer.BadParameter(
+            f"the {DISTRIBUTION_NAME} package is not installed (run from a source tree); "
+            "install it with `pip install .`",
+            param_hint="--version",
+        ) from None
+    sys.stdout.write(f"{DISTRIBUTION_NAME} {installed}\n")
+    raise typer.Exit(0)
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print the installed version and exit.",
+        ),
+    ] = False,
+) -> None:
+    # no docstring: the group's help stays the app's
+    del version  # handled by its eager callback, before any command runs
 
 
 @app.command()
@@ -266,7 +319,17 @@ def ingest(
     document = report.as_json()
     if json_output:
         _print_json(document)
-        return
+    else:
+        _print_ingest_report(document, correlate=correlate)
+    # a row that failed, or a comparison, is part of the work left undone: a script must see it
+    if document["failed"] or document["correlation_errors"]:
+        raise typer.Exit(EXIT_PARTIAL_FAILURE)
+
+
+def _print_ingest_report(document: dict[str, Any], *, correlate: bool) -> None:
+    """Print ``ingest``'s report as a few lines, then each failed row and comparison."""
+    from rich.markup import escape
+
     console = _stdout_console()
     console.print(
         f"{document['ingested']} ingested, {document['skipped']} skipped, "
@@ -279,8 +342,6 @@ def ingest(
             f"comparisons, {document['links_created']} new leads "
             f"({document['correlate_s']:.1f} s)"
         )
-    from rich.markup import escape
-
     for entry in document["failed"]:
         console.print(f"[red]failed[/] {escape(entry['error'])}")
     for entry in document["correlation_errors"]:
@@ -474,7 +535,11 @@ class Role(enum.StrEnum):
 def agency_add(
     name: Annotated[str, typer.Argument(help="The agency's name, unique in the network.")],
     country: Annotated[
-        str, typer.Option("--country", help="ISO 3166-1 alpha-2 code of its country.")
+        str,
+        typer.Option(
+            "--country",
+            help="ISO 3166-1 alpha-2 code of its country, e.g. GB (not UK); any case.",
+        ),
     ],
     role: Annotated[Role, typer.Option("--role", help="What the agency may do.")] = Role.lab,
     json_output: JsonOption = False,
@@ -483,41 +548,164 @@ def agency_add(
 ) -> None:
     """Create an agency account and print its API key once (only a hash is stored).
 
-    Run it again for an existing agency to issue a new key (the old one stops working).
+    Run it again for an existing agency to issue a new key (the old one stops working). A
+    revoked agency is refused: register the account under a new name.
     """
     del debug  # read by main()
-    from api.service import database_url_from_environment
     from api.store import repository
-    from api.store.database import open_store
 
-    store_handle = open_store(store, database_url=database_url_from_environment())
+    # checked before the store is opened: a bad country leaves no store behind
     try:
-        with store_handle.transaction(write=True) as session:
-            agency = repository.get_or_create_agency(session, name, country=country, role=str(role))
-            if agency.role != str(role):
-                raise ValueError(
-                    f"agency {name!r} is registered as {agency.role}, not {role}; give the "
-                    f"new account another name, or --role {agency.role} to issue a new key."
-                )
-            api_key = repository.issue_api_key(session, agency)
-            document = {
-                "agency": agency.name,
-                "country": agency.country,
-                "role": agency.role,
-                "api_key": api_key,
-                "id": agency.public_id,
-            }
-    finally:
-        store_handle.close()
+        country = repository.check_assigned_country_code(country)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--country") from None
+    with (
+        _opened_store(store, create=True) as store_handle,
+        store_handle.transaction(write=True) as session,
+    ):
+        agency = repository.get_or_create_agency(session, name, country=country, role=str(role))
+        # a revoked agency is refused by issue_api_key, whatever role was asked
+        if agency.disabled_at is None and agency.role != str(role):
+            raise ValueError(
+                f"agency {name!r} is registered as {agency.role}, not {role}; give the "
+                f"new account another name, or --role {agency.role} to issue a new key."
+            )
+        api_key = repository.issue_api_key(session, agency)
+        document = {
+            "agency": agency.name,
+            "country": agency.country,
+            "role": agency.role,
+            "api_key": api_key,
+            "id": agency.public_id,
+        }
     if json_output:
         _print_json(document)
         return
+    from rich.markup import escape
+
     console = _stdout_console()
     console.print(
-        f"agency {document['agency']} ({document['country']}, {document['role']}) - its API key, "
-        "shown this once:"
+        escape(
+            f"agency {document['agency']} ({document['country']}, {document['role']}) - its API "
+            "key, shown this once:"
+        )
     )
     console.print(document["api_key"], markup=False, highlight=False)
+
+
+@agency_app.command("list")
+def agency_list(
+    json_output: JsonOption = False,
+    store: StoreOption = DEFAULT_STORE,
+    debug: DebugOption = False,
+) -> None:
+    """List the agency accounts, revoked ones included (never their keys)."""
+    del debug  # read by main()
+    from api.store import repository
+
+    with (
+        _opened_store(store, create=False) as store_handle,
+        store_handle.transaction() as session,
+    ):
+        agencies = [_agency_record(agency) for agency in repository.list_agencies(session)]
+    if json_output:
+        _print_json({"agencies": agencies})
+        return
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title=f"{len(agencies)} agencies")
+    for heading in ("agency", "country", "role", "created", "status"):
+        table.add_column(heading)
+    for agency in agencies:
+        table.add_row(
+            escape(agency["agency"]),
+            agency["country"],
+            agency["role"],
+            agency["created_at"],
+            "active" if agency["active"] else f"revoked {agency['disabled_at']}",
+        )
+    _stdout_console().print(table)
+
+
+@agency_app.command("revoke")
+def agency_revoke(
+    name: Annotated[str, typer.Argument(help="The agency's name, as `agency list` shows it.")],
+    json_output: JsonOption = False,
+    store: StoreOption = DEFAULT_STORE,
+    debug: DebugOption = False,
+) -> None:
+    """Disable an agency and its API key for good; its exhibits, links and audit lines stay.
+
+    Revoking an agency already revoked changes nothing.
+    """
+    del debug  # read by main()
+    from api.store import repository
+    from api.store.errors import NotFoundError
+
+    with (
+        _opened_store(store, create=False) as store_handle,
+        store_handle.transaction(write=True) as session,
+    ):
+        try:
+            outcome = repository.revoke_agency(session, name)
+        except NotFoundError as error:
+            raise typer.BadParameter(
+                f"{error}; `ballistics agency list` shows the agencies' names",
+                param_hint="NAME",
+            ) from None
+        document = {**_agency_record(outcome.agency), "changed": outcome.changed}
+    if json_output:
+        _print_json(document)
+        return
+    from rich.markup import escape
+
+    already = "" if document["changed"] else "already "
+    _stdout_console().print(
+        escape(
+            f"agency {document['agency']} ({document['country']}, {document['role']}) "
+            f"{already}revoked at {document['disabled_at']}; its API key no longer works"
+        )
+    )
+
+
+def _agency_record(agency: Any) -> dict[str, Any]:
+    """Return an agency as ``agency list``'s JSON: no key, nor whether it holds one."""
+    disabled_at = agency.disabled_at
+    return {
+        "agency": agency.name,
+        "id": agency.public_id,
+        "country": agency.country,
+        "role": agency.role,
+        "created_at": agency.created_at.isoformat(),
+        "active": disabled_at is None,
+        "disabled_at": None if disabled_at is None else disabled_at.isoformat(),
+    }
+
+
+@contextmanager
+def _opened_store(store: Path, *, create: bool) -> Iterator[Any]:
+    """Yield the store on ``--store`` and ``$BALLISTICS_DATABASE_URL``, closing it after.
+
+    With ``create`` False a folder without a SQLite store is refused rather than made one, as
+    the commands that only read or change what is there do (`links`, `search`).
+    """
+    from api.service import database_url_from_environment
+    from api.store.database import SQLITE_FILE_NAME, open_store
+    from ballistics.errors import EvidenceError
+
+    database_url = database_url_from_environment()
+    if not create and database_url is None and not (store / SQLITE_FILE_NAME).is_file():
+        raise EvidenceError(
+            str(store),
+            f"no evidence store here (no {SQLITE_FILE_NAME}); give --store DIR, or create "
+            "agencies first with `ballistics agency add`",
+        )
+    store_handle = open_store(store, database_url=database_url)
+    try:
+        yield store_handle
+    finally:
+        store_handle.close()
 
 
 @app.command()
@@ -649,7 +837,7 @@ def _compare_two(
 def _compare_pairs(
     path: Path, *, workers: int | None, kind: Kind | None, pixel_um: float | None, json_output: bool
 ) -> None:
-    from api.pairs import BULLET, compare_pairs, read_pairs_csv
+    from api.pairs import compare_pairs, read_pairs_csv
 
     pairs = read_pairs_csv(
         path, default_kind=str(kind) if kind else None, default_pixel_um=pixel_um
@@ -663,9 +851,18 @@ def _compare_pairs(
         )
     if json_output:
         _print_json({"results": run.results, "elapsed_s": run.elapsed_s, "workers": run.workers})
-        return
+    else:
+        _print_pairs_table(path, run, failed=failed)
+    if failed:
+        raise typer.Exit(EXIT_PARTIAL_FAILURE)
+
+
+def _print_pairs_table(path: Path, run: Any, *, failed: int) -> None:
+    """Print ``compare --pairs`` results as a table, then each failed row's error."""
     from rich.markup import escape
     from rich.table import Table
+
+    from api.pairs import BULLET
 
     compared = [result for result in run.results if "error" not in result]
     has_bullets = any(result["kind"] == BULLET for result in compared)
@@ -791,14 +988,15 @@ def main(args: Sequence[str] | None = None) -> int:
             outcome = command.main(args=args, prog_name="ballistics", standalone_mode=False)
     except typer.Exit as stop:
         return stop.exit_code
-    except typer.Abort:
+    except typer.Abort:  # Ctrl-C, or the end of standard input, at a prompt
         _fail("aborted")
-        return EXIT_UNEXPECTED
+        return EXIT_INTERRUPTED
     except _UsageError as usage:  # usage mistakes: a missing argument, a bad option
         message = usage.format_message()
         if message:  # empty when the help was shown for a command given no arguments
             _fail(message)
-        return getattr(usage, "exit_code", EXIT_BAD_INPUT) or EXIT_BAD_INPUT
+        # always 2: click gives some of its errors 1, which here means "some rows failed"
+        return EXIT_BAD_INPUT
     except (ValueError, OSError) as error:  # bad input: evidence errors are ValueErrors
         if debug:
             raise

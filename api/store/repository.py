@@ -26,6 +26,7 @@ from api.store.errors import ConflictError, NotFoundError
 from api.store.marks import decode_mark
 from api.store.models import (
     DECIDED_LINK_STATUSES,
+    DECISION_METHODS,
     EXHIBIT_STATUSES,
     KINDS,
     LINK_STATUSES,
@@ -41,10 +42,12 @@ from api.store.models import (
     ExhibitMark,
     Job,
     Link,
+    StoreState,
     check_country_code,
     utc_now,
 )
 from api.store.originals import StoredOriginal
+from ballistics.errors import EvidenceError
 
 logger = logging.getLogger(__name__)
 
@@ -82,18 +85,25 @@ def hash_api_key(api_key: str) -> str:
 
 
 def _identifier(value: Any, field_name: str) -> str:
+    # EvidenceError (a ValueError): the message is meant for the caller, so the HTTP layer
+    # answers it as 422 instead of hiding it behind a generic 500
     text = str(value).strip() if value is not None else ""
     if not text or len(text) > _MAX_IDENTIFIER_LENGTH:
-        raise ValueError(
+        raise EvidenceError(
+            "",
             f"{field_name} {value!r} must be a non-empty text of at most "
-            f"{_MAX_IDENTIFIER_LENGTH} characters."
+            f"{_MAX_IDENTIFIER_LENGTH} characters.",
         )
+    if "\x00" in text:
+        # PostgreSQL refuses NUL in text (a DataError at commit); the last line behind the API's
+        # own checks, for every other way in
+        raise EvidenceError("", f"{field_name} {value!r} holds a NUL character (\\x00); remove it.")
     return text
 
 
 def _one_of(value: Any, allowed: Sequence[str], field_name: str) -> str:
     if value not in allowed:
-        raise ValueError(f"{field_name} {value!r} is not one of {', '.join(allowed)}.")
+        raise EvidenceError("", f"{field_name} {value!r} is not one of {', '.join(allowed)}.")
     return str(value)
 
 
@@ -135,18 +145,73 @@ def audit(
 
 
 def list_audit(
-    session: Session, *, object_type: str | None = None, object_id: str | None = None
+    session: Session,
+    *,
+    object_type: str | None = None,
+    object_id: str | None = None,
+    actor: str | None = None,
+    action: str | None = None,
+    after_id: int = 0,
+    limit: int | None = None,
 ) -> list[AuditEntry]:
-    """Return audit lines, oldest first, optionally of one object."""
-    statement = select(AuditEntry).order_by(AuditEntry.id)
+    """Return audit lines, oldest first, optionally of one object, actor or action.
+
+    Parameters
+    ----------
+    object_type, object_id
+        Only lines about this kind of object, or this object (its public id).
+    actor
+        Only lines of this actor (an agency's name, or :data:`SYSTEM_ACTOR`).
+    action
+        Only lines of this action, e.g. ``"access.denied"``.
+    after_id
+        Only lines after this one (to page through the log).
+    limit
+        At most this many lines; None: all.
+    """
+    statement = select(AuditEntry).where(AuditEntry.id > after_id).order_by(AuditEntry.id)
     if object_type is not None:
         statement = statement.where(AuditEntry.object_type == object_type)
     if object_id is not None:
         statement = statement.where(AuditEntry.object_id == object_id)
+    if actor is not None:
+        statement = statement.where(AuditEntry.actor == actor)
+    if action is not None:
+        statement = statement.where(AuditEntry.action == action)
+    if limit is not None:
+        statement = statement.limit(limit)
     return list(session.scalars(statement))
 
 
 # --- agencies and cases ------------------------------------------------------------------------
+
+#: user-assigned in ISO 3166-1, so absent from its list, but the code the EU, Interpol and most
+#: agencies use for Kosovo (``check_country_code`` accepts it for the same reason)
+_KOSOVO = "XK"
+
+
+def check_assigned_country_code(country: str) -> str:
+    """Return ``country`` as the ISO 3166-1 alpha-2 code of a country (upper case), or raise.
+
+    Stricter than :func:`api.store.models.check_country_code`, which checks the form only: the
+    code must be one that ISO 3166-1 assigns to a country (pycountry's list), or ``XK`` (Kosovo).
+    Case and surrounding blanks are forgiven (``" tt "`` gives ``"TT"``); ``"UK"``, reserved at
+    the United Kingdom's request but assigned to no country, is refused (``"GB"`` is its code).
+
+    Raises
+    ------
+    ValueError
+        The message names the field (``country``), the value, and gives an example.
+    """
+    import pycountry  # loads its JSON database on first use: only where a country is checked
+
+    code = check_country_code(country)
+    if code != _KOSOVO and pycountry.countries.get(alpha_2=code) is None:
+        raise ValueError(
+            f"country {country!r} is not an ISO 3166-1 alpha-2 code assigned to a country; give "
+            "the agency's two-letter country code, e.g. 'GB' for the United Kingdom (not 'UK')."
+        )
+    return code
 
 
 def get_or_create_agency(session: Session, name: str, *, country: str, role: str = "lab") -> Agency:
@@ -157,10 +222,11 @@ def get_or_create_agency(session: Session, name: str, *, country: str, role: str
     ConflictError
         The agency exists with another country.
     ValueError
-        The name is empty, the country is not an ISO 3166-1 alpha-2 code, or the role unknown.
+        The name is empty, the country is not the ISO 3166-1 alpha-2 code of a country (see
+        :func:`check_assigned_country_code`), or the role unknown.
     """
     name = _identifier(name, "agency")
-    country = check_country_code(country)
+    country = check_assigned_country_code(country)
     role = _one_of(role, ROLES, "role")
     agency = session.scalar(select(Agency).where(Agency.name == name))
     if agency is None:
@@ -198,11 +264,73 @@ def get_agency(session: Session, name: str) -> Agency:
     return agency
 
 
+def list_agencies(session: Session) -> list[Agency]:
+    """Return every agency, revoked ones included, in order of name."""
+    return list(session.scalars(select(Agency).order_by(Agency.name)))
+
+
+@dataclass(frozen=True)
+class AgencyRevoked:
+    """What :func:`revoke_agency` did: the agency, and whether this call revoked it."""
+
+    agency: Agency
+    changed: bool
+
+
+def revoke_agency(session: Session, name: str, *, actor: str = SYSTEM_ACTOR) -> AgencyRevoked:
+    """Disable the agency called ``name`` and its API key, for good; idempotent.
+
+    Sets ``disabled_at`` and clears ``api_key_hash``, so that no key of the agency authenticates
+    even where ``disabled_at`` is not checked. Its rows stay: exhibits, cases, links and audit
+    lines still name it. One ``agency.revoke`` audit line is written, by the call that revoked
+    it; a call on an agency already revoked changes nothing.
+
+    Raises
+    ------
+    NotFoundError
+        No agency has that name.
+    """
+    agency = get_agency(session, name)
+    # conditional, so that of two concurrent revocations one writes and one audit line is kept
+    statement = (
+        update(Agency)
+        .where(Agency.id == agency.id, Agency.disabled_at.is_(None))
+        .values(disabled_at=utc_now(), api_key_hash=None)
+        .returning(Agency)
+    )
+    updated = session.scalars(
+        statement, execution_options={"synchronize_session": False, "populate_existing": True}
+    ).one_or_none()
+    if updated is None:
+        session.refresh(agency)
+        return AgencyRevoked(agency, changed=False)
+    audit(
+        session,
+        actor,
+        "agency.revoke",
+        object_type="agency",
+        object_id=updated.public_id,
+        details={"name": updated.name},
+    )
+    return AgencyRevoked(updated, changed=True)
+
+
 def issue_api_key(session: Session, agency: Agency, *, actor: str = SYSTEM_ACTOR) -> str:
     """Give ``agency`` a new API key (replacing any previous one); return the key itself.
 
     Only its hash is stored: the returned key is shown once and cannot be recovered.
+
+    Raises
+    ------
+    ConflictError
+        The agency was revoked: a revoked agency is never given a key again.
     """
+    if agency.disabled_at is not None:
+        raise ConflictError(
+            f"agency {agency.name!r} was revoked on {agency.disabled_at.date().isoformat()} and "
+            "is not re-enabled; register the account under a new name (the revoked agency's "
+            "exhibits, links and audit lines keep its name)."
+        )
     api_key = new_api_key()
     agency.api_key_hash = hash_api_key(api_key)
     session.flush()
@@ -211,8 +339,14 @@ def issue_api_key(session: Session, agency: Agency, *, actor: str = SYSTEM_ACTOR
 
 
 def agency_for_api_key(session: Session, api_key: str) -> Agency:
-    """Return the agency holding ``api_key``; raise NotFoundError (key not echoed) if none."""
-    agency = session.scalar(select(Agency).where(Agency.api_key_hash == hash_api_key(api_key)))
+    """Return the agency holding ``api_key``; raise NotFoundError (key not echoed) if none, or
+    if the agency was revoked (``disabled_at`` set)."""
+    statement = select(Agency).where(
+        Agency.api_key_hash == hash_api_key(api_key),
+        # a revoked agency's key is refused even where its hash was left in place
+        Agency.disabled_at.is_(None),
+    )
+    agency = session.scalar(statement)
     if agency is None:
         raise NotFoundError("API key", "(not shown)")
     return agency
@@ -381,25 +515,87 @@ def add_exhibit(
                 },
             )
             return ExhibitAdded(exhibit=exhibit, created=True)
-    _check_same_item(existing, case=case, kind=kind, sha256=digest)
+    check_same_item(
+        existing,
+        sha256=digest,
+        case_id=case.case_id,
+        kind=kind,
+        caliber=caliber,
+        shared=bool(shared),
+        modality=modality,
+        pixel_um=pixel_um,
+        metadata=metadata,
+    )
     return ExhibitAdded(exhibit=existing, created=False)
 
 
-def _check_same_item(exhibit: Exhibit, *, case: Case, kind: str, sha256: str) -> None:
+def check_same_item(
+    exhibit: Exhibit,
+    *,
+    sha256: str,
+    case_id: str,
+    kind: str,
+    caliber: str | None = None,
+    shared: bool | None = None,
+    modality: str | None = None,
+    pixel_um: float | None = None,
+    occurred_on: datetime.date | None = None,
+    metadata: Mapping[str, Any] | None = None,
+) -> None:
+    """Refuse a repeat of ``exhibit`` that differs from what is stored; a repeat is idempotent
+    only when it is the same item with the same fields.
+
+    The files, the case and the kind are always compared; the optional fields only when given
+    (None: not said, the stored value stands), and of ``metadata`` the entries given.
+
+    Raises
+    ------
+    ConflictError
+        The message names each field that differs with its stored and sent values (the
+        exhibit is the caller's own, so its values are the caller's to see).
+    """
     where = f"exhibit {exhibit.exhibit_id!r} of {exhibit.agency.name}"
     if exhibit.sha256 != sha256:
         raise ConflictError(
             f"{where} is already stored with other files (SHA-256 {exhibit.sha256}, this item "
-            f"{sha256}); an exhibit's files never change: give this item its own exhibit_id."
+            f"{sha256}); an exhibit's files never change: give this item another exhibit_id."
         )
-    if exhibit.case_pk != case.id:
+    if exhibit.case.case_id != case_id:
         raise ConflictError(
-            f"{where} is already stored in case {exhibit.case.case_id!r}, not {case.case_id!r}; "
-            "correct the case_id column."
+            f"{where} is already stored in case {exhibit.case.case_id!r}, not {case_id!r}; "
+            "correct the case_id (an exhibit never moves to another case)."
         )
     if exhibit.kind != kind:
         raise ConflictError(
             f"{where} is already stored as a {exhibit.kind}, not a {kind}; correct the kind."
+        )
+    stored_metadata = dict(exhibit.extra_metadata or {})
+    compared: list[tuple[str, Any, Any]] = [
+        ("caliber", exhibit.caliber, caliber),
+        ("shared", exhibit.shared, shared),
+        ("modality", exhibit.modality, modality),
+        ("occurred_on", exhibit.case.occurred_on, occurred_on),
+        *(
+            (name, stored_metadata.get(name), value)
+            for name, value in sorted((metadata or {}).items())
+        ),
+    ]
+    differences = [
+        f"{name} {stored!r} stored, {sent!r} sent"
+        for name, stored, sent in compared
+        if sent is not None and sent != stored
+    ]
+    if (
+        pixel_um is not None
+        and exhibit.pixel_um is not None
+        and not math.isclose(pixel_um, exhibit.pixel_um, rel_tol=1e-9)
+    ):
+        differences.append(f"pixel_um {exhibit.pixel_um!r} stored, {pixel_um!r} sent")
+    if differences:
+        raise ConflictError(
+            f"{where} is already stored with other fields ({'; '.join(differences)}); an "
+            "exhibit's fields do not change by uploading it again: send the stored values, or "
+            "give this item another exhibit_id."
         )
 
 
@@ -535,8 +731,78 @@ def set_descriptor(
     row.dimension = int(values.size)
     row.vector = values.tobytes()
     row.created_at = utc_now()
+    # other processes catch their vector index up from the exhibits of a higher generation
+    exhibit.index_generation = _advance_store_state(session, "generation")
     session.flush()
     return row
+
+
+# --- the store's change counters ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoreGeneration:
+    """The store's change counters (table ``store_state``), as a process's index has seen them.
+
+    Parameters
+    ----------
+    epoch
+        Goes up when the whole vector index is rebuilt (``ballistics reindex``).
+    generation
+        Goes up in every transaction that stores an exhibit's descriptor; the exhibit's
+        ``index_generation`` is the value it went up to.
+    """
+
+    epoch: int = 0
+    generation: int = 0
+
+
+def store_generation(session: Session) -> StoreGeneration:
+    """Return the store's change counters (zeros when the ``store_state`` row is missing).
+
+    Every exhibit whose ``index_generation`` is at most the returned generation is committed:
+    the increment holds the row's lock until its transaction ends (SQLite has one writer).
+    """
+    row = session.execute(
+        select(StoreState.index_epoch, StoreState.generation).where(StoreState.id == 1)
+    ).first()
+    if row is None:
+        return StoreGeneration()
+    return StoreGeneration(epoch=int(row[0]), generation=int(row[1]))
+
+
+def advance_index_epoch(session: Session) -> StoreGeneration:
+    """Count a rebuild of the vector index; return the counters as this transaction leaves them.
+
+    Other processes seeing the new epoch reload their index instead of catching it up.
+    """
+    epoch = _advance_store_state(session, "index_epoch")
+    return StoreGeneration(epoch=epoch, generation=store_generation(session).generation)
+
+
+def _advance_store_state(session: Session, column: str) -> int:
+    """Add one to ``store_state.<column>`` (creating the row when missing); return the new value.
+
+    One UPDATE that reads and writes the row: on PostgreSQL it takes the row's lock, which
+    orders the transactions that count, so generations become visible in order.
+    """
+    counter = getattr(StoreState, column)
+    statement = (
+        update(StoreState)
+        .where(StoreState.id == 1)
+        .values({column: counter + 1})
+        .returning(counter)
+        .execution_options(synchronize_session=False)
+    )
+    value = session.execute(statement).scalar_one_or_none()
+    if value is None:  # a store made without the migrations (metadata.create_all)
+        try:
+            with session.begin_nested():
+                session.execute(insert(StoreState).values(id=1, generation=0, index_epoch=0))
+        except IntegrityError:  # created by a concurrent transaction meanwhile
+            pass
+        value = session.execute(statement).scalar_one()
+    return int(value)
 
 
 def load_descriptors(
@@ -750,28 +1016,71 @@ def upsert_link(
     return link
 
 
-def get_link(session: Session, public_id: str) -> Link:
-    """Return the link of public id ``public_id``; raise NotFoundError if there is none."""
-    link = session.scalar(_links_loaded().where(Link.public_id == public_id))
+def get_link(session: Session, public_id: str, *, for_update: bool = False) -> Link:
+    """Return the link of public id ``public_id``; raise NotFoundError if there is none.
+
+    ``for_update``: lock the link's row until the transaction ends (``SELECT ... FOR UPDATE``
+    on PostgreSQL; a SQLite write transaction holds the database's lock from its start) and
+    read its columns afresh, so that what is decided from its status stays true until commit.
+    """
+    statement = _links_loaded().where(Link.public_id == public_id)
+    if for_update:
+        statement = statement.with_for_update(of=Link).execution_options(populate_existing=True)
+    link = session.scalar(statement)
     if link is None:
         raise NotFoundError("link", public_id)
     return link
 
 
 def set_link_status(
-    session: Session, link: Link, status: str, *, by_agency: Agency, comment: str | None = None
+    session: Session,
+    link: Link,
+    status: str,
+    *,
+    by_agency: Agency,
+    comment: str | None = None,
+    method: str = "images",
+    expected_status: str | None = None,
 ) -> Link:
     """Record an examiner's decision on a link: ``confirmed`` or ``rejected``.
 
     A decision may be revised (confirmed to rejected and back); the audit log keeps each one
-    with the status it replaced. Whether ``by_agency`` may decide is the caller's rule.
+    with the status it replaced. The link's row is locked and read again first, so that of two
+    concurrent decisions the second sees the first's status: each audit line's
+    ``previous_status`` is the status it really replaced. Whether ``by_agency`` may decide is
+    the caller's rule.
+
+    Parameters
+    ----------
+    method
+        How the examiner reached the decision: ``"images"`` (on the screen) or
+        ``"microscope"`` (with the exhibits under a comparison microscope).
+    expected_status
+        The status the examiner saw when deciding; None: decide whatever the status is now.
+
+    Raises
+    ------
+    ConflictError
+        ``expected_status`` is given and the link's status is another (someone decided
+        meanwhile); nothing is changed.
     """
     status = _one_of(status, DECIDED_LINK_STATUSES, "link status")
+    method = _one_of(method, DECISION_METHODS, "decision method")
+    if expected_status is not None:
+        expected_status = _one_of(expected_status, LINK_STATUSES, "expected_status")
+    locked = select(Link).where(Link.id == link.id).with_for_update()
+    link = session.scalars(locked.execution_options(populate_existing=True)).one()
     previous = link.status
+    if expected_status is not None and previous != expected_status:
+        raise ConflictError(
+            f"link {link.public_id} is {previous}, not {expected_status}: it was decided since "
+            "you saw it; read it again (GET /v1/links) and decide on what it is now."
+        )
     link.status = status
     link.decided_by = by_agency
     link.decided_at = utc_now()
     link.comment = comment
+    link.decision_method = method
     session.flush()
     audit(
         session,
@@ -779,7 +1088,7 @@ def set_link_status(
         f"link.{status}",
         object_type="link",
         object_id=link.public_id,
-        details={"previous_status": previous, "comment": comment},
+        details={"previous_status": previous, "comment": comment, "method": method},
     )
     return link
 
@@ -899,18 +1208,99 @@ def enqueue_job(
     return job
 
 
+#: how many of the fairest candidates a claim tries before falling back to the oldest job
+_CLAIM_WINDOW = 8
+#: the queue of jobs that belong to no exhibit (and so to no agency)
+_NO_AGENCY = -1
+
+
 def claim_next_job(
     session: Session, *, worker: str, kinds: Sequence[str] | None = None
 ) -> Job | None:
-    """Take the oldest pending job that is due, mark it running, and return it (None: none).
+    """Take the next pending job that is due, fairly across agencies, mark it running, and
+    return it (None: none).
 
-    One statement, ``UPDATE ... WHERE id = (SELECT ... FOR UPDATE SKIP LOCKED) RETURNING``:
-    on PostgreSQL concurrent workers skip each other's rows; on SQLite the statement holds the
-    database's write lock. Either way no two workers get the same job. Call it first in its
-    own write transaction (``store.transaction(write=True)``) and commit before the work, so
-    that the claim is visible and the lock short.
+    Each agency's jobs (a job's agency is its exhibit's) form a queue, oldest first; the claim
+    takes the head of a queue, of the agency served least recently, so that a burst of one
+    lab's uploads cannot starve the others: jobs are ordered by their position in their
+    agency's queue, then by when that agency's last job started (never first), then by age.
+
+    The claim of a chosen job is one statement, ``UPDATE ... WHERE id = (SELECT ... FOR UPDATE
+    SKIP LOCKED) RETURNING``: on PostgreSQL concurrent workers skip each other's rows (the
+    choice itself, with its window function, is a plain read: PostgreSQL refuses ``FOR UPDATE``
+    beside one), and a job taken meanwhile is passed over for the next; on SQLite the write
+    transaction holds the database's lock from its start. Either way no two workers get the
+    same job. Call it first in its own write transaction (``store.transaction(write=True)``)
+    and commit before the work, so that the claim is visible and the lock short.
     """
+    worker = _identifier(worker, "worker")
     now = utc_now()
+    for job_id in _fair_job_ids(session, now=now, kinds=kinds, limit=_CLAIM_WINDOW):
+        claimed = _claim_job(session, worker=worker, now=now, kinds=kinds, job_id=job_id)
+        if claimed is not None:
+            return claimed
+    # every one of them was taken by concurrent workers meanwhile: the oldest left, if any
+    return _claim_job(session, worker=worker, now=now, kinds=kinds, job_id=None)
+
+
+def _fair_job_ids(
+    session: Session, *, now: datetime.datetime, kinds: Sequence[str] | None, limit: int
+) -> list[int]:
+    """Return the ids of the ``limit`` pending jobs due first in the fair order (see
+    :func:`claim_next_job`)."""
+    waiting = aliased(Job)
+    owner = aliased(Exhibit)
+    queue = func.coalesce(owner.agency_pk, _NO_AGENCY)
+    pending = (
+        select(
+            waiting.id.label("id"),
+            waiting.available_at.label("available_at"),
+            queue.label("queue"),
+            func.row_number()
+            .over(partition_by=queue, order_by=(waiting.available_at, waiting.id))
+            .label("position"),
+        )
+        .outerjoin(owner, owner.id == waiting.exhibit_pk)
+        .where(waiting.status == "pending", waiting.available_at <= now)
+    )
+    if kinds is not None:
+        pending = pending.where(waiting.kind.in_(list(kinds)))
+    pending_jobs = pending.subquery("pending_jobs")
+    started = aliased(Job)
+    started_owner = aliased(Exhibit)
+    started_queue = func.coalesce(started_owner.agency_pk, _NO_AGENCY)
+    served = (
+        select(started_queue.label("queue"), func.max(started.started_at).label("last_started"))
+        .outerjoin(started_owner, started_owner.id == started.exhibit_pk)
+        .where(started.started_at.is_not(None))
+        .group_by(started_queue)
+        .subquery("served")
+    )
+    statement = (
+        select(pending_jobs.c.id)
+        .outerjoin(served, served.c.queue == pending_jobs.c.queue)
+        .order_by(
+            pending_jobs.c.position,
+            # an agency never served comes first (NULLS FIRST, written for both databases)
+            served.c.last_started.is_not(None),
+            served.c.last_started,
+            pending_jobs.c.available_at,
+            pending_jobs.c.id,
+        )
+        .limit(limit)
+    )
+    return [int(job_id) for job_id in session.scalars(statement)]
+
+
+def _claim_job(
+    session: Session,
+    *,
+    worker: str,
+    now: datetime.datetime,
+    kinds: Sequence[str] | None,
+    job_id: int | None,
+) -> Job | None:
+    """Claim job ``job_id`` if it is still pending (None: the oldest pending job due)."""
     waiting = aliased(Job)
     next_id = (
         select(waiting.id)
@@ -921,13 +1311,15 @@ def claim_next_job(
     )
     if kinds is not None:
         next_id = next_id.where(waiting.kind.in_(list(kinds)))
+    if job_id is not None:
+        next_id = next_id.where(waiting.id == job_id)
     statement = (
         update(Job)
         .where(Job.id == next_id.scalar_subquery(), Job.status == "pending")
         .values(
             status="running",
             attempts=Job.attempts + 1,
-            worker=_identifier(worker, "worker"),
+            worker=worker,
             started_at=now,
             heartbeat_at=now,
             updated_at=now,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import subprocess
 import sys
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import api.pairs
-from api.cli import EXIT_BAD_INPUT, EXIT_UNEXPECTED, main
+from api.cli import EXIT_BAD_INPUT, EXIT_PARTIAL_FAILURE, EXIT_UNEXPECTED, main
 from tests.api.test_pairs import MATCH_A, MATCH_B, OTHER, casings, write_csv
 
 __all__ = ["casings"]  # the shared fixture of synthetic casings
@@ -83,7 +84,7 @@ def test_pairs_keep_csv_order_and_paths_as_written_and_isolate_failures(casings,
         ],
     )
     status, out, err = run_cli(capsys, "compare", "--pairs", pairs, "--workers", "1", "--json")
-    assert status == 0
+    assert status == EXIT_PARTIAL_FAILURE
     document = json.loads(out)
     assert isinstance(document["elapsed_s"], float)
     non_match, missing, match = document["results"]
@@ -96,6 +97,58 @@ def test_pairs_keep_csv_order_and_paths_as_written_and_isolate_failures(casings,
     assert missing["error"].startswith(f"{casings / 'missing.x3p'}: ")
     assert "1 of 3 pairs failed" in err
     assert "━" not in err  # no progress bar when standard error is not a terminal
+
+
+def test_pairs_with_a_failed_row_exit_1_and_print_every_row(tmp_path, casings, capsys):
+    # paths relative to the list's folder: short enough for the table not to wrap them
+    rows = ["a,b", f"{MATCH_A},{MATCH_B}", "gone.x3p,x.x3p"]
+    pairs = write_csv(casings / "one-missing.csv", rows)
+    status, out, err = run_cli(capsys, "compare", "--pairs", pairs, "--workers", "1", "--json")
+    assert status == EXIT_PARTIAL_FAILURE == 1
+    compared, failed = json.loads(out)["results"]  # one document, every row in it
+    assert compared["lead"] is True and "error" not in compared
+    assert failed["a"] == "gone.x3p" and "score" not in failed
+    assert "gone.x3p" in failed["error"]
+    assert "1 of 2 pairs failed" in err
+
+    status, out, _ = run_cli(capsys, "compare", "--pairs", pairs, "--workers", "1")
+    assert status == EXIT_PARTIAL_FAILURE
+    assert MATCH_A in out and "gone.x3p" in out  # the table holds both rows
+    assert "1 compared, 1 failed" in out
+
+
+def test_pairs_that_all_compare_exit_0(tmp_path, casings, capsys):
+    pairs = write_csv(tmp_path / "pairs.csv", ["a,b", f"{casings / MATCH_A},{casings / MATCH_B}"])
+    status, out, err = run_cli(capsys, "compare", "--pairs", pairs, "--workers", "1", "--json")
+    assert status == 0
+    (result,) = json.loads(out)["results"]
+    assert "error" not in result
+    assert "failed" not in err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["no-such-command"],
+        ["compare", "--no-such-option"],
+        ["agency", "add", "Lab"],  # --country missing
+        ["compare", "--workers", "0", "--pairs", "pairs.csv"],
+    ],
+    ids=["unknown-command", "unknown-option", "missing-option", "out-of-range"],
+)
+def test_bad_usage_exits_2_in_one_line(tmp_path, capsys, args):
+    status, out, err = run_cli(capsys, *args, "--store", tmp_path / "store")
+    assert status == EXIT_BAD_INPUT == 2
+    assert out == ""
+    assert_one_line_error(err, names="ballistics: error: ")
+    assert not (tmp_path / "store").exists()
+
+
+def test_version_prints_the_installed_version(capsys):
+    status, out, err = run_cli(capsys, "--version")
+    assert status == 0
+    assert out == f"ballistics {importlib.metadata.version('ballistics')}\n"
+    assert err == ""
 
 
 def test_a_pairs_file_without_its_columns_is_one_line(tmp_path, capsys):
@@ -158,7 +211,7 @@ def test_an_unexpected_failure_is_one_line_with_a_hint_unless_debugging(
     monkeypatch.setattr(api.pairs, "compare_items", broken)
     monkeypatch.delenv("BALLISTICS_DEBUG", raising=False)
     status, _, err = run_cli(capsys, "compare", casings / MATCH_A, casings / MATCH_B)
-    assert status == EXIT_UNEXPECTED
+    assert status == EXIT_UNEXPECTED == 3  # its own status: 1 means "some rows failed"
     assert_one_line_error(err, names="unexpected RuntimeError: the engine broke")
     assert "--debug" in err
     with pytest.raises(RuntimeError, match="the engine broke"):
@@ -294,7 +347,7 @@ def test_pairs_of_bullets_and_casings_in_one_csv_each_compared_with_its_kind(
     )
     assert len(list(barrel1.iterdir())) == 5 and barrel2.is_dir()
     status, out, err = run_cli(capsys, "compare", "--pairs", pairs, "--workers", "2", "--json")
-    assert status == 0
+    assert status == EXIT_PARTIAL_FAILURE  # the bullet against a casing
     match, non_match, casing_match, mixed = json.loads(out)["results"]
     assert (non_match["a"], non_match["b"]) == ("252 B1-1", "252 B2-1")
     assert match["kind"] == non_match["kind"] == "bullet"

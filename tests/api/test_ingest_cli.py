@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from api.cli import EXIT_BAD_INPUT, main
+from api.cli import EXIT_BAD_INPUT, EXIT_PARTIAL_FAILURE, main
 from api.store.database import DATABASE_URL_VARIABLE
 from tests.api.store.conftest import postgres_admin, postgres_schema_url
 from tests.api.test_service import exhibits, manifest_rows, mates, write_rows
@@ -122,7 +122,7 @@ def test_ingest_search_links_on_postgresql(capsys, tmp_path, exhibits, monkeypat
     assert not (tmp_path / "store" / "ballistics.sqlite3").exists()
 
 
-def test_ingest_reports_failed_rows_and_exits_zero(capsys, tmp_path, exhibits):
+def test_ingest_reports_failed_rows_and_exits_1(capsys, tmp_path, exhibits):
     rows = manifest_rows(exhibits)[:1]
     rows[0]["path"] = str(exhibits.parent / rows[0]["path"])
     rows.append({**rows[0], "exhibit_id": "GONE", "path": "gone.x3p"})
@@ -130,13 +130,47 @@ def test_ingest_reports_failed_rows_and_exits_zero(capsys, tmp_path, exhibits):
     status, out, err = run_cli(
         capsys, "ingest", manifest, "--store", tmp_path / "s", "--json", "--no-correlate", *OPTIONS
     )
-    assert status == 0
+    assert status == EXIT_PARTIAL_FAILURE == 1  # the command ran; part of its work failed
     report = json.loads(out)
     assert (report["ingested"], report["skipped"]) == (1, 0)
     (failure,) = report["failed"]
     assert failure["path"] == "gone.x3p"
     assert "lab.csv line 3" in failure["error"] and "gone.x3p" in failure["error"]
     assert "1 of 2 rows failed" in err  # the warning goes to standard error, not the JSON
+
+
+@pytest.mark.parametrize("country", ["UK", "XX"])  # UK: well formed, assigned to none
+def test_a_row_whose_country_is_no_iso_code_fails_alone_naming_the_column(
+    capsys, tmp_path, exhibits, country
+):
+    rows = manifest_rows(exhibits)[:2]
+    for row in rows:
+        row["path"] = str(exhibits.parent / row["path"])
+    rows[1]["country"] = country
+    manifest = write_rows(tmp_path / "lab.csv", rows)
+    store = tmp_path / "store"
+    status, out, _ = run_cli(
+        capsys, "ingest", manifest, "--store", store, "--json", "--no-correlate", *OPTIONS
+    )
+    assert status == EXIT_PARTIAL_FAILURE
+    report = json.loads(out)
+    assert report["ingested"] == 1
+    (failure,) = report["failed"]
+    assert failure["exhibit_id"] == rows[1]["exhibit_id"]
+    assert failure["error"].startswith(f"lab.csv line 3 country: country {country!r} is not")
+    # the readable report says the same, and exits the same
+    rows[1]["exhibit_id"] = "OTHER"
+    status, out, _ = run_cli(
+        capsys,
+        "ingest",
+        write_rows(tmp_path / "again.csv", rows),
+        "--store",
+        store,
+        "--no-correlate",
+        *OPTIONS,
+    )
+    assert status == EXIT_PARTIAL_FAILURE
+    assert "0 ingested, 1 skipped, 1 failed" in out and "again.csv line 3 country" in out
 
 
 def test_ingest_of_an_unusable_manifest_fails_in_one_line_and_creates_no_store(capsys, tmp_path):

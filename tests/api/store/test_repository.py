@@ -66,6 +66,46 @@ def test_only_the_hash_of_an_api_key_is_stored(store: Store) -> None:
         assert api_key not in str(refusal.value)
 
 
+@pytest.mark.parametrize(("given", "stored"), [("gb", "GB"), ("XK", "XK"), (" tt", "TT")])
+def test_assigned_country_codes_are_accepted(given: str, stored: str) -> None:
+    assert repository.check_assigned_country_code(given) == stored
+
+
+@pytest.mark.parametrize("bad", ["UK", "EU", "AB", "XX", "Trinidad"])
+def test_well_formed_codes_of_no_country_are_refused(store: Store, bad: str) -> None:
+    with pytest.raises(ValueError, match=f"country {bad!r} is not an ISO 3166-1 alpha-2 code"):
+        repository.check_assigned_country_code(bad)
+    with store.transaction(write=True) as session, pytest.raises(ValueError, match=repr(bad)):
+        repository.get_or_create_agency(session, "London lab", country=bad)
+
+
+def test_revoking_an_agency_clears_its_key_once_and_keeps_it(store: Store) -> None:
+    with store.transaction(write=True) as session:
+        agency = repository.get_or_create_agency(session, "Abidjan lab", country="CI")
+        api_key = repository.issue_api_key(session, agency)
+    with store.transaction(write=True) as session:
+        first = repository.revoke_agency(session, "Abidjan lab", actor="admin desk")
+        again = repository.revoke_agency(session, "Abidjan lab")
+        assert (first.changed, again.changed) == (True, False)
+        assert again.agency.disabled_at == first.agency.disabled_at is not None
+        with pytest.raises(NotFoundError, match="agency 'Nobody' not found"):
+            repository.revoke_agency(session, "Nobody")
+    with store.transaction(write=True) as session:
+        agency = repository.get_agency(session, "Abidjan lab")  # kept, named as before
+        assert agency.api_key_hash is None
+        with pytest.raises(NotFoundError):
+            repository.agency_for_api_key(session, api_key)
+        with pytest.raises(ConflictError, match=r"was revoked on .* under a new name"):
+            repository.issue_api_key(session, agency)
+        revocations = [
+            (line.actor, line.details)
+            for line in repository.list_audit(session, object_id=agency.public_id)
+            if line.action == "agency.revoke"
+        ]
+        assert revocations == [("admin desk", {"name": "Abidjan lab"})]
+        assert [a.name for a in repository.list_agencies(session)] == ["Abidjan lab"]
+
+
 def test_cases_are_per_agency_and_keep_their_date(store: Store) -> None:
     on = datetime.date(2025, 3, 1)
     with store.transaction(write=True) as session:
