@@ -20,6 +20,7 @@ from api.service.core import EvidenceService
 from api.service.jobs import JobRunner, JobRunnerConfig, job_counts
 from api.store.models import Exhibit
 from api.web.access import Service
+from api.web.docs import install_docs
 from api.web.errors import BodySizeLimit, install_error_handlers
 from api.web.routes import audit, cases, compare, exhibits, links, search
 from api.web.schemas import Health
@@ -102,9 +103,13 @@ def create_app(
             "(`ballistics agency add`)."
         ),
         lifespan=lifespan,
+        # served from the package by install_docs: FastAPI's own pages load a CDN
+        docs_url=None,
+        redoc_url=None,
     )
     app.add_middleware(BodySizeLimit, limit_bytes=(settings or get_settings()).max_upload_bytes)
     install_error_handlers(app)
+    install_docs(app)
 
     @app.get("/v1/health", response_model=Health, tags=["health"], summary="Liveness")
     def health(service: Service) -> Health:
