@@ -190,7 +190,9 @@ def test_a_casing_scan_given_as_a_bullet_is_one_line(casings, capsys):
     )
     assert status == EXIT_BAD_INPUT
     assert out == ""
-    assert_one_line_error(err, names="whole-circumference scans are not split into lands yet")
+    # a casing scan (10 µm per pixel) is refused from its header as too coarse for a land
+    assert_one_line_error(err, names="µm per pixel is coarser than")
+    assert MATCH_A in err
 
 
 def test_usage_mistakes_are_one_line(capsys):
