@@ -16,6 +16,7 @@ The command line, the benchmarks and the HTTP API all go through :class:`Evidenc
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -33,16 +34,19 @@ from api.service.config import (
 from api.service.correlate import CorrelationReport, correlate_exhibits
 from api.service.index import (
     IndexState,
+    catch_up_index,
     keys_without_descriptor,
     new_index,
     open_index,
     rebuild_index,
+    save_index,
 )
 from api.service.ingest import IngestReport, ingest_manifest
 from api.service.search import SearchOutcome, search_item
 from api.service.workers import WorkerPool, describe_task
 from api.store import repository
 from api.store.database import SQLITE_FILE_NAME, Store, open_store
+from api.store.repository import StoreGeneration
 from ballistics.descriptors import DESCRIPTOR_VERSION
 from ballistics.errors import EvidenceError
 from ballistics.io.files import Source
@@ -111,8 +115,8 @@ class EvidenceService:
     Notes
     -----
     One process at a time should ingest into a store; searches may run alongside. Another
-    process's new exhibits reach this one's index when the store is next opened (or
-    :meth:`reconcile_index` is called).
+    process's new exhibits reach this one's index before its next search or correlation
+    (:meth:`catch_up_index`, one small query when nothing changed).
     """
 
     def __init__(
@@ -128,6 +132,10 @@ class EvidenceService:
         self.index = index
         self.config = config
         self.index_state = index_state or IndexState()
+        # the store's change counters self.index is in step with (None: reload it when asked)
+        self._seen = self.index_state.seen
+        # one catch-up or reload at a time; searches on the index need no lock
+        self._index_lock = threading.Lock()
         self.pool = WorkerPool(
             workers,
             prepare_config=config.prepare,
@@ -183,7 +191,9 @@ class EvidenceService:
             if load_index:
                 index, state = open_index(store, config=config.index)
                 if state.changed:
-                    index.save()
+                    save_index(store, index, seen=state.seen)
+                elif not state.incremental:
+                    _save_counters(store, index, seen=state.seen)
             else:
                 index, state = new_index(store, config=config.index), IndexState()
         except BaseException:
@@ -261,11 +271,16 @@ class EvidenceService:
         """
         started = time.perf_counter()
         computed, failed = self._describe_stored_marks(progress)
+        with self.store.transaction(write=True) as session:
+            # committed before the rebuild reads: every other process reloads its index, and
+            # what is stored from now on is caught up from these counters
+            seen = repository.advance_index_epoch(session)
         index = new_index(self.store, config=self.config.index)
         partitions = rebuild_index(self.store, index)
-        index.save()
-        self.index = index
-        self.index_state = IndexState()
+        save_index(self.store, index, seen=seen)
+        with self._index_lock:
+            self.index, self._seen = index, seen
+            self.index_state = IndexState(seen=seen)
         logger.info("rebuilt the vector index: %s", partitions)
         return ReindexReport(
             partitions=partitions,
@@ -275,16 +290,37 @@ class EvidenceService:
         )
 
     def reconcile_index(self) -> IndexState:
-        """Bring the index in step with the database now (and save it if it changed)."""
-        index, state = open_index(self.store, config=self.config.index)
-        if state.changed:
-            index.save()
-        self.index, self.index_state = index, state
-        return state
+        """Reload the index from its saved copy and the database now (and save it if it changed)."""
+        with self._index_lock:
+            return self._reload_index()
+
+    def catch_up_index(self) -> IndexState:
+        """Bring the index in step with what other processes (and threads) stored since it was
+        last; called before each search and correlation.
+
+        One small query when nothing changed; otherwise the descriptors stored since are added,
+        or, after a ``ballistics reindex`` anywhere, the index is reloaded. Does not save.
+        """
+        with self._index_lock:
+            seen = self._seen
+            state = None if seen is None else catch_up_index(self.store, self.index, seen=seen)
+            if state is None:
+                return self._reload_index()
+            self._seen = state.seen
+            return state
 
     def save_index(self) -> None:
-        """Save the vector index (atomically)."""
-        self.index.save()
+        """Save the vector index (atomically), with the store's counters it is in step with."""
+        with self._index_lock:  # the counters that go with this index, read before it is saved
+            index, seen = self.index, self._seen
+        save_index(self.store, index, seen=seen)
+
+    def _reload_index(self) -> IndexState:
+        index, state = open_index(self.store, config=self.config.index)
+        if state.changed:
+            save_index(self.store, index, seen=state.seen)
+        self.index, self.index_state, self._seen = index, state, state.seen
+        return state
 
     def _describe_stored_marks(
         self, progress: ProgressCallback | None
@@ -316,3 +352,12 @@ class EvidenceService:
             if progress is not None:
                 progress("describe", min(start + _DESCRIBE_BATCH, len(keys)), len(keys))
         return computed, failed
+
+
+def _save_counters(store: Store, index: PartitionedIndex, *, seen: StoreGeneration | None) -> None:
+    """Save an index that every exhibit was compared with, so that the next open only reads
+    what is new; a store this process cannot write to is still searched, only opened slower."""
+    try:
+        save_index(store, index, seen=seen)
+    except OSError as error:
+        logger.debug("the vector index's counters were not saved: %s", error)

@@ -137,6 +137,8 @@ def correlate_exhibits(
             elapsed_s=time.perf_counter() - started,
         )
     version = service.algorithm_version_for(next(iter(by_kind)))
+    # candidates stored by other processes (an ingest beside this server) since the last job
+    service.catch_up_index()
     with service.store.transaction() as session:
         queries = repository.exhibits_by_key(session, keys)
         vectors = _vectors(session, keys)

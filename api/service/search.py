@@ -250,6 +250,8 @@ def search_item(
             str(query.mark.modality),
             query.surface.pixel_um,
         )
+    # exhibits stored by other processes since the last search (one small query otherwise)
+    service.catch_up_index()
     depth = max(top, service.config.top_k)
     excluded = np.asarray(sorted({int(key) for key in exclude_keys}), dtype=np.int64)
     found = service.index.search(
