@@ -26,9 +26,12 @@ PACKAGES = ("ballistics", "indexer", "api")
 USED_INDIRECTLY = {
     # FastAPI imports it itself to read form bodies (uploads, the sign-in form)
     "python-multipart",
-    # declared ahead of its first user: ISO 3166 country codes of agencies (December 2026);
-    # drop this line once package code imports pycountry
-    "pycountry",
+    # font data only: ballistics/render.py finds their files through fontpkg.path()
+    "fontpkg-noto-sans",
+    "fontpkg-noto-sans-arabic",
+    # static files only: api/web/docs.py serves the Swagger UI and ReDoc bundles it ships,
+    # found by package name through importlib.resources
+    "fastapi-offline",
 }
 
 
