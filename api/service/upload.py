@@ -39,6 +39,7 @@ from api.store import repository
 from api.store.errors import ConflictError
 from api.store.models import Exhibit
 from api.store.originals import StoredOriginal
+from ballistics.errors import EvidenceError
 from ballistics.io.limits import DEFAULT_LIMITS, ReadLimits
 
 if TYPE_CHECKING:
@@ -136,18 +137,22 @@ def store_upload(
     ConflictError
         Other files are stored under this agency's exhibit id, or the case's date differs.
     EvidenceError
-        A file cannot be read or prepared (the message names it).
-    ValueError
-        A field is invalid (kind unknown, no file, identifier too long...).
+        A file cannot be read or prepared (the message names it), or a field is invalid (kind
+        unknown, no file, identifier too long...): a message for the caller.
     """
     if upload.kind not in (CARTRIDGE_CASE, BULLET):
-        raise ValueError(f"kind must be {CARTRIDGE_CASE!r} or {BULLET!r}, got {upload.kind!r}.")
+        raise EvidenceError(
+            "", f"kind must be {CARTRIDGE_CASE!r} or {BULLET!r}, got {upload.kind!r}."
+        )
     if not upload.files:
-        raise ValueError("no file was uploaded; send the item as the multipart field 'file'.")
+        raise EvidenceError(
+            "", "no file was uploaded; send the item as the multipart field 'file'."
+        )
     if upload.kind == CARTRIDGE_CASE and len(upload.files) != 1:
-        raise ValueError(
+        raise EvidenceError(
+            "",
             f"a cartridge case is one file, got {len(upload.files)}; upload each case as its "
-            "own exhibit (several files are for the lands of one bullet)."
+            "own exhibit (several files are for the lands of one bullet).",
         )
     digests = [hashlib.sha256(item.data).hexdigest() for item in upload.files]
     sha256 = repository.item_sha256(digests)

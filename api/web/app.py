@@ -12,16 +12,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from sqlalchemy import func, select
 
 from api.service.config import DEFAULT_SERVICE_CONFIG
 from api.service.core import EvidenceService
 from api.service.jobs import JobRunner, JobRunnerConfig, job_counts
 from api.store.models import Exhibit
-from api.web.access import Service
+from api.web.access import RequireApiKey, Service
 from api.web.docs import install_docs
-from api.web.errors import BodySizeLimit, install_error_handlers
+from api.web.errors import BodySizeLimit, install_error_handlers, refuse_nul_characters
 from api.web.routes import audit, cases, compare, exhibits, links, search
 from api.web.schemas import Health
 from api.web.settings import ApiSettings, get_settings
@@ -106,8 +106,12 @@ def create_app(
         # served from the package by install_docs: FastAPI's own pages load a CDN
         docs_url=None,
         redoc_url=None,
+        # NUL in a parameter is a 422 naming it, checked before every route's own code
+        dependencies=[Depends(refuse_nul_characters)],
     )
+    # the last added runs first: the key is checked before anything reads the body
     app.add_middleware(BodySizeLimit, limit_bytes=(settings or get_settings()).max_upload_bytes)
+    app.add_middleware(RequireApiKey)
     install_error_handlers(app)
     install_docs(app)
 

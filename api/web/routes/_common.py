@@ -12,8 +12,11 @@ from api.web.access import Caller
 
 #: documented error answers (OpenAPI), the same for every authenticated route
 AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "missing or unknown X-API-Key"},
-    403: {"description": "the caller's role or the sharing rule forbids it"},
+    401: {"description": "missing, unknown or revoked X-API-Key (checked before the body)"},
+    403: {
+        "description": "the caller's role or the sharing rule forbids it (kept in the audit log "
+        "as access.denied)"
+    },
 }
 #: for routes with a body
 BAD_BODY: dict[int | str, dict[str, Any]] = {

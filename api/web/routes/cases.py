@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Query
 
 from api.store import repository
 from api.store.models import Case
-from api.web.access import LAB, CurrentCaller, Service
+from api.web.access import LAB, AccessDenied, CurrentCaller, Service
 from api.web.routes._common import AUTH_ERRORS, NOT_FOUND, audit_read
 from api.web.schemas import LinkedCase, LinkedCases
 
@@ -47,9 +47,12 @@ def linked_cases(
     rejected links do not connect cases): the series of crimes committed with one firearm."""
     owner = agency or caller.name
     if owner != caller.name and caller.role == LAB:
-        raise HTTPException(
-            status.HTTP_403_FORBIDDEN,
+        raise AccessDenied(
+            caller,
             "a lab asks about its own cases; leave out the agency parameter",
+            object_type="case",
+            object_id=case_id,
+            details={"agency": owner},
         )
     with service.store.transaction(write=True) as session:
         owning = repository.get_agency(session, owner)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, HTTPException, Response
 
 from api.store import repository
 from api.web.access import CurrentCaller, Service, check_can_see_images
@@ -31,9 +31,10 @@ def overlay(first: str, second: str, service: Service, caller: CurrentCaller) ->
         for exhibit in exhibits:
             check_can_see_images(caller, exhibit)
         if exhibits[0].kind != exhibits[1].kind:
-            raise ValueError(
+            raise HTTPException(
+                422,
                 f"a {exhibits[0].kind} cannot be compared with a {exhibits[1].kind}; pick two "
-                "exhibits of one kind."
+                "exhibits of one kind.",
             )
         marks = [repository.get_mark(session, exhibit) for exhibit in exhibits]
         labels = [

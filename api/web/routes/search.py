@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
 
 from api.rifling import MAX_LAND_COUNT, RiflingClass
 from api.service.upload import client_file_name
@@ -52,9 +52,10 @@ def search(
     settings = request.app.state.settings
     files = [(client_file_name(item.filename), item.file.read()) for item in file]
     if kind == "cartridge_case" and len(files) != 1:
-        raise ValueError(
+        raise HTTPException(
+            422,
             f"a cartridge case is one file, got {len(files)}; several files are for the lands "
-            "of one bullet (kind=bullet)."
+            "of one bullet (kind=bullet).",
         )
     name = ", ".join(file_name for file_name, _ in files)
     outcome = service.search(
