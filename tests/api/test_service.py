@@ -192,8 +192,8 @@ def test_a_bad_row_fails_alone_and_the_others_are_stored(service, exhibits, tmp_
     assert corrupt_entry["path"] == str(corrupt)
     assert str(corrupt) in corrupt_entry["error"]
     assert "missing.x3p" in missing_entry["error"]
-    # a casing scan given as a bullet is read as one land: far wider than any land
-    assert "whole-circumference scans are not split" in bullet_entry["error"]
+    # a casing scan given as a bullet is refused from its header: too coarse for a land
+    assert "µm per pixel is coarser than" in bullet_entry["error"]
     assert "country" in country_entry["error"]
     assert all(entry["error"].startswith("manifest.csv line ") for entry in report.failed)
     assert count(service, Exhibit) == 2
