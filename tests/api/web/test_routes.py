@@ -281,7 +281,8 @@ def test_upload_refusals_store_nothing(network):
         (post({"file": ("a.x3p", good)}, pixel_um="-1"), 422, "pixel_um"),
         (post({"file": ("a.x3p", good)}, occurred_on="yesterday"), 422, "occurred_on"),
         (post({"file": ("a.x3p", good)}, exhibit_id=""), 422, "exhibit_id"),
-        (post({"file": ("a.x3p", good)}, kind="bullet"), 422, "land-engraved area"),
+        # a casing scan given as a bullet: far too coarse for a land
+        (post({"file": ("a.x3p", good)}, kind="bullet"), 422, "µm per pixel is coarser than"),
         (post([("file", ("a.x3p", good)), ("file", ("b.x3p", good))]), 422, "one file"),
         (
             network.client.post(
