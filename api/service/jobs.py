@@ -3,7 +3,8 @@
 An upload commits its exhibit and a ``correlate`` job in one transaction
 (:mod:`api.service.upload`); a :class:`JobRunner` claims pending jobs one at a time
 (:func:`api.store.repository.claim_next_job`: ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several
-servers on one database never take the same job), correlates the exhibit against the store and
+servers on one database never take the same job; fair across agencies, so that one lab's burst
+of uploads does not hold back another lab's), correlates the exhibit against the store and
 marks the job done. While a job runs, a heartbeat is written every ``heartbeat_s``; a job whose
 heartbeat stops (its process was killed) is returned to the queue by the next runner that starts
 or polls, after ``stale_after_s``. A job that fails is retried after ``retry_after_s`` while it

@@ -68,7 +68,7 @@ class Candidate:
         Why the comparison failed, or None.
     same_file
         The candidate was stored from the very file searched (same SHA-256): a repeat, not a
-        second firing.
+        second firing. Told only of the viewer's own and shared exhibits (False otherwise).
     details
         The rest of the comparison record (registration, correlation).
     """
@@ -175,6 +175,7 @@ def search_item(
     actor: str | None = None,
     limits: ReadLimits = DEFAULT_LIMITS,
     rifling: RiflingClass | None = None,
+    viewer: str | None = None,
 ) -> SearchOutcome:
     """Correlate one item against the store without storing it.
 
@@ -207,6 +208,11 @@ def search_item(
     rifling
         Bullets: the questioned bullet's rifling characteristics, when known; stored bullets
         whose known characteristics differ are left out (:mod:`api.rifling`).
+    viewer
+        The agency that asks (the HTTP API's caller): ``same_file`` is told only of its own
+        exhibits and of shared ones, so that searching with the very file of another agency's
+        unshared exhibit does not tell that the agency holds it. None (the command line, run
+        by the store's operator): told of every exhibit.
 
     Raises
     ------
@@ -298,7 +304,14 @@ def search_item(
         ):
             records[keys[position]] = (record, error)
     candidates = _ranked(
-        keys, exhibits, similarities, descriptor_ranks, records, rerank=rerank, query_sha256=sha256
+        keys,
+        exhibits,
+        similarities,
+        descriptor_ranks,
+        records,
+        rerank=rerank,
+        query_sha256=sha256,
+        viewer=viewer,
     )
     if actor is not None:
         _audit_search(service, actor, sha256=sha256, source=label, count=len(candidates))
@@ -343,6 +356,7 @@ def _ranked(
     *,
     rerank: bool,
     query_sha256: str = "",
+    viewer: str | None = None,
 ) -> list[Candidate]:
     """Order the candidates: by comparison score (failed comparisons last), ties by descriptor
     similarity; or by descriptor similarity alone when not re-ranked."""
@@ -388,7 +402,11 @@ def _ranked(
                 lead=None if record is None else bool(record["lead"]),
                 cmc_count=None if record is None else record.get("cmc_count"),
                 error=error,
-                same_file=bool(query_sha256) and exhibit.sha256 == query_sha256,
+                same_file=(
+                    bool(query_sha256)
+                    and exhibit.sha256 == query_sha256
+                    and (viewer is None or exhibit.shared or exhibit.agency.name == viewer)
+                ),
                 details=details,
             )
         )

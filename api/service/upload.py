@@ -3,8 +3,8 @@
 What ``POST /v1/exhibits`` does, and why in this order:
 
 1. The files are hashed and checked against what the agency already stored under the exhibit
-   id: the same files again is a repeat (nothing changes, the stored exhibit is answered), other
-   files are a conflict.
+   id: the same files with the same fields again is a repeat (nothing changes, the stored
+   exhibit is answered); other files, or a field that differs, are a conflict naming it.
 2. The item is read and prepared in the calling thread, so that an unreadable or unusable file
    is refused in the answer (and nothing is stored).
 3. The originals are written (content-addressed, so a repeat costs nothing), then one
@@ -36,7 +36,6 @@ from api.service.config import (
 )
 from api.service.workers import extract_bullet, extract_casing
 from api.store import repository
-from api.store.errors import ConflictError
 from api.store.models import Exhibit
 from api.store.originals import StoredOriginal
 from ballistics.errors import EvidenceError
@@ -135,7 +134,9 @@ def store_upload(
     NotFoundError
         The agency has no account.
     ConflictError
-        Other files are stored under this agency's exhibit id, or the case's date differs.
+        Other files, or the same files with other fields (case, kind, calibre, sharing, date,
+        rifling, pixel_um), are stored under this agency's exhibit id, or the case's date
+        differs.
     EvidenceError
         A file cannot be read or prepared (the message names it), or a field is invalid (kind
         unknown, no file, identifier too long...): a message for the caller.
@@ -160,11 +161,20 @@ def store_upload(
         agency = repository.get_agency(session, upload.agency)
         stored = repository.find_exhibit(session, agency, upload.exhibit_id)
         if stored is not None:
-            if stored.sha256 != sha256:
-                raise ConflictError(
-                    f"exhibit {upload.exhibit_id!r} of {upload.agency} is already stored with "
-                    "other files; give the new item another exhibit_id."
-                )
+            # a repeat is idempotent only with the same fields: a changed one is refused,
+            # never silently dropped (the stored exhibit is the caller's own: values shown)
+            repository.check_same_item(
+                stored,
+                sha256=sha256,
+                case_id=upload.case_id,
+                kind=upload.kind,
+                caliber=upload.caliber,
+                shared=upload.shared,
+                occurred_on=upload.occurred_on,
+                metadata=upload.metadata,
+                # the given spacing is what was stored only for photographs: an X3P's own wins
+                pixel_um=upload.pixel_um if stored.modality == "photograph" else None,
+            )
             return UploadOutcome.of(stored, created=False, sha256=sha256)
     if upload.kind == BULLET:
         bullet = extract_bullet(

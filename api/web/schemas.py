@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 LinkStatus = Literal["lead", "confirmed", "rejected"]
+DecisionMethod = Literal["images", "microscope"]
 
 
 class _Answer(BaseModel):
@@ -116,6 +117,7 @@ class LinkPublic(_Answer):
     decided_by: str | None = None
     decided_at: datetime.datetime | None = None
     comment: str | None = None
+    decision_method: DecisionMethod | None = None
     overlay_url: str
 
 
@@ -126,11 +128,22 @@ class Links(_Answer):
 
 
 class Decision(BaseModel):
-    """``POST /v1/links/{id}/confirm`` and ``/reject``: the examiner's reasons."""
+    """``POST /v1/links/{id}/confirm`` and ``/reject``: the examiner's reasons, the status they
+    saw and how they decided."""
 
     model_config = ConfigDict(extra="forbid")
 
     comment: str = Field(default="", max_length=4000)
+    expected_status: LinkStatus | None = Field(
+        default=None,
+        description="the status the examiner saw; when the link's status is another, the "
+        "answer is 409 and nothing changes",
+    )
+    method: DecisionMethod = Field(
+        default="images",
+        description="how the examiner decided: on the images, or with the exhibits under a "
+        "comparison microscope",
+    )
 
 
 class LinkedCase(_Answer):

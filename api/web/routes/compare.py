@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+
 from fastapi import APIRouter, HTTPException, Response
 
 from api.store import repository
@@ -10,6 +15,50 @@ from api.web.images import overlay_png
 from api.web.routes._common import AUTH_ERRORS, NOT_FOUND, audit_read, load_exhibit
 
 router = APIRouter(prefix="/v1/compare", tags=["compare"])
+
+
+class PictureCache:
+    """The most recently drawn pictures, bounded in count and bytes, shared by threads.
+
+    An overlay is a pure function of the two stored marks (by digest), their labels and the
+    comparison settings, and drawing one runs a whole comparison: an examiner paging back and
+    forth between leads should not pay it again. The key holds the marks' digests, so a mark
+    prepared again (another preparation version) is drawn again.
+    """
+
+    def __init__(self, *, max_entries: int = 64, max_bytes: int = 64 * 2**20) -> None:
+        self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self._pictures: OrderedDict[Hashable, bytes] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get_or_draw(self, key: Hashable, draw: Callable[[], bytes]) -> bytes:
+        """Return the picture of ``key``, drawing it (outside the lock) when not kept."""
+        with self._lock:
+            picture = self._pictures.get(key)
+            if picture is not None:
+                self._pictures.move_to_end(key)
+                return picture
+        picture = draw()
+        with self._lock:
+            if key not in self._pictures and len(picture) <= self.max_bytes:
+                self._pictures[key] = picture
+                self._bytes += len(picture)
+                while len(self._pictures) > self.max_entries or self._bytes > self.max_bytes:
+                    _, dropped = self._pictures.popitem(last=False)
+                    self._bytes -= len(dropped)
+        return picture
+
+    def clear(self) -> None:
+        """Forget every picture."""
+        with self._lock:
+            self._pictures.clear()
+            self._bytes = 0
+
+
+#: the overlays of this process (the sharing rule is checked before a picture is looked up)
+overlay_cache = PictureCache()
 
 
 @router.get(
@@ -50,14 +99,24 @@ def overlay(first: str, second: str, service: Service, caller: CurrentCaller) ->
             object_id=first,
             details={"other": second},
         )
-    picture = overlay_png(
+    key = (
         kind,
-        marks[0],
-        marks[1],
-        reference_label=labels[0],
-        questioned_label=labels[1],
-        config=service.config.compare,
-        bullet_config=service.config.bullet,
+        *(hashlib.sha256(mark).hexdigest() for mark in marks),
+        *labels,
+        service.config.compare,
+        service.config.bullet,
+    )
+    picture = overlay_cache.get_or_draw(
+        key,
+        lambda: overlay_png(
+            kind,
+            marks[0],
+            marks[1],
+            reference_label=labels[0],
+            questioned_label=labels[1],
+            config=service.config.compare,
+            bullet_config=service.config.bullet,
+        ),
     )
     return Response(
         content=picture, media_type="image/png", headers={"Cache-Control": "private, no-store"}

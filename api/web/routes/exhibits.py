@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, File, Form, Request, Response, UploadFile, status
+from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile, status
 from sqlalchemy import select
 
 from api.rifling import MAX_LAND_COUNT, RiflingClass
@@ -27,11 +27,17 @@ from api.web.schemas import CandidatePublic, Candidates, ExhibitCreated, Exhibit
 
 router = APIRouter(prefix="/v1/exhibits", tags=["exhibits"])
 
+#: the most candidates one request reads and answers (``top``)
+MAX_CANDIDATES = 1000
+
 UPLOAD_ERRORS: dict[int | str, dict[str, Any]] = {
     **AUTH_ERRORS,
     **BAD_BODY,
     201: {"model": ExhibitCreated, "description": "a repeat of an exhibit already correlated"},
-    409: {"description": "other files are already stored under this exhibit_id"},
+    409: {
+        "description": "other files, or the same files with other fields, are already stored "
+        "under this exhibit_id (the message names the field)"
+    },
     413: {"description": "upload or image larger than the server's limits"},
     415: {"description": "a file is not a readable X3P, PNG, TIFF or JPEG"},
     422: {"description": "a field is missing or invalid, or the scan holds no usable mark"},
@@ -71,8 +77,10 @@ def upload_exhibit(
     """Store an exhibit of the caller's agency at once and queue its correlation.
 
     202 with status ``queued`` for a new exhibit (follow it with ``GET /v1/exhibits/{id}``);
-    a repeat of the same files answers the stored exhibit (``created`` false; 201 once it is
-    correlated). Nothing is stored when the answer is an error.
+    a repeat of the same files with the same fields answers the stored exhibit (``created``
+    false; 201 once it is correlated); a repeat whose fields differ (case, kind, calibre,
+    sharing, date, rifling, pixel_um of a photograph) is 409 naming them. Nothing is stored
+    when the answer is an error.
     """
     require_role(caller, LAB, action="uploading exhibits")
     settings = request.app.state.settings
@@ -167,19 +175,22 @@ def read_exhibit(exhibit_id: str, service: Service, caller: CurrentCaller) -> Ex
 @router.get(
     "/{exhibit_id}/candidates",
     response_model=Candidates,
-    responses={**AUTH_ERRORS, **NOT_FOUND},
+    responses={**AUTH_ERRORS, **NOT_FOUND, 422: {"description": "top out of its bounds"}},
     summary="The exhibit's ranked correlation results",
 )
 def exhibit_candidates(
-    exhibit_id: str, service: Service, caller: CurrentCaller, top: int = 50
+    exhibit_id: str,
+    service: Service,
+    caller: CurrentCaller,
+    top: Annotated[
+        int, Query(ge=1, le=MAX_CANDIDATES, description="candidates answered, best first")
+    ] = 50,
 ) -> Candidates:
     """Stored exhibits compared with this one, best score first (empty while ``queued``)."""
-    if top < 1:
-        top = 1
     with service.store.transaction(write=True) as session:
         exhibit = load_exhibit(session, exhibit_id)
         check_can_read(caller, exhibit)
-        results = repository.list_candidates(session, exhibit, limit=min(top, 1000))
+        results = repository.list_candidates(session, exhibit, limit=top)
         candidates = []
         for rank, result in enumerate(results, start=1):
             other = result.candidate

@@ -26,6 +26,7 @@ def link_public(link: Link) -> LinkPublic:
         decided_by=link.decided_by.name if link.decided_by is not None else None,
         decided_at=link.decided_at,
         comment=link.comment,
+        decision_method=link.decision_method,
         overlay_url=(
             f"/v1/compare/{link.exhibit_a.public_id}/{link.exhibit_b.public_id}/overlay.png"
         ),
@@ -64,25 +65,42 @@ def list_links(
 
 
 def _decide(
-    service: Service, caller: CurrentCaller, link_id: str, decision: str, comment: str
+    service: Service, caller: CurrentCaller, link_id: str, status: str, decision: Decision
 ) -> LinkPublic:
     require_role(caller, EXAMINER, action="confirming or rejecting links")
     with service.store.transaction(write=True) as session:
-        link = repository.get_link(session, link_id)
+        # locked before its status is read: concurrent decisions on one link take turns, so
+        # the "same decision again" test and the audit line's previous_status stay true
+        link = repository.get_link(session, link_id, for_update=True)
         agency = repository.get_agency(session, caller.name)
-        if (
-            link.status == decision
+        repeat = (
+            link.status == status
             and link.decided_by_pk == agency.id
-            and ((link.comment or "") == comment)
-        ):
-            return link_public(link)  # the same decision again changes nothing
+            and (link.comment or "") == decision.comment
+            and link.decision_method == decision.method
+        )
+        if repeat and decision.expected_status in (None, status):
+            # the same decision again (a retried request) changes nothing
+            return link_public(link)
         repository.set_link_status(
-            session, link, decision, by_agency=agency, comment=comment or None
+            session,
+            link,
+            status,
+            by_agency=agency,
+            comment=decision.comment or None,
+            method=decision.method,
+            expected_status=decision.expected_status,
         )
         return link_public(repository.get_link(session, link_id))
 
 
-DECISION_ERRORS = {**AUTH_ERRORS, **BAD_BODY, **NOT_FOUND, 422: {"description": "invalid body"}}
+DECISION_ERRORS = {
+    **AUTH_ERRORS,
+    **BAD_BODY,
+    **NOT_FOUND,
+    409: {"description": "expected_status was given and the link's status is another"},
+    422: {"description": "invalid body"},
+}
 
 
 @router.post(
@@ -97,9 +115,11 @@ def confirm_link(
     caller: CurrentCaller,
     decision: Annotated[Decision | None, Body()] = None,
 ) -> LinkPublic:
-    """An examiner confirms the two exhibits were fired by one firearm: their cases are linked
-    (``GET /v1/cases/{case_id}/linked``). Recorded in the audit log with the comment."""
-    return _decide(service, caller, link_id, "confirmed", (decision or Decision()).comment)
+    """An examiner confirms the lead as a hit after examining the pair (``method``): their
+    cases are linked (``GET /v1/cases/{case_id}/linked``). Recorded in the audit log with the
+    comment, the method and the status it replaced; with ``expected_status``, 409 when the link
+    was decided meanwhile."""
+    return _decide(service, caller, link_id, "confirmed", decision or Decision())
 
 
 @router.post(
@@ -114,5 +134,6 @@ def reject_link(
     caller: CurrentCaller,
     decision: Annotated[Decision | None, Body()] = None,
 ) -> LinkPublic:
-    """An examiner rejects the lead; the engine never turns it back into a lead."""
-    return _decide(service, caller, link_id, "rejected", (decision or Decision()).comment)
+    """An examiner rejects the lead; the engine never turns it back into a lead. Recorded as a
+    confirmation is; with ``expected_status``, 409 when the link was decided meanwhile."""
+    return _decide(service, caller, link_id, "rejected", decision or Decision())

@@ -66,6 +66,8 @@ def search(
         caliber=(caliber or "").strip() or None,
         name=name,
         actor=caller.name,
+        # same_file only of the caller's own and shared exhibits (the sharing rule)
+        viewer=caller.name,
         limits=settings.read_limits,
         rifling=RiflingClass(land_count=land_count, twist=twist),
     )
