@@ -366,9 +366,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "truth": "weak",
         "known_matches": sum(row["truth"].startswith("KM") for row in weak),
         "called_lead": sum(row["lead"] == "True" for row in weak),
-        "false_lead": sum(
-            row["lead"] == "True" and row["truth"].startswith("KNM") for row in weak
-        ),
+        "false_lead": sum(row["lead"] == "True" and row["truth"].startswith("KNM") for row in weak),
         "missed_matches": sum(
             row["lead"] == "False" and row["truth"].startswith("KM") for row in weak
         ),
