@@ -81,17 +81,20 @@ def write_text_atomically(path: Path, text: str) -> None:
 
 
 @contextlib.contextmanager
-def folder_lock(folder: Path, *, exclusive: bool) -> Iterator[None]:
+def folder_lock(folder: Path, *, exclusive: bool, lock_name: str = LOCK_NAME) -> Iterator[None]:
     """Hold an advisory lock on ``folder`` across processes (shared to read, exclusive to write).
 
     A writer deletes files that the manifest no longer names; the lock keeps it from doing so
     while another process is between reading the manifest and opening the files it names.
+    ``lock_name`` is the lock file: another name is another, independent lock on the folder
+    (a lock that may be held while this one is taken needs its own name, since one process's
+    two locks on one file would exclude each other).
     """
     if fcntl is None:  # pragma: no cover
         yield
         return
     try:
-        handle = open(folder / LOCK_NAME, "a+b")  # noqa: SIM115 - closed below
+        handle = open(folder / lock_name, "a+b")  # noqa: SIM115 - closed below
     except OSError:
         if exclusive:
             raise

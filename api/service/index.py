@@ -53,12 +53,7 @@ from api.store.models import Exhibit, ExhibitDescriptor, ExhibitMark
 from api.store.repository import StoreGeneration
 from ballistics.descriptors import DESCRIPTOR_DIMENSION
 from indexer import MANIFEST_NAME, IndexConfig, IndexStoreError, Partition, PartitionedIndex
-from indexer.files import write_text_atomically
-
-try:  # POSIX advisory locks; elsewhere saves are not serialised between processes
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None  # type: ignore[assignment]
+from indexer.files import folder_lock, write_text_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -444,19 +439,8 @@ def _read_seen(folder: Path, *, manifest_checksum: str) -> StoreGeneration | Non
 @contextlib.contextmanager
 def _seen_lock(folder: Path, *, exclusive: bool) -> Iterator[None]:
     """Hold the lock between saving the index with its counters and reading both back."""
-    if fcntl is None or not folder.is_dir():  # pragma: no cover - nothing saved to read yet
+    if not folder.is_dir():  # nothing saved to read yet
         yield
         return
-    try:
-        handle = open(folder / _SEEN_LOCK_NAME, "a+b")  # noqa: SIM115 - closed below
-    except OSError:
-        if exclusive:
-            raise
-        yield  # a read-only folder: nobody can be saving to it
-        return
-    with handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    with folder_lock(folder, exclusive=exclusive, lock_name=_SEEN_LOCK_NAME):
+        yield
