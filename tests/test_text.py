@@ -6,14 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from ballistics.render import (
-    MARGIN_PX,
-    bidi_levels,
-    render_surface_png,
-    text_block,
-    text_width,
-    visual_order,
-)
+from ballistics.render import MARGIN_PX, render_surface_png, text_block
+from ballistics.text import bidi_levels, text_width, visual_order
 
 ABIDJAN = "Police scientifique d'Abidjan — Côte d'Ivoire"
 NDJAMENA = "الشرطة العلمية انجامينا"
