@@ -472,8 +472,9 @@ def scenario_lines(report: DemoReport) -> list[str]:
     confirmed = network.get("confirmed")
     if confirmed:
         lines.append(
-            f"{confirmed['decided_by']} confirmed the best cross-border lead: "
-            f"{confirmed['exhibit_a']} ({confirmed['agency_a']}, {confirmed['country_a']}) = "
+            f"{confirmed['decided_by']} confirmed the best cross-border lead "
+            f"({confirmed.get('decision_method') or 'images'}): "
+            f"{confirmed['exhibit_a']} ({confirmed['agency_a']}, {confirmed['country_a']}) and "
             f"{confirmed['exhibit_b']} ({confirmed['agency_b']}, {confirmed['country_b']}), "
             f"score {confirmed['score']:.1f}."
         )

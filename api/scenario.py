@@ -199,14 +199,19 @@ def run_scenario(
         client.post(
             f"/v1/links/{best['id']}/confirm",
             headers=headers(examiner),
-            json={"comment": "breech-face marks agree under the comparison microscope"},
+            # the status the examiner saw: had another examiner decided it meanwhile, 409
+            json={
+                "comment": "breech-face marks agree under the comparison microscope",
+                "expected_status": "lead",
+                "method": "microscope",
+            },
         ),
         (200,),
         "confirming the best lead",
     ).json()
     say(
-        f"{examiner} confirmed {best['exhibit_a']} ({best['country_a']}) = "
-        f"{best['exhibit_b']} ({best['country_b']})"
+        f"{examiner} confirmed the lead {best['exhibit_a']} ({best['country_a']}) - "
+        f"{best['exhibit_b']} ({best['country_b']}) under the microscope"
     )
     report.linked = _checked(
         client.get(

@@ -43,7 +43,7 @@ def test_the_network_scenario(network_on_each_backend):
         assert firearm[lead["exhibit_a"]] == firearm[lead["exhibit_b"]]
     confirmed = report.confirmed
     assert confirmed["status"] == "confirmed" and confirmed["decided_by"] == EXAMINER
-    assert confirmed["comment"]
+    assert confirmed["comment"] and confirmed["decision_method"] == "microscope"
     cases = report.linked["cases"]
     assert [(case["case_id"], case["country"]) for case in cases] == [
         (confirmed["case_b"], confirmed["country_b"])
