@@ -397,8 +397,9 @@ def print_report(report: DemoReport, console: Any) -> None:
     scores = Table(
         title="Every pair, as 3D scans (X3P) and as photographs (PNG)",
         title_justify="left",
-        caption="consecutive: two pistols made one after the other; same ammo: two pistols "
-        "firing the same brand",
+        caption="lead: the score reached the lead threshold, worth an examiner's time (green "
+        "where it agrees with the truth); consecutive: two pistols made one after the other; "
+        "same ammo: two pistols firing the same brand",
         caption_justify="left",
     )
     scores.add_column("A", no_wrap=True)
@@ -406,7 +407,7 @@ def print_report(report: DemoReport, console: Any) -> None:
     scores.add_column("truth", no_wrap=True)
     for modality in MODALITIES:
         scores.add_column("3D" if modality is Modality.TOPOGRAPHY else "photo", justify="right")
-        scores.add_column("same?")
+        scores.add_column("lead")
     for pair in report.pairs:
         cells = [
             f"{pair['a']} {pair['country_a']}",
@@ -504,8 +505,8 @@ def summary_line(report: DemoReport) -> str:
         label = "3D scans" if modality == Modality.TOPOGRAPHY.value else "photographs"
         part = (
             f"{label}: {counts['matches_found']} of {counts['known_matches']} known matches "
-            f"found, false positives {counts['false_positives']} of "
-            f"{counts['known_non_matches']} known non-matches"
+            f"are leads, and {counts['false_positives']} of "
+            f"{counts['known_non_matches']} known non-matches (false leads)"
         )
         if counts["failed"]:
             part += f", {counts['failed']} comparisons failed"
