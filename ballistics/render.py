@@ -1,12 +1,14 @@
-"""Pictures for an examiner: surfaces and profiles drawn as PNG images, with their scale.
+"""Pictures for an examiner: the building blocks of every figure, and a surface drawn as a PNG.
 
 Pure functions from arrays to PNG bytes, drawn with OpenCV. A surface (heights or intensities
 on a square grid, NaN where nothing was measured) is drawn with a colour map whose range is set
 by percentiles of the valid points, so that one spike or dropout does not flatten the picture;
 unmeasured points are drawn in a neutral colour; every picture of a surface carries a scale bar
 in micrometres and the value range of its colours. The building blocks (:func:`colourise`,
-:func:`text_block`, :func:`scale_bar_block`, :func:`stack_blocks`, ...) are shared with the
-casing overlay (:mod:`ballistics.casing.overlay`).
+:func:`text_block`, :func:`scale_bar_block`, :func:`stack_blocks`, :func:`encode_png`, ...) know
+nothing of any kind of mark; the figures of each kind are built from them beside that kind:
+:mod:`ballistics.casing.preview` and :mod:`ballistics.casing.overlay` for cartridge cases,
+:mod:`ballistics.bullet.overlay` for bullet signatures. This module never imports them.
 
 Text is shaped and drawn with real fonts (:mod:`ballistics.text`): agency and case names are written
 as their agencies write them, in Latin with its accents, Cyrillic or Arabic.
@@ -20,8 +22,6 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from ballistics.casing.marks import PreparedCasing
-from ballistics.surface import Modality
 from ballistics.text import (
     FONT_SIZE_PX,
     TEXT_BGR,
@@ -121,7 +121,7 @@ def colourise(
     (rows, columns, 3) uint8 array
         Unmeasured points in :data:`MISSING_BGR`, or black under the "grey" map.
     """
-    _check_colour_map(colour_map)
+    check_colour_map(colour_map)
     values = check_surface(values)
     low, high = limits if limits is not None else contrast_limits(values)
     valid = np.isfinite(values)
@@ -136,7 +136,8 @@ def colourise(
     return image
 
 
-def _check_colour_map(colour_map: str) -> None:
+def check_colour_map(colour_map: str) -> None:
+    """Refuse a colour map that is not one of :data:`COLOUR_MAPS`."""
     if colour_map not in COLOUR_MAPS:
         raise ValueError(f"unknown colour_map {colour_map!r}; use one of {', '.join(COLOUR_MAPS)}.")
 
@@ -262,19 +263,21 @@ def encode_png(image: np.ndarray) -> bytes:
 # --- surfaces ---------------------------------------------------------------------------------
 
 
-def _check_pixel_um(pixel_um: float) -> float:
+def check_pixel_um(pixel_um: float) -> float:
+    """Return ``pixel_um`` as a float, refusing anything but a positive finite spacing."""
     if not (math.isfinite(pixel_um) and pixel_um > 0):
         raise ValueError(f"pixel_um must be a positive number of micrometres, got {pixel_um!r}.")
     return float(pixel_um)
 
 
-def _check_max_side(max_side_px: int) -> int:
+def check_max_side(max_side_px: int) -> int:
+    """Return ``max_side_px`` as an int, refusing a fraction or fewer than 32 pixels."""
     if int(max_side_px) != max_side_px or max_side_px < 32:
         raise ValueError(f"max_side_px must be a whole number of pixels >= 32, got {max_side_px}.")
     return int(max_side_px)
 
 
-def _surface_panel(
+def surface_panel(
     values: np.ndarray,
     *,
     size_px: tuple[int, int],
@@ -335,12 +338,12 @@ def render_surface_png(
         If ``values`` is not 2-D or has no finite point, or an option is out of range.
     """
     values = check_surface(values)
-    pixel_um = _check_pixel_um(pixel_um)
-    max_side_px = _check_max_side(max_side_px)
-    _check_colour_map(colour_map)
+    pixel_um = check_pixel_um(pixel_um)
+    max_side_px = check_max_side(max_side_px)
+    check_colour_map(colour_map)
     size = fitted_size(values.shape, max_side_px)
     um_per_px = pixel_um * values.shape[1] / size[1]
-    panel = _surface_panel(
+    panel = surface_panel(
         values,
         size_px=size,
         colour_map=colour_map,
@@ -350,196 +353,5 @@ def render_surface_png(
     )
     blocks = [text_block([title])] if title else []
     blocks += [panel, scale_bar_block(um_per_px=um_per_px, max_length_px=max(size[1] // 4, 40))]
-    figure, _ = stack_blocks(blocks)
-    return encode_png(figure)
-
-
-def casing_preview_png(
-    mark: PreparedCasing,
-    *,
-    max_side_px: int = DEFAULT_MAX_SIDE_PX,
-    colour_map: str = DEFAULT_COLOUR_MAP,
-    title: str | None = None,
-) -> bytes:
-    """A preview of a prepared cartridge case: the breech face, and the firing pin beside it.
-
-    Both impressions are drawn at the same scale (the breech face's longest side at most
-    ``max_side_px``), each with its own colour range, under a title (default: the source file
-    and the modality) and over one scale bar.
-
-    Parameters
-    ----------
-    mark
-        The prepared casing (:func:`ballistics.casing.prepare.prepare_casing`).
-    max_side_px, colour_map
-        As in :func:`render_surface_png`.
-    title
-        First line of the figure; default the mark's source file name.
-
-    Returns
-    -------
-    bytes
-        The PNG file.
-    """
-    max_side_px = _check_max_side(max_side_px)
-    _check_colour_map(colour_map)
-    unit = "µm" if mark.modality is Modality.TOPOGRAPHY else ""
-    breech_face = mark.breech_face
-    size = fitted_size(breech_face.shape, max_side_px)
-    scale = size[1] / breech_face.shape[1]
-    um_per_px = mark.pixel_um / scale
-    common = {"colour_map": colour_map, "percentiles": DEFAULT_PERCENTILES, "value_unit": unit}
-    panels = [_surface_panel(breech_face, size_px=size, caption="Breech face", **common)]
-    firing_pin = mark.firing_pin
-    if firing_pin is not None and firing_pin.ndim == 2 and np.isfinite(firing_pin).any():
-        pin_size = (
-            max(1, round(firing_pin.shape[0] * scale)),
-            max(1, round(firing_pin.shape[1] * scale)),
-        )
-        panels.append(_surface_panel(firing_pin, size_px=pin_size, caption="Firing pin", **common))
-    heading = title or mark.source or "Cartridge case"
-    # two short lines, so that the pictures, not the caption, set the figure's width
-    details = [
-        f"{mark.modality.value}, {mark.pixel_um:g} µm per point",
-        f"{100 * mark.valid_fraction:.0f}% of the breech-face grid measured",
-    ]
-    blocks = [
-        text_block([heading]),
-        text_block(details),
-        side_by_side(panels),
-        scale_bar_block(um_per_px=um_per_px, max_length_px=max(size[1] // 4, 40)),
-    ]
-    figure, _ = stack_blocks(blocks)
-    return encode_png(figure)
-
-
-# --- profiles ---------------------------------------------------------------------------------
-
-#: Okabe-Ito blue and orange, told apart with every common colour-vision deficiency
-PROFILE_BGR = ((178, 114, 0), (0, 159, 230))
-GRID_BGR = (225, 225, 225)
-
-
-def _check_profile(values: np.ndarray, name: str) -> np.ndarray:
-    array = np.asarray(values, dtype=np.float64)
-    if array.ndim != 1:
-        raise ValueError(
-            f"{name} must be a 1-D profile of heights in µm, got shape {array.shape}; pass one "
-            "signature (e.g. the mean of a land's cross-cuts)."
-        )
-    if np.isfinite(array).sum() < 2:
-        raise ValueError(f"{name} has fewer than 2 finite points; there is no profile to draw.")
-    return array
-
-
-def _ticks(low: float, high: float, *, count: int) -> np.ndarray:
-    """Round tick values inside [low, high], about ``count`` of them."""
-    step = nice_length((high - low) / max(count, 1)) if high > low else 1.0
-    first = math.ceil(low / step - 1e-9) * step
-    return np.arange(first, high + 1e-9 * step, step)
-
-
-def _runs(valid: np.ndarray) -> list[tuple[int, int]]:
-    """[start, stop) of each run of True."""
-    edges = np.diff(np.concatenate([[0], valid.astype(np.int8), [0]]))
-    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True))
-
-
-def signature_overlay_png(
-    first_um: np.ndarray,
-    second_um: np.ndarray,
-    *,
-    pixel_um: float,
-    lag_um: float = 0.0,
-    labels: tuple[str, str] = ("", ""),
-    title: str | None = None,
-    width_px: int = 960,
-    height_px: int = 320,
-) -> bytes:
-    """Draw two 1-D profiles (e.g. bullet land signatures) aligned, as two lines on a grid.
-
-    Parameters
-    ----------
-    first_um, second_um
-        Heights in micrometres along the profile, one per ``pixel_um``; NaN points are left as
-        gaps in the line.
-    pixel_um
-        Spacing of the points of both profiles, micrometres.
-    lag_um
-        Where the second profile starts on the first's axis: its point ``i`` is drawn at
-        ``lag_um + i * pixel_um`` and the first's point ``i`` at ``i * pixel_um``.
-    labels
-        Legend entries of the two profiles.
-    title
-        A line above the plot.
-    width_px, height_px
-        Size of the plot area with its axis labels.
-
-    Returns
-    -------
-    bytes
-        The PNG file.
-    """
-    first = _check_profile(first_um, "first_um")
-    second = _check_profile(second_um, "second_um")
-    pixel_um = _check_pixel_um(pixel_um)
-    if not math.isfinite(lag_um):
-        raise ValueError(f"lag_um must be a finite number of micrometres, got {lag_um!r}.")
-    if width_px < 200 or height_px < 120:
-        raise ValueError("width_px must be >= 200 and height_px >= 120 for the axes to fit.")
-    positions = (np.arange(first.size) * pixel_um, lag_um + np.arange(second.size) * pixel_um)
-    x_low = min(positions[0][0], positions[1][0])
-    x_high = max(positions[0][-1], positions[1][-1])
-    both = np.concatenate([first[np.isfinite(first)], second[np.isfinite(second)]])
-    y_low, y_high = (float(v) for v in np.percentile(both, [0.5, 99.5]))
-    if not y_high > y_low:
-        y_low, y_high = y_low - 0.5, y_low + 0.5
-    padding = 0.08 * (y_high - y_low)
-    y_low, y_high = y_low - padding, y_high + padding
-
-    plot = blank(height_px, width_px)
-    left, right, top, bottom = 64, width_px - 16, 8, height_px - 44
-
-    def to_x(value: np.ndarray | float) -> np.ndarray:
-        return left + (np.asarray(value) - x_low) / max(x_high - x_low, 1e-9) * (right - left)
-
-    def to_y(value: np.ndarray | float) -> np.ndarray:
-        return bottom - (np.asarray(value) - y_low) / (y_high - y_low) * (bottom - top)
-
-    # a tick label's digits are centred on its tick: half their height below it
-    half_digit_px = round(0.36 * FONT_SIZE_PX)
-    for tick in _ticks(x_low, x_high, count=8):
-        x = round(float(to_x(tick)))
-        cv2.line(plot, (x, top), (x, bottom), GRID_BGR, 1)
-        label = f"{tick:g}"
-        draw_text(plot, label, origin=(x - text_width(label) // 2, bottom + 18))
-    for tick in _ticks(y_low, y_high, count=5):
-        y = round(float(to_y(tick)))
-        cv2.line(plot, (left, y), (right, y), GRID_BGR, 1)
-        label = f"{tick:g}"
-        draw_text(plot, label, origin=(left - 6 - text_width(label), y + half_digit_px))
-    cv2.rectangle(plot, (left, top), (right, bottom), TEXT_BGR, 1)
-    x_label = "position (µm)"
-    draw_text(plot, x_label, origin=((left + right - text_width(x_label)) // 2, height_px - 6))
-    draw_text(plot, "µm", origin=(4, top + baseline_offset()))
-
-    for profile, x_values, colour in zip((first, second), positions, PROFILE_BGR, strict=True):
-        points = np.stack([to_x(x_values), to_y(np.where(np.isfinite(profile), profile, 0))], 1)
-        points = np.round(points).astype(np.int32)
-        for start, stop in _runs(np.isfinite(profile)):
-            if stop - start == 1:
-                cv2.circle(plot, tuple(int(v) for v in points[start]), 1, colour, -1)
-            else:
-                cv2.polylines(plot, [points[start:stop]], False, colour, 2, cv2.LINE_AA)
-
-    legend_entries = []
-    for label, colour in zip(labels, PROFILE_BGR, strict=True):
-        text = text_block([label or "-"])
-        swatch = blank(text.shape[0], 28)
-        cv2.line(swatch, (2, text.shape[0] // 2), (25, text.shape[0] // 2), colour, 3)
-        legend_entries += [swatch, text]
-    blocks = [text_block([title])] if title else []
-    lag_line = f"second profile shifted by {lag_um:+g} µm; {pixel_um:g} µm per point"
-    blocks += [side_by_side(legend_entries, gap_px=6), text_block([lag_line]), plot]
     figure, _ = stack_blocks(blocks)
     return encode_png(figure)

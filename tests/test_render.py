@@ -7,20 +7,19 @@ import numpy as np
 import pytest
 import scipy.ndimage as ndi
 
+from ballistics.bullet.overlay import PROFILE_BGR, signature_overlay_png
 from ballistics.casing.marks import PreparedCasing
+from ballistics.casing.preview import casing_preview_png
 from ballistics.render import (
     MARGIN_PX,
     MISSING_BGR,
-    PROFILE_BGR,
-    casing_preview_png,
     colourise,
     contrast_limits,
     nice_length,
     render_surface_png,
     scale_bar_block,
-    signature_overlay_png,
-    text_width,
 )
+from ballistics.text import text_width
 
 
 def _decode(png: bytes) -> np.ndarray:

@@ -14,16 +14,11 @@ from ballistics.bullet import (
     compare_bullets,
     compare_lands,
 )
+from ballistics.bullet.overlay import signature_overlay_png
 from ballistics.casing.compare import DEFAULT_COMPARE_CONFIG, CompareConfig, compare_casings
 from ballistics.casing.overlay import casing_overlay_png
-from ballistics.render import (
-    casing_preview_png,
-    encode_png,
-    render_surface_png,
-    signature_overlay_png,
-    stack_blocks,
-    text_block,
-)
+from ballistics.casing.preview import casing_preview_png
+from ballistics.render import encode_png, render_surface_png, stack_blocks, text_block
 
 #: rows of the striation picture drawn for each land of a bullet
 _LAND_STRIPE_ROWS = 64
