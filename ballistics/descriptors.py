@@ -28,25 +28,19 @@ How the vector is made (:func:`casing_descriptor`)
    band-passed textures share. That diagonal is left out on purpose: keeping it made unrelated
    casings look alike (measured: lower mean average precision on Fadul and on synthetic sets).
    Neighbouring rings overlap (which buys tolerance to centring errors), so unrelated casings
-   still meet at a cosine of about 0.1-0.2 rather than 0.
+   still meet at a small positive cosine rather than 0.
 4. Two such parts are made: a fine one (many narrow rings, many orders: discriminates) and a
    coarse one (a few wide rings, low orders: still agrees when the centre is off by 100 µm or
    more). Each is L2-normalised, folded to a fixed length by signed feature hashing [3]_ (an
    unbiased estimate of the inner product, deterministic from the index alone), weighted, and
    the concatenation is L2-normalised.
 
-Measured (``benchmarks/descriptor_recall.py``, JSON in ``benchmarks/results``): each of the 40
-Fadul scans searched against the other 39 finds a true mate first in 39 cases and second in
-one (mean average precision 0.90); DFSC 0.77 at rank 1, synthetic topographies 0.70 and
-photographs 0.50 at rank 1, 0.92 and 0.88 within the top 10 of 59. A scan against itself
-turned by a random angle keeps a cosine of 0.97-0.99 (lowest 0.93, photographs); shifted by
-50 / 100 / 400 µm as well, 0.5-0.75 / 0.25-0.5 / 0.1-0.17, where unrelated casings meet at
-0.1-0.2. So the descriptor serves the centring errors seen between scans of one firearm
-(20-80 µm on these sets); for larger ones (a raw scan centred on the primer against a
-processed one centred on the firing pin, ~400 µm) describe the query at a grid of axis
-offsets (:func:`offset_descriptors`, :func:`offset_grid_um`) and keep each candidate's best
-cosine: 0.4-0.7 for the true mate, 0.2-0.24 for an unrelated casing. About 5-10 ms per casing
-at 6.25 µm/px on one core.
+How well it retrieves, how it holds up under rotation and centring errors, and what it costs
+are measured by ``benchmarks/descriptor_recall.py`` (JSON in ``benchmarks/results``; figures in
+the README's "Evidence database results"). It serves the centring errors seen between scans of
+one firearm; for larger ones (a raw scan centred on the primer against a processed one centred
+on the firing pin) describe the query at a grid of axis offsets (:func:`offset_descriptors`,
+:func:`offset_grid_um`) and keep each candidate's best cosine.
 
 References
 ----------
@@ -289,7 +283,7 @@ def _harmonic_coefficients(
 
     ``bin_sums[b, k - 1]`` is the sum of ``f e^{ikθ}`` over the blocks of radial bin ``b``
     and ``bin_counts[b]`` their number. Sums are explicit loops (``einsum``), not a matrix
-    product: a multithreaded BLAS was 30 times slower than one thread on a busy machine.
+    product: a multithreaded BLAS was many times slower than one thread on a busy machine.
     """
     distance = (bin_radius_um[None, :] - part.radii_um[:, None]) / part.half_width_um
     windows = np.where(np.abs(distance) < 1.0, 0.5 * (1.0 + np.cos(np.pi * distance)), 0.0)

@@ -173,10 +173,8 @@ def search_parameters(
     SWIG does not keep Python objects referenced from a parameter struct alive, so the second
     element must outlive the search. With a selector that admits only a fraction ``f`` of the
     vectors, the HNSW candidate list is widened by ``1 / sqrt(f)`` (at most 4x), because rejected
-    nodes still occupy it while the graph is walked. Measured at 100k clustered 256-d vectors,
-    each query filtered to its own class (f = 1/12), recall@50 against exact filtered search was
-    0.9989 / 0.9991 / 0.9992 / 0.9993 at efSearch 500 / 1000 / 2000 / 4000 for 1.5 / 2.0 / 3.5 /
-    7.8 ms per query: widening by 1 / f would buy little. A query far from every admitted vector
+    nodes still occupy it while the graph is walked; widening by ``1 / f`` bought little recall
+    for its time (README, "Evidence database results"). A query far from every admitted vector
     is the hard case for a filtered graph walk; small admitted sets are searched exactly instead
     (``IndexConfig.exact_filter_max_vectors``).
     """

@@ -26,21 +26,21 @@ class IndexConfig:
         on), or one of ``"flat"``, ``"hnsw"``, ``"ivf"`` to force it.
     large_backend
         What ``"auto"`` uses for large partitions: ``"hnsw"`` (default; on clustered
-        descriptor-like data it reaches recall@50 0.997 at 100k vectors where IVF-PQ reaches
-        0.97, see ``benchmarks/index_scale.py``) or ``"ivf"``.
+        descriptor-like data its recall is higher than IVF-PQ's, see ``benchmarks/index_scale.py``)
+        or ``"ivf"``.
     flat_max_vectors
         Partitions with fewer live vectors are searched exactly. A single exact query reads every
-        vector (1 KiB each at 256 dimensions): at 100k, 8.5 ms on one thread of a busy 2-core
-        machine (28 ms with FAISS's 2 OpenMP threads there), against 1.3 ms for HNSW. The
-        candidate comparisons that follow a search cost far more, so exactness is kept up to
-        here; the ``add`` that crosses it builds the graph (about 25 s at 100k on 2 cores).
+        vector (1 KiB each at 256 dimensions), many times what an HNSW query reads (timings in
+        the README's "Evidence database results"). The candidate comparisons that follow a
+        search cost far more, so exactness is kept up to here; the ``add`` that crosses it
+        builds the graph.
     hnsw_neighbors
         Graph degree ``M`` of HNSW (links per node; memory ``2 * M * 4`` bytes per vector).
     hnsw_build_breadth
         ``efConstruction``: candidate list length while linking a new vector. At a million
-        512-value vectors recall is bounded by the graph, not by the search: 80 gave recall@50
-        0.928, 200 gives 0.986 (efSearch 500) and 0.995 (efSearch 1,000) at 8 ms per query
-        (``benchmarks/index_scale.py``; the build takes about 15 minutes on 2 cores).
+        512-value vectors recall is bounded by the graph, not by the search, so the default is
+        wide (``benchmarks/index_scale.py``; recall, query time and build time in the README's
+        "Evidence database results").
     hnsw_search_breadth, hnsw_breadth_per_result
         ``efSearch`` is ``max(hnsw_search_breadth, hnsw_breadth_per_result * k)``, so that asking
         for more results searches more widely (k = 50: efSearch 1,000).

@@ -396,7 +396,7 @@ class PartitionedIndex:
             Search parameters and later backend choices (a partition keeps the backend it was
             saved with until it is next rebuilt).
         verify_checksums
-            Compare every file's SHA-256 with the manifest before parsing it (about 1 s per GB);
+            Compare every file's SHA-256 with the manifest before parsing it (reads every byte);
             sizes are always compared.
         mmap
             Map the FAISS files instead of reading them (loads in milliseconds; pages are read

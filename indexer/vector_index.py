@@ -16,10 +16,9 @@ compacts at once (a memory move), the graph and list backends skip dead position
 Threads
 -------
 FAISS parallelises one exact query over its OpenMP threads. On a busy 2-core machine that
-hand-off costs more than it gains: one exact query over 100k 256-d vectors took 24 ms with 2
-threads and 8.5 ms with 1 (12k vectors: 15 ms and 0.6 ms). A server answering many single
-queries at once should call ``faiss.omp_set_num_threads(1)`` and let its requests run in
-parallel instead; this package leaves the setting alone.
+hand-off costs more than it gains (README, "Evidence database results"). A server answering
+many single queries at once should call ``faiss.omp_set_num_threads(1)`` and let its requests
+run in parallel instead; this package leaves the setting alone.
 """
 
 from __future__ import annotations
@@ -79,8 +78,8 @@ class VectorIndex:
     -----
     Thread-safe: searches run concurrently, a mutation waits for running searches and blocks new
     ones until it is done. The ``add`` that takes a partition past
-    ``config.flat_max_vectors`` builds the large backend inside the call (about 40 s per 100k
-    256-d vectors for HNSW on 2 cores).
+    ``config.flat_max_vectors`` builds the large backend inside the call (tens of seconds per
+    100k vectors for HNSW; build times in the README's "Evidence database results").
     """
 
     def __init__(self, dimension: int = 256, *, config: IndexConfig = DEFAULT_INDEX_CONFIG) -> None:

@@ -10,7 +10,7 @@ the same code runs in a pool or, with one worker, in the calling process:
   descriptor change).
 
 The main process keeps the database: workers never open it. Marks travel to the workers as
-their compact encoding (:mod:`api.store.marks`, ~0.1-0.2 MB for a Fadul scan), and each worker
+their compact encoding (:mod:`api.store.marks`), and each worker
 keeps the last few it resampled for comparison, so that a casing compared with many others is
 decoded and resampled once per worker.
 """

@@ -162,9 +162,9 @@ def compare_lands(
 
     The score is the cross-correlation ``ccf``: of the three scores Vanderplas et al. [3]_
     compared, it is the one whose known-match and known-non-match distributions overlap least
-    across scanners, and its scale (-1..1) needs no per-scanner calibration. On the Hamby 252
-    and Hamby 44 lands (``benchmarks/bullet_accuracy.py``) known-match lands score 0.68-0.96
-    and known non-matches at most 0.54 at the defaults (see :func:`compare_bullets`).
+    across scanners, and its scale (-1..1) needs no per-scanner calibration. How it separates
+    known matches from known non-matches on the Hamby lands (``benchmarks/bullet_accuracy.py``)
+    is in the README's "Bullet results".
 
     Lands scanned at different resolutions are compared at the coarser one (the finer signature
     is resampled by linear interpolation).
@@ -229,25 +229,13 @@ def compare_bullets(
     lands leave their pairs out, so fewer lands is normal, not an error); the bullet score is
     the best phase's, in the spirit of the sequence-average-maximum of Vanderplas et al. [3]_.
 
-    Calibration of ``lead_threshold`` (default 0.6), measured by
-    ``benchmarks/bullet_accuracy.py`` at the default configuration (land scores):
-
-    ============================  ===========  =====================  ===================
-    set                           land pairs   known-match scores     known non-matches
-    ============================  ===========  =====================  ===================
-    Hamby 252 (all 11 lands)      4 KM, 51     0.874 - 0.954          at most 0.480
-    Hamby 44 barrel 1, B1 x B2    6 KM, 30     0.684 - 0.962          at most 0.413
-    Hamby 44 questioned (weak)    3 KM, 282    0.779 - 0.877          at most 0.537
-    ============================  ===========  =====================  ===================
-
-    The known-match bullet pairs score 0.923 (Hamby 252, 4 land pairs at the best phase) and
-    0.843 (Hamby 44; 0.819-0.874 with any one land removed), their best wrong phase at most
-    0.392; known non-match bullet pairs (single lands of other barrels) at most 0.467 (weak
-    labels: 0.504). 0.6 lies between the highest known non-match land (0.537) and the lowest
-    known-match land (0.684) with a margin on both sides, so that a bullet of a single land is
-    decided by the same threshold. These are two sets from one make of barrel (10
-    consecutively rifled Ruger P85 barrels) and a few hundred known non-matches:
-    treat the threshold as a screening value, not as a measured error rate.
+    ``lead_threshold`` (default 0.6) is calibrated with ``benchmarks/bullet_accuracy.py`` at the
+    default configuration: it lies between the highest known-non-match land score and the
+    lowest known-match one on the Hamby 252 and Hamby 44 sets, with a margin on both sides, so
+    that a bullet of a single land is decided by the same threshold (the scores, land by land
+    and bullet by bullet, are in the README's "Bullet results"). These are two sets from one
+    make of barrel (consecutively rifled Ruger P85 barrels) and a few hundred known
+    non-matches: treat the threshold as a screening value, not as a measured error rate.
 
     Parameters
     ----------

@@ -16,11 +16,11 @@ The score is the mean of the two directions' congruent-cell counts, a number tha
 comparable across pairs of cartridge cases because cells have a fixed physical size
 (``cell_um``). ``lead`` compares it with a per-modality threshold calibrated on known
 non-matches for a false-positive rate of at most 1 in 1,000 (``benchmarks/calibrate_casing.py``):
-the stricter of a negative-binomial tail fitted to the 796 real 3D known non-matches (Fadul and
+the stricter of a negative-binomial tail fitted to the real 3D known non-matches (Fadul and
 DFSC; photographs: the synthetic non-matches from different production runs, as no real 2D
 known non-matches are at hand), the largest observed known non-match plus half a cell, and
-NIST's published criterion of 6 congruent cells, which is the one that binds on the current
-data (fitted tail: 3.5).
+NIST's published criterion of 6 congruent cells. Which of the three binds, and the measured
+counts, are in the README's "How the `lead` threshold is calibrated".
 
 References
 ----------
@@ -72,9 +72,10 @@ class CompareConfig:
     angle is poorly determined and a wrong angle moves it sideways (see :mod:`.cmc`).
 
     Photographs get their own cell correlation threshold: under ring light, the cells of the
-    NBIDE known-match pair correlate at 0.3-0.55 where 3D cells reach 0.7-0.9, so 0.5 would
-    throw most true cells away. Each modality has its own ``lead`` threshold, set from
-    known non-matches of that modality (``benchmarks/calibrate_casing.py``).
+    NBIDE known-match pair correlate well below what 3D cells reach (README, "How the `lead`
+    threshold is calibrated"), so 0.5 would throw most true cells away. Each modality has its
+    own ``lead`` threshold, set from known non-matches of that modality
+    (``benchmarks/calibrate_casing.py``).
     """
 
     coarse_pixel_um: float = 50.0
