@@ -17,6 +17,7 @@ from api.store.database import Store
 from api.store.errors import ConflictError, MarkFormatError, NotFoundError
 from api.store.marks import decode_casing_mark, encode_casing_mark, encode_mark
 from api.store.models import AuditEntry, Case, Exhibit, ExhibitFile, Link, check_country_code
+from api.store.repository import exhibits as exhibit_rows
 from ballistics.casing.marks import PreparedCasing
 from tests.api.store.conftest import MakeExhibit
 
@@ -190,7 +191,7 @@ def test_a_concurrent_insert_of_the_same_exhibit_is_taken_as_the_stored_one(
     lookups = iter([None])
     find = repository.find_exhibit
     monkeypatch.setattr(
-        repository, "find_exhibit", lambda *args: next(lookups, None) or find(*args)
+        exhibit_rows, "find_exhibit", lambda *args: next(lookups, None) or find(*args)
     )
     with store.transaction(write=True) as session:
         again = repository.add_exhibit(

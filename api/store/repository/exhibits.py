@@ -1,0 +1,349 @@
+"""Cases and exhibits: an agency's incidents and the items stored under them, with their files."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from api.store.errors import ConflictError, NotFoundError
+from api.store.models import (
+    EXHIBIT_STATUSES,
+    KINDS,
+    MODALITIES,
+    Agency,
+    Case,
+    Exhibit,
+    ExhibitFile,
+)
+from api.store.originals import StoredOriginal
+from api.store.repository._common import _identifier, _one_of
+from api.store.repository.audit_log import audit
+
+
+def item_sha256(file_digests: Sequence[str]) -> str:
+    """Return an item's digest: its file's SHA-256, or for several files (a bullet's lands, in
+    land order) the SHA-256 of their digests joined by newlines."""
+    if not file_digests:
+        raise ValueError("an item has at least one file; give the SHA-256 of each of its files.")
+    if len(file_digests) == 1:
+        return file_digests[0]
+    return hashlib.sha256("\n".join(file_digests).encode("ascii")).hexdigest()
+
+
+def get_or_create_case(
+    session: Session, agency: Agency, case_id: str, *, occurred_on: datetime.date | None = None
+) -> Case:
+    """Return ``agency``'s case ``case_id``, creating it if new.
+
+    Raises
+    ------
+    ConflictError
+        The case exists with another ``occurred_on`` date.
+    """
+    case_id = _identifier(case_id, "case_id")
+    if isinstance(occurred_on, datetime.datetime):
+        raise ValueError("occurred_on is a date; give datetime.date, not a datetime.")
+    statement = select(Case).where(Case.agency_pk == agency.id, Case.case_id == case_id)
+    case = session.scalar(statement)
+    if case is None:
+        candidate = Case(agency=agency, case_id=case_id, occurred_on=occurred_on)
+        try:
+            with session.begin_nested():
+                session.add(candidate)
+        except IntegrityError:
+            case = session.scalar(statement)
+            if case is None:
+                raise
+        else:
+            return candidate
+    if occurred_on is not None:
+        if case.occurred_on is None:
+            case.occurred_on = occurred_on
+        elif case.occurred_on != occurred_on:
+            raise ConflictError(
+                f"case {case_id!r} of {agency.name} occurred on {case.occurred_on.isoformat()}, "
+                f"not {occurred_on.isoformat()}; correct the occurred_on column."
+            )
+    return case
+
+
+def get_case(session: Session, agency: Agency, case_id: str) -> Case:
+    """Return ``agency``'s case ``case_id``; raise NotFoundError if there is none."""
+    case = session.scalar(select(Case).where(Case.agency_pk == agency.id, Case.case_id == case_id))
+    if case is None:
+        raise NotFoundError("case", case_id)
+    return case
+
+
+# --- exhibits ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExhibitAdded:
+    """The outcome of :func:`add_exhibit`: the exhibit, and whether this call created it."""
+
+    exhibit: Exhibit
+    created: bool
+
+    @property
+    def skipped(self) -> bool:
+        """True when the same item was already stored (an idempotent repeat)."""
+        return not self.created
+
+
+def add_exhibit(
+    session: Session,
+    case: Case,
+    exhibit_id: str,
+    *,
+    kind: str,
+    files: Sequence[StoredOriginal],
+    caliber: str | None = None,
+    modality: str | None = None,
+    pixel_um: float | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    shared: bool = True,
+    actor: str | None = None,
+) -> ExhibitAdded:
+    """Store exhibit ``exhibit_id`` of ``case`` with its original files, once.
+
+    Adding the same item again (same agency, exhibit id, files, case and kind) returns the
+    stored exhibit with ``created`` False, so that re-running an ingest changes nothing.
+
+    Parameters
+    ----------
+    case
+        The case it belongs to; the exhibit belongs to the case's agency.
+    exhibit_id
+        The agency's id of the exhibit, unique within the agency.
+    kind
+        ``"cartridge_case"`` or ``"bullet"``.
+    files
+        The stored originals (:meth:`api.store.originals.OriginalStore.put_file`), one per land
+        of a bullet in land order.
+    caliber, modality, pixel_um
+        Calibre (a class filter), modality and micrometres per pixel of the surface read from
+        the files; None when not known yet.
+    metadata
+        Free fields (the manifest's unknown columns, the file's metadata): JSON-serialisable.
+    shared
+        Whether other agencies may see it.
+    actor
+        Who submits it, for the audit log; default the case's agency.
+
+    Raises
+    ------
+    ConflictError
+        The agency already has this exhibit id with different files, or in another case, or of
+        another kind.
+    ValueError
+        A field is empty or out of range.
+    """
+    exhibit_id = _identifier(exhibit_id, "exhibit_id")
+    kind = _one_of(kind, KINDS, "kind")
+    if modality is not None:
+        modality = _one_of(str(modality), MODALITIES, "modality")
+    if pixel_um is not None and not (math.isfinite(pixel_um) and pixel_um > 0):
+        raise ValueError(f"pixel_um {pixel_um!r} must be a positive number of micrometres.")
+    files = list(files)
+    digest = item_sha256([original.sha256 for original in files])
+    agency = case.agency
+    existing = find_exhibit(session, agency, exhibit_id)
+    if existing is None:
+        exhibit = Exhibit(
+            agency=agency,
+            case=case,
+            exhibit_id=exhibit_id,
+            kind=kind,
+            caliber=caliber,
+            modality=modality,
+            sha256=digest,
+            pixel_um=pixel_um,
+            extra_metadata=dict(metadata or {}),
+            shared=bool(shared),
+            files=[
+                ExhibitFile(
+                    position=position,
+                    sha256=original.sha256,
+                    name=original.name[:500],
+                    size_bytes=original.size_bytes,
+                )
+                for position, original in enumerate(files)
+            ],
+        )
+        try:
+            with session.begin_nested():
+                session.add(exhibit)
+        except IntegrityError:  # stored by a concurrent transaction since the lookup
+            existing = find_exhibit(session, agency, exhibit_id)
+            if existing is None:
+                raise
+        else:
+            audit(
+                session,
+                actor or agency.name,
+                "exhibit.add",
+                object_type="exhibit",
+                object_id=exhibit.public_id,
+                details={
+                    "exhibit_id": exhibit_id,
+                    "case_id": case.case_id,
+                    "sha256": digest,
+                    "files": [original.sha256 for original in files],
+                },
+            )
+            return ExhibitAdded(exhibit=exhibit, created=True)
+    check_same_item(
+        existing,
+        sha256=digest,
+        case_id=case.case_id,
+        kind=kind,
+        caliber=caliber,
+        shared=bool(shared),
+        modality=modality,
+        pixel_um=pixel_um,
+        metadata=metadata,
+    )
+    return ExhibitAdded(exhibit=existing, created=False)
+
+
+def check_same_item(
+    exhibit: Exhibit,
+    *,
+    sha256: str,
+    case_id: str,
+    kind: str,
+    caliber: str | None = None,
+    shared: bool | None = None,
+    modality: str | None = None,
+    pixel_um: float | None = None,
+    occurred_on: datetime.date | None = None,
+    metadata: Mapping[str, Any] | None = None,
+) -> None:
+    """Refuse a repeat of ``exhibit`` that differs from what is stored; a repeat is idempotent
+    only when it is the same item with the same fields.
+
+    The files, the case and the kind are always compared; the optional fields only when given
+    (None: not said, the stored value stands), and of ``metadata`` the entries given.
+
+    Raises
+    ------
+    ConflictError
+        The message names each field that differs with its stored and sent values (the
+        exhibit is the caller's own, so its values are the caller's to see).
+    """
+    where = f"exhibit {exhibit.exhibit_id!r} of {exhibit.agency.name}"
+    if exhibit.sha256 != sha256:
+        raise ConflictError(
+            f"{where} is already stored with other files (SHA-256 {exhibit.sha256}, this item "
+            f"{sha256}); an exhibit's files never change: give this item another exhibit_id."
+        )
+    if exhibit.case.case_id != case_id:
+        raise ConflictError(
+            f"{where} is already stored in case {exhibit.case.case_id!r}, not {case_id!r}; "
+            "correct the case_id (an exhibit never moves to another case)."
+        )
+    if exhibit.kind != kind:
+        raise ConflictError(
+            f"{where} is already stored as a {exhibit.kind}, not a {kind}; correct the kind."
+        )
+    stored_metadata = dict(exhibit.extra_metadata or {})
+    compared: list[tuple[str, Any, Any]] = [
+        ("caliber", exhibit.caliber, caliber),
+        ("shared", exhibit.shared, shared),
+        ("modality", exhibit.modality, modality),
+        ("occurred_on", exhibit.case.occurred_on, occurred_on),
+        *(
+            (name, stored_metadata.get(name), value)
+            for name, value in sorted((metadata or {}).items())
+        ),
+    ]
+    differences = [
+        f"{name} {stored!r} stored, {sent!r} sent"
+        for name, stored, sent in compared
+        if sent is not None and sent != stored
+    ]
+    if (
+        pixel_um is not None
+        and exhibit.pixel_um is not None
+        and not math.isclose(pixel_um, exhibit.pixel_um, rel_tol=1e-9)
+    ):
+        differences.append(f"pixel_um {exhibit.pixel_um!r} stored, {pixel_um!r} sent")
+    if differences:
+        raise ConflictError(
+            f"{where} is already stored with other fields ({'; '.join(differences)}); an "
+            "exhibit's fields do not change by uploading it again: send the stored values, or "
+            "give this item another exhibit_id."
+        )
+
+
+def find_exhibit(session: Session, agency: Agency, exhibit_id: str) -> Exhibit | None:
+    """Return ``agency``'s exhibit ``exhibit_id``, or None."""
+    return session.scalar(
+        select(Exhibit).where(Exhibit.agency_pk == agency.id, Exhibit.exhibit_id == exhibit_id)
+    )
+
+
+def get_exhibit(session: Session, public_id: str) -> Exhibit:
+    """Return the exhibit of public id ``public_id``; raise NotFoundError if there is none."""
+    exhibit = session.scalar(select(Exhibit).where(Exhibit.public_id == public_id))
+    if exhibit is None:
+        raise NotFoundError("exhibit", public_id)
+    return exhibit
+
+
+def exhibits_by_key(session: Session, keys: Iterable[int]) -> dict[int, Exhibit]:
+    """Return the exhibits of the given integer ids (FAISS ids), with case and agency loaded.
+
+    Ids with no exhibit (removed since the index was built) are left out of the answer.
+    """
+    keys = [int(key) for key in keys]
+    if not keys:
+        return {}
+    statement = (
+        select(Exhibit)
+        .where(Exhibit.id.in_(keys))
+        .options(selectinload(Exhibit.case), selectinload(Exhibit.agency))
+    )
+    return {exhibit.id: exhibit for exhibit in session.scalars(statement)}
+
+
+def list_exhibits(
+    session: Session,
+    *,
+    agency: Agency | None = None,
+    case: Case | None = None,
+    kind: str | None = None,
+    modality: str | None = None,
+    status: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[Exhibit]:
+    """Return exhibits in the order they were stored, optionally filtered."""
+    statement = select(Exhibit).order_by(Exhibit.id).offset(offset).limit(limit)
+    if agency is not None:
+        statement = statement.where(Exhibit.agency_pk == agency.id)
+    if case is not None:
+        statement = statement.where(Exhibit.case_pk == case.id)
+    if kind is not None:
+        statement = statement.where(Exhibit.kind == kind)
+    if modality is not None:
+        statement = statement.where(Exhibit.modality == modality)
+    if status is not None:
+        statement = statement.where(Exhibit.status == status)
+    return list(session.scalars(statement))
+
+
+def set_exhibit_status(session: Session, exhibit: Exhibit, status: str) -> Exhibit:
+    """Set an exhibit's correlation status (``queued``, ``correlated`` or ``failed``)."""
+    exhibit.status = _one_of(status, EXHIBIT_STATUSES, "status")
+    session.flush()
+    return exhibit

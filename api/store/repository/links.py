@@ -1,0 +1,262 @@
+"""Links between exhibits of different cases: leads the engine finds, an examiner's decisions."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from sqlalchemy import or_, select, union_all
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, aliased, selectinload
+
+from api.store.errors import ConflictError, NotFoundError
+from api.store.models import (
+    DECIDED_LINK_STATUSES,
+    DECISION_METHODS,
+    LINK_STATUSES,
+    Agency,
+    Case,
+    Exhibit,
+    Link,
+    utc_now,
+)
+from api.store.repository._common import SYSTEM_ACTOR, _one_of
+from api.store.repository.audit_log import audit
+
+#: what a link is read with: both exhibits with their cases and agencies, and who decided
+_LINK_LOADING = (
+    *(
+        selectinload(side).selectinload(related)
+        for side in (Link.exhibit_a, Link.exhibit_b)
+        for related in (Exhibit.case, Exhibit.agency)
+    ),
+    selectinload(Link.decided_by),
+)
+
+
+def upsert_link(
+    session: Session,
+    first: Exhibit,
+    second: Exhibit,
+    *,
+    score: float,
+    algorithm_version: str | None = None,
+) -> Link:
+    """Record a possible link between two exhibits of different cases; return it.
+
+    (a, b) and (b, a) are the same link. A new link is a ``lead``; an existing one keeps the
+    higher of its scores and its status: an examiner's ``confirmed`` or ``rejected`` is never
+    turned back into a lead by the engine.
+
+    Raises
+    ------
+    ValueError
+        The exhibits are the same, or of the same case, or the score is not finite.
+    """
+    if first.id == second.id:
+        raise ValueError(f"exhibit {first.exhibit_id!r} cannot be linked with itself.")
+    if first.case_pk == second.case_pk:
+        raise ValueError(
+            f"exhibits {first.exhibit_id!r} and {second.exhibit_id!r} are of the same case; "
+            "links join different cases."
+        )
+    if not math.isfinite(score):
+        raise ValueError(f"link score {score!r} is not finite.")
+    exhibit_a, exhibit_b = sorted((first, second), key=lambda exhibit: exhibit.id)
+    statement = select(Link).where(
+        Link.exhibit_a_pk == exhibit_a.id, Link.exhibit_b_pk == exhibit_b.id
+    )
+    # the row lock (PostgreSQL) keeps two workers from both reading the old score
+    link = session.scalar(statement.with_for_update())
+    if link is None:
+        candidate = Link(
+            exhibit_a=exhibit_a,
+            exhibit_b=exhibit_b,
+            score=float(score),
+            algorithm_version=algorithm_version,
+            status="lead",
+            cross_border=exhibit_a.agency.country != exhibit_b.agency.country,
+        )
+        try:
+            with session.begin_nested():
+                session.add(candidate)
+        except IntegrityError:
+            link = session.scalar(statement.with_for_update())
+            if link is None:
+                raise
+        else:
+            audit(
+                session,
+                SYSTEM_ACTOR,
+                "link.lead",
+                object_type="link",
+                object_id=candidate.public_id,
+                details={"score": float(score), "algorithm_version": algorithm_version},
+            )
+            return candidate
+    if score > link.score:
+        link.score = float(score)
+        link.algorithm_version = algorithm_version
+        session.flush()
+    return link
+
+
+def get_link(session: Session, public_id: str, *, for_update: bool = False) -> Link:
+    """Return the link of public id ``public_id``; raise NotFoundError if there is none.
+
+    ``for_update``: lock the link's row until the transaction ends (``SELECT ... FOR UPDATE``
+    on PostgreSQL; a SQLite write transaction holds the database's lock from its start) and
+    read its columns afresh, so that what is decided from its status stays true until commit.
+    """
+    statement = select(Link).options(*_LINK_LOADING).where(Link.public_id == public_id)
+    if for_update:
+        statement = statement.with_for_update(of=Link).execution_options(populate_existing=True)
+    link = session.scalar(statement)
+    if link is None:
+        raise NotFoundError("link", public_id)
+    return link
+
+
+def set_link_status(
+    session: Session,
+    link: Link,
+    status: str,
+    *,
+    by_agency: Agency,
+    comment: str | None = None,
+    method: str = "images",
+    expected_status: str | None = None,
+) -> Link:
+    """Record an examiner's decision on a link: ``confirmed`` or ``rejected``.
+
+    A decision may be revised (confirmed to rejected and back); the audit log keeps each one
+    with the status it replaced. The link's row is locked and read again first, so that of two
+    concurrent decisions the second sees the first's status: each audit line's
+    ``previous_status`` is the status it really replaced. Whether ``by_agency`` may decide is
+    the caller's rule.
+
+    Parameters
+    ----------
+    method
+        How the examiner reached the decision: ``"images"`` (on the screen) or
+        ``"microscope"`` (with the exhibits under a comparison microscope).
+    expected_status
+        The status the examiner saw when deciding; None: decide whatever the status is now.
+
+    Raises
+    ------
+    ConflictError
+        ``expected_status`` is given and the link's status is another (someone decided
+        meanwhile); nothing is changed.
+    """
+    status = _one_of(status, DECIDED_LINK_STATUSES, "link status")
+    method = _one_of(method, DECISION_METHODS, "decision method")
+    if expected_status is not None:
+        expected_status = _one_of(expected_status, LINK_STATUSES, "expected_status")
+    locked = select(Link).where(Link.id == link.id).with_for_update()
+    link = session.scalars(locked.execution_options(populate_existing=True)).one()
+    previous = link.status
+    if expected_status is not None and previous != expected_status:
+        raise ConflictError(
+            f"link {link.public_id} is {previous}, not {expected_status}: it was decided since "
+            "you saw it; read it again (GET /v1/links) and decide on what it is now."
+        )
+    link.status = status
+    link.decided_by = by_agency
+    link.decided_at = utc_now()
+    link.comment = comment
+    link.decision_method = method
+    session.flush()
+    audit(
+        session,
+        by_agency.name,
+        f"link.{status}",
+        object_type="link",
+        object_id=link.public_id,
+        details={"previous_status": previous, "comment": comment, "method": method},
+    )
+    return link
+
+
+def list_links(
+    session: Session,
+    *,
+    cross_border: bool | None = None,
+    status: str | None = None,
+    exhibit: Exhibit | None = None,
+    agency: Agency | None = None,
+    limit: int | None = None,
+) -> list[Link]:
+    """Return links, best score first, with both exhibits, cases and agencies loaded;
+    ``agency``: only links one of whose exhibits that agency holds."""
+    statement = (
+        select(Link).options(*_LINK_LOADING).order_by(Link.score.desc(), Link.id).limit(limit)
+    )
+    if agency is not None:
+        held = select(Exhibit.id).where(Exhibit.agency_pk == agency.id)
+        statement = statement.where(or_(Link.exhibit_a_pk.in_(held), Link.exhibit_b_pk.in_(held)))
+    if cross_border is not None:
+        statement = statement.where(Link.cross_border == cross_border)
+    if status is not None:
+        statement = statement.where(Link.status == _one_of(status, LINK_STATUSES, "status"))
+    if exhibit is not None:
+        statement = statement.where(
+            or_(Link.exhibit_a_pk == exhibit.id, Link.exhibit_b_pk == exhibit.id)
+        )
+    return list(session.scalars(statement))
+
+
+def link_summary(link: Link) -> dict[str, Any]:
+    """Return a link as ``ballistics links`` and ``GET /v1/links`` show it (CONTRACT.md)."""
+    exhibit_a, exhibit_b = link.exhibit_a, link.exhibit_b
+    return {
+        "id": link.public_id,
+        "exhibit_a": exhibit_a.exhibit_id,
+        "exhibit_b": exhibit_b.exhibit_id,
+        "case_a": exhibit_a.case.case_id,
+        "case_b": exhibit_b.case.case_id,
+        "agency_a": exhibit_a.agency.name,
+        "agency_b": exhibit_b.agency.name,
+        "country_a": exhibit_a.agency.country,
+        "country_b": exhibit_b.agency.country,
+        "score": link.score,
+        "cross_border": link.cross_border,
+        "status": link.status,
+    }
+
+
+def linked_cases(session: Session, case: Case) -> list[Case]:
+    """Return the cases linked to ``case`` through confirmed links, directly or transitively.
+
+    Leads and rejected links do not connect cases. The walk is one recursive query (UNION, so
+    that cycles end), the same on SQLite and PostgreSQL; ``case`` itself is not in the answer.
+    """
+    side_a = aliased(Exhibit)
+    side_b = aliased(Exhibit)
+    confirmed = Link.status == "confirmed"
+    forward = (
+        select(side_a.case_pk.label("source"), side_b.case_pk.label("target"))
+        .join_from(Link, side_a, Link.exhibit_a_pk == side_a.id)
+        .join(side_b, Link.exhibit_b_pk == side_b.id)
+        .where(confirmed)
+    )
+    backward = (
+        select(side_b.case_pk.label("source"), side_a.case_pk.label("target"))
+        .join_from(Link, side_a, Link.exhibit_a_pk == side_a.id)
+        .join(side_b, Link.exhibit_b_pk == side_b.id)
+        .where(confirmed)
+    )
+    edges = union_all(forward, backward).subquery("edges")
+    reachable = (
+        select(Case.id.label("case_pk")).where(Case.id == case.id).cte("reachable", recursive=True)
+    )
+    reachable = reachable.union(
+        select(edges.c.target).join(reachable, edges.c.source == reachable.c.case_pk)
+    )
+    statement = (
+        select(Case)
+        .where(Case.id.in_(select(reachable.c.case_pk)), Case.id != case.id)
+        .order_by(Case.agency_pk, Case.case_id)
+        .options(selectinload(Case.agency))
+    )
+    return list(session.scalars(statement))
