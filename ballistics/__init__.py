@@ -2,6 +2,16 @@
 
 The image science lives here as pure functions on arrays and small frozen dataclasses; the
 database, index and HTTP layers live in ``indexer`` and ``api``.
+
+What lives here: ``io/`` (files -> :class:`~ballistics.surface.Surface`), ``casing/`` and
+``bullet/`` (each kind of mark from a surface to a scored comparison, and its figures),
+``synthetic/`` (test data with known ground truth), ``descriptors.py`` (retrieval vectors),
+``render.py`` and ``text.py`` (the generic blocks of every picture), ``surface.py`` and
+``errors.py`` (what every step shares).
+
+May import: the standard library, numpy, scipy, OpenCV, and the file and font libraries
+(Pillow, tifffile, defusedxml, HarfBuzz, FreeType). Never ``api`` or ``indexer``
+(``tests/test_structure.py`` checks it).
 """
 
 from ballistics.errors import EvidenceError, LimitExceededError, UnreadableFileError

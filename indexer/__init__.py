@@ -4,6 +4,9 @@ A generic layer: it knows nothing of ballistics (and never imports it). The appl
 exhibits to int64 ids and calibres to integer classes, stores the descriptors in its database,
 and treats this index as a cache it can rebuild from there at any time.
 
+May import: the standard library, numpy and FAISS. Never ``ballistics``, never ``api``
+(``tests/test_structure.py`` checks it).
+
 >>> import numpy as np
 >>> from indexer import PartitionedIndex
 >>> store = PartitionedIndex("index-folder", dimension=4)

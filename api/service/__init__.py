@@ -5,6 +5,10 @@ operations the command line and the HTTP API expose: :meth:`~EvidenceService.ing
 manifest, :meth:`~EvidenceService.search` an item, list :meth:`~EvidenceService.links`,
 :meth:`~EvidenceService.reindex`. Retrieval has two stages: the ``top_k`` nearest descriptors in
 the vector index, re-ranked by the pairwise comparison of the prepared marks.
+
+May import: ``ballistics``, ``indexer``, ``api.store`` and the application's shared modules
+(``api.manifest``, ``api.pairs``, ``api.rifling``). Never ``api.web``: the HTTP layer calls
+the service, not the other way round.
 """
 
 from api.service.config import (

@@ -28,14 +28,19 @@ Public API
     The same for land scans already read (an upload's files).
 ``compare_lands(a, b, *, config) -> LandComparison``
 ``compare_bullets(a, b, *, config) -> BulletComparison``
-    ``lead`` at ``config.lead_threshold``; its calibration on the Hamby sets is
-    in :func:`compare_bullets`'s docstring.
+    ``lead`` at ``config.lead_threshold``; how it is calibrated on the Hamby sets is in
+    :func:`compare_bullets`'s docstring, the scores in the README's "Bullet results".
 ``land_descriptor(land)``, ``bullet_descriptor(lands)``, ``BULLET_DESCRIPTOR_VERSION``
     Fixed-length float32 vectors (L2 norm 1) for the bullet partition of the index: shift
     tolerant per land, independent of the land order per bullet.
 
 Class features: ``PreparedBullet.land_count``, ``PreparedBullet.land_width_um``,
 ``PreparedBullet.twist`` (None: not measurable from land scans aligned with the striae).
+Two signatures drawn aligned: :func:`ballistics.bullet.overlay.signature_overlay_png`.
+
+May import: the standard library, numpy, scipy, OpenCV, and of this package ``surface``,
+``errors``, ``io``, the generic picture blocks (``render``, ``text``) and the shared filters of
+:mod:`ballistics.casing.filters`; never ``api`` or ``indexer``.
 
 References
 ----------

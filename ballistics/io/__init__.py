@@ -3,6 +3,9 @@
 :func:`read_surface` is the one entry point for evidence files: it recognises the format by the
 file's content (never its name), enforces :class:`ReadLimits`, and turns every failure into an
 :class:`~ballistics.errors.EvidenceError` whose one-line message names the file.
+
+May import: the standard library, numpy, OpenCV, Pillow, tifffile, defusedxml, and of this
+package only :mod:`ballistics.surface` and :mod:`ballistics.errors`; never a kind of mark.
 """
 
 from __future__ import annotations

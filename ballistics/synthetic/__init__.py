@@ -7,6 +7,10 @@ pistol's marks to one primer with random quality and lays the case under the sca
 rotation and shift; :func:`render_topography`, :func:`render_photograph` and
 :func:`render_processed_topography` turn it into a :class:`~ballistics.surface.Surface`.
 
+May import: the standard library, numpy, scipy, OpenCV, and of this package ``surface`` and
+``io``; never ``casing`` or ``bullet`` (test data must not be made by the method it tests),
+``api`` or ``indexer``.
+
 Example
 -------
 >>> from ballistics.synthetic import fire, make_ammunition, make_firearm, render_topography
