@@ -147,12 +147,7 @@ def add_exhibit(
     ValueError
         A field is empty or out of range.
     """
-    exhibit_id = _identifier(exhibit_id, "exhibit_id")
-    kind = _one_of(kind, KINDS, "kind")
-    if modality is not None:
-        modality = _one_of(str(modality), MODALITIES, "modality")
-    if pixel_um is not None and not (math.isfinite(pixel_um) and pixel_um > 0):
-        raise ValueError(f"pixel_um {pixel_um!r} must be a positive number of micrometres.")
+    exhibit_id, kind, modality = _checked_fields(exhibit_id, kind, modality, pixel_um)
     files = list(files)
     digest = item_sha256([original.sha256 for original in files])
     agency = case.agency
@@ -169,15 +164,7 @@ def add_exhibit(
             pixel_um=pixel_um,
             extra_metadata=dict(metadata or {}),
             shared=bool(shared),
-            files=[
-                ExhibitFile(
-                    position=position,
-                    sha256=original.sha256,
-                    name=original.name[:500],
-                    size_bytes=original.size_bytes,
-                )
-                for position, original in enumerate(files)
-            ],
+            files=_exhibit_files(files),
         )
         try:
             with session.begin_nested():
@@ -187,19 +174,7 @@ def add_exhibit(
             if existing is None:
                 raise
         else:
-            audit(
-                session,
-                actor or agency.name,
-                "exhibit.add",
-                object_type="exhibit",
-                object_id=exhibit.public_id,
-                details={
-                    "exhibit_id": exhibit_id,
-                    "case_id": case.case_id,
-                    "sha256": digest,
-                    "files": [original.sha256 for original in files],
-                },
-            )
+            _audit_added(session, exhibit, actor=actor or agency.name)
             return ExhibitAdded(exhibit=exhibit, created=True)
     check_same_item(
         existing,
@@ -213,6 +188,47 @@ def add_exhibit(
         metadata=metadata,
     )
     return ExhibitAdded(exhibit=existing, created=False)
+
+
+def _checked_fields(
+    exhibit_id: str, kind: str, modality: str | None, pixel_um: float | None
+) -> tuple[str, str, str | None]:
+    """Return the exhibit id, kind and modality as stored; raise ValueError for a bad one."""
+    exhibit_id = _identifier(exhibit_id, "exhibit_id")
+    kind = _one_of(kind, KINDS, "kind")
+    if modality is not None:
+        modality = _one_of(str(modality), MODALITIES, "modality")
+    if pixel_um is not None and not (math.isfinite(pixel_um) and pixel_um > 0):
+        raise ValueError(f"pixel_um {pixel_um!r} must be a positive number of micrometres.")
+    return exhibit_id, kind, modality
+
+
+def _exhibit_files(files: Sequence[StoredOriginal]) -> list[ExhibitFile]:
+    return [
+        ExhibitFile(
+            position=position,
+            sha256=original.sha256,
+            name=original.name[:500],
+            size_bytes=original.size_bytes,
+        )
+        for position, original in enumerate(files)
+    ]
+
+
+def _audit_added(session: Session, exhibit: Exhibit, *, actor: str) -> None:
+    audit(
+        session,
+        actor,
+        "exhibit.add",
+        object_type="exhibit",
+        object_id=exhibit.public_id,
+        details={
+            "exhibit_id": exhibit.exhibit_id,
+            "case_id": exhibit.case.case_id,
+            "sha256": exhibit.sha256,
+            "files": [row.sha256 for row in exhibit.files],
+        },
+    )
 
 
 def check_same_item(
