@@ -26,7 +26,7 @@ PACKAGES = ("ballistics", "indexer", "api")
 USED_INDIRECTLY = {
     # FastAPI imports it itself to read form bodies (uploads, the sign-in form)
     "python-multipart",
-    # font data only: ballistics/render.py finds their files through fontpkg.path()
+    # font data only: ballistics/text.py finds their files through fontpkg.path()
     "fontpkg-noto-sans",
     "fontpkg-noto-sans-arabic",
     # static files only: api/web/docs.py serves the Swagger UI and ReDoc bundles it ships,
