@@ -46,11 +46,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from api.pairs import BULLET, ProgressCallback
 from api.rifling import RiflingClass, rifling_class
 from api.service.config import allowed_classes, partition_of
 from api.service.index import descriptor_vectors
+from api.service.linking import LeadThresholds, LinkSide, ScoredPair, StoredLink, decide_links
 from api.service.workers import CompareTask, MarkRef, compare_task
 from api.store import repository
 from api.store.database import Store
@@ -263,10 +265,8 @@ def _finish(
             session, [key, *(pair.other(key) for _, pair in compared)]
         )
         query = exhibits[key]
-        threshold = service.config.lead_threshold_for(
-            query.modality or "topography", kind=query.kind
-        )
         scores = []
+        linkable: list[tuple[Exhibit, float]] = []
         for pair_key, pair in compared:
             candidate = exhibits.get(pair.other(key))
             if candidate is None:  # removed since the search
@@ -285,13 +285,65 @@ def _finish(
                     [_candidate_score(query.id, record, _seen_from(details, candidate.public_id))],
                     algorithm_version=version,
                 )
-            if record["score"] >= threshold and candidate.case_pk != query.case_pk:
-                repository.upsert_link(
-                    session, query, candidate, score=record["score"], algorithm_version=version
-                )
+            linkable.append((candidate, float(record["score"])))
+        _record_links(session, query, linkable, service.config, version)
         repository.record_correlation_results(session, query, scores, algorithm_version=version)
         repository.set_exhibit_status(session, query, "correlated")
     return 1
+
+
+def _record_links(
+    session: Session,
+    query: Exhibit,
+    scored: list[tuple[Exhibit, float]],
+    thresholds: LeadThresholds,
+    version: str,
+) -> None:
+    """Write the links :func:`~api.service.linking.decide_links` decides for one query's
+    scores; a lead that a concurrent transaction added meanwhile is decided again on what it
+    stored."""
+    others = {candidate.id: candidate for candidate, _ in scored}
+    pending = scored
+    while pending:
+        stored = repository.links_between(session, query, others, for_update=True)
+        pairs = [
+            ScoredPair(_link_side(candidate), score, _stored_link(stored.get(candidate.id)))
+            for candidate, score in pending
+        ]
+        raced = []
+        for decision in decide_links(_link_side(query), pairs, thresholds):
+            other = others[decision.other(query.id)]
+            if not decision.new:
+                repository.set_link_score(
+                    session, stored[other.id], score=decision.score, algorithm_version=version
+                )
+            elif (
+                repository.add_lead(
+                    session,
+                    query,
+                    other,
+                    score=decision.score,
+                    cross_border=decision.cross_border,
+                    algorithm_version=version,
+                )
+                is None
+            ):
+                raced.append((other, decision.score))
+        pending = raced
+
+
+def _link_side(exhibit: Exhibit) -> LinkSide:
+    return LinkSide(
+        key=exhibit.id,
+        case_key=exhibit.case_pk,
+        country=exhibit.agency.country,
+        kind=exhibit.kind,
+        modality=exhibit.modality,
+    )
+
+
+def _stored_link(link: Link | None) -> StoredLink | None:
+    return None if link is None else StoredLink(status=link.status, score=link.score)
 
 
 def _candidate_score(

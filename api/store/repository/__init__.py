@@ -62,10 +62,13 @@ from api.store.repository.jobs import (
     requeue_stale_jobs,
 )
 from api.store.repository.links import (
+    add_lead,
     get_link,
     link_summary,
     linked_cases,
+    links_between,
     list_links,
+    set_link_score,
     set_link_status,
     upsert_link,
 )
@@ -89,6 +92,7 @@ __all__ = [
     "ExhibitAdded",
     "StoreGeneration",
     "add_exhibit",
+    "add_lead",
     "advance_generation",
     "advance_index_epoch",
     "agency_for_api_key",
@@ -114,6 +118,7 @@ __all__ = [
     "item_sha256",
     "link_summary",
     "linked_cases",
+    "links_between",
     "list_agencies",
     "list_audit",
     "list_candidates",
@@ -127,6 +132,7 @@ __all__ = [
     "revoke_agency",
     "set_descriptor",
     "set_exhibit_status",
+    "set_link_score",
     "set_link_status",
     "set_mark",
     "store_generation",

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import or_, select, union_all
+from sqlalchemy import and_, or_, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, selectinload
 
@@ -23,6 +24,8 @@ from api.store.models import (
 from api.store.repository._common import SYSTEM_ACTOR, _one_of
 from api.store.repository.audit_log import audit
 
+#: exhibits whose links are read in one query
+_LOOKUP_BATCH = 500
 #: what a link is read with: both exhibits with their cases and agencies, and who decided
 _LINK_LOADING = (
     *(
@@ -32,6 +35,94 @@ _LINK_LOADING = (
     ),
     selectinload(Link.decided_by),
 )
+
+
+def links_between(
+    session: Session, query: Exhibit, others: Iterable[int], *, for_update: bool = False
+) -> dict[int, Link]:
+    """Return the links between ``query`` and the exhibits ``others`` (integer ids), by the
+    other exhibit's id; exhibits without a link with ``query`` are left out.
+
+    ``for_update``: lock the links' rows until the transaction ends and read them afresh, so
+    that what is decided from their scores and statuses stays true until commit (two workers
+    never both raise a link from the same old score).
+    """
+    keys = sorted({int(key) for key in others} - {query.id})
+    found: dict[int, Link] = {}
+    for start in range(0, len(keys), _LOOKUP_BATCH):
+        batch = keys[start : start + _LOOKUP_BATCH]
+        statement = select(Link).where(
+            or_(
+                and_(Link.exhibit_a_pk == query.id, Link.exhibit_b_pk.in_(batch)),
+                and_(Link.exhibit_b_pk == query.id, Link.exhibit_a_pk.in_(batch)),
+            )
+        )
+        if for_update:
+            statement = statement.with_for_update().execution_options(populate_existing=True)
+        for link in session.scalars(statement):
+            found[link.exhibit_b_pk if link.exhibit_a_pk == query.id else link.exhibit_a_pk] = link
+    return found
+
+
+def add_lead(
+    session: Session,
+    first: Exhibit,
+    second: Exhibit,
+    *,
+    score: float,
+    cross_border: bool,
+    algorithm_version: str | None = None,
+) -> Link | None:
+    """Add a ``lead`` link between two exhibits of different cases, with its audit line; return
+    it, or None when a concurrent transaction added the pair's link since it was read (that one
+    stands: read it again, :func:`links_between`, and decide on it).
+
+    Which pairs become leads is :func:`api.service.linking.decide_links`'s to say.
+
+    Raises
+    ------
+    ValueError
+        The exhibits are the same, or of the same case, or the score is not finite.
+    """
+    _check_pair(first, second, score)
+    exhibit_a, exhibit_b = sorted((first, second), key=lambda exhibit: exhibit.id)
+    link = Link(
+        exhibit_a=exhibit_a,
+        exhibit_b=exhibit_b,
+        score=float(score),
+        algorithm_version=algorithm_version,
+        status="lead",
+        cross_border=bool(cross_border),
+    )
+    try:
+        with session.begin_nested():
+            session.add(link)
+    except IntegrityError:
+        if exhibit_b.id not in links_between(session, exhibit_a, [exhibit_b.id]):
+            raise
+        return None
+    audit(
+        session,
+        SYSTEM_ACTOR,
+        "link.lead",
+        object_type="link",
+        object_id=link.public_id,
+        details={"score": float(score), "algorithm_version": algorithm_version},
+    )
+    return link
+
+
+def set_link_score(
+    session: Session, link: Link, *, score: float, algorithm_version: str | None = None
+) -> Link:
+    """Give ``link`` the score of a new comparison (and its algorithm version); its status, an
+    examiner's to change, stays."""
+    if not math.isfinite(score):
+        raise ValueError(f"link score {score!r} is not finite.")
+    link.score = float(score)
+    link.algorithm_version = algorithm_version
+    session.flush()
+    return link
 
 
 def upsert_link(
@@ -46,13 +137,36 @@ def upsert_link(
 
     (a, b) and (b, a) are the same link. A new link is a ``lead``; an existing one keeps the
     higher of its scores and its status: an examiner's ``confirmed`` or ``rejected`` is never
-    turned back into a lead by the engine.
+    turned back into a lead by the engine. For a caller that has decided the pair is a lead
+    (tests, scripts); correlation decides with :func:`api.service.linking.decide_links` and
+    writes with :func:`add_lead` and :func:`set_link_score`.
 
     Raises
     ------
     ValueError
         The exhibits are the same, or of the same case, or the score is not finite.
     """
+    _check_pair(first, second, score)
+    link = links_between(session, first, [second.id], for_update=True).get(second.id)
+    if link is None:
+        cross_border = first.agency.country != second.agency.country
+        link = add_lead(
+            session,
+            first,
+            second,
+            score=score,
+            cross_border=cross_border,
+            algorithm_version=algorithm_version,
+        )
+        if link is not None:
+            return link
+        link = links_between(session, first, [second.id], for_update=True)[second.id]
+    if score > link.score:
+        set_link_score(session, link, score=score, algorithm_version=algorithm_version)
+    return link
+
+
+def _check_pair(first: Exhibit, second: Exhibit, score: float) -> None:
     if first.id == second.id:
         raise ValueError(f"exhibit {first.exhibit_id!r} cannot be linked with itself.")
     if first.case_pk == second.case_pk:
@@ -62,43 +176,6 @@ def upsert_link(
         )
     if not math.isfinite(score):
         raise ValueError(f"link score {score!r} is not finite.")
-    exhibit_a, exhibit_b = sorted((first, second), key=lambda exhibit: exhibit.id)
-    statement = select(Link).where(
-        Link.exhibit_a_pk == exhibit_a.id, Link.exhibit_b_pk == exhibit_b.id
-    )
-    # the row lock (PostgreSQL) keeps two workers from both reading the old score
-    link = session.scalar(statement.with_for_update())
-    if link is None:
-        candidate = Link(
-            exhibit_a=exhibit_a,
-            exhibit_b=exhibit_b,
-            score=float(score),
-            algorithm_version=algorithm_version,
-            status="lead",
-            cross_border=exhibit_a.agency.country != exhibit_b.agency.country,
-        )
-        try:
-            with session.begin_nested():
-                session.add(candidate)
-        except IntegrityError:
-            link = session.scalar(statement.with_for_update())
-            if link is None:
-                raise
-        else:
-            audit(
-                session,
-                SYSTEM_ACTOR,
-                "link.lead",
-                object_type="link",
-                object_id=candidate.public_id,
-                details={"score": float(score), "algorithm_version": algorithm_version},
-            )
-            return candidate
-    if score > link.score:
-        link.score = float(score)
-        link.algorithm_version = algorithm_version
-        session.flush()
-    return link
 
 
 def get_link(session: Session, public_id: str, *, for_update: bool = False) -> Link:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from api.store import repository
 from api.store.database import Store
 from api.store.errors import ConflictError, MarkFormatError, NotFoundError
-from api.store.marks import decode_casing_mark, encode_casing_mark, encode_mark
+from ballistics.items.encoding import decode_casing_mark, encode_casing_mark, encode_mark
 from api.store.models import AuditEntry, Case, Exhibit, ExhibitFile, Link, check_country_code
 from api.store.repository import exhibits as exhibit_rows
 from ballistics.casing.marks import PreparedCasing
@@ -431,6 +431,43 @@ def test_cross_border_is_true_only_when_the_countries_differ(
         assert [
             link.exhibit_b.exhibit_id for link in repository.list_links(session, cross_border=True)
         ] == ["E-3"]
+
+
+def test_links_between_an_exhibit_and_others_are_found_whichever_way_round(
+    store: Store, make_exhibit: MakeExhibit
+) -> None:
+    with store.transaction(write=True) as session:
+        first = make_exhibit(session, "Port of Spain lab", "C-1", "E-1")
+        second = make_exhibit(session, "Georgetown lab", "C-2", "E-2")
+        third = make_exhibit(session, "Georgetown lab", "C-3", "E-3")
+        unlinked = make_exhibit(session, "Georgetown lab", "C-4", "E-4")
+        before = repository.add_lead(session, first, second, score=0.7, cross_border=True)
+        after = repository.add_lead(session, third, second, score=0.6, cross_border=False)
+        assert before is not None and after is not None
+        found = repository.links_between(
+            session, second, [first.id, third.id, unlinked.id], for_update=True
+        )
+        assert found == {first.id: before, third.id: after}
+        assert repository.links_between(session, unlinked, [first.id, second.id]) == {}
+
+
+def test_a_lead_added_by_a_concurrent_transaction_stands(
+    store: Store, make_exhibit: MakeExhibit
+) -> None:
+    with store.transaction(write=True) as session:
+        first = make_exhibit(session, "Port of Spain lab", "C-1", "E-1")
+        second = make_exhibit(session, "Georgetown lab", "C-2", "E-2")
+        stored = repository.add_lead(session, first, second, score=0.7, cross_border=True)
+        assert stored is not None
+        again = repository.add_lead(session, second, first, score=0.9, cross_border=True)
+        assert again is None
+        assert stored.score == 0.7
+        raised = repository.set_link_score(session, stored, score=0.9, algorithm_version="cmc-2")
+        assert (raised.score, raised.algorithm_version, raised.status) == (0.9, "cmc-2", "lead")
+        assert session.scalar(select(func.count()).select_from(Link)) == 1
+        with pytest.raises(ValueError, match="of the same case"):
+            same_case = make_exhibit(session, "Port of Spain lab", "C-1", "E-3")
+            repository.add_lead(session, first, same_case, score=0.9, cross_border=False)
 
 
 def test_decisions_are_recorded_audited_and_never_undone_by_the_engine(
