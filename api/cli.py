@@ -32,6 +32,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from ballistics.items import ItemKind
+
 try:
     from typer import TyperException as _UsageError
 except ImportError:  # typer releases that still used click's exceptions
@@ -70,11 +72,8 @@ class Twist(enum.StrEnum):
     right = "right"
 
 
-class Kind(enum.StrEnum):
-    """Kinds of evidence items."""
-
-    cartridge_case = "cartridge_case"
-    bullet = "bullet"
+#: kinds of evidence items, as the options take them (the registry's kinds)
+Kind = ItemKind
 
 
 StoreOption = Annotated[
@@ -403,14 +402,14 @@ def search(
             "must be a positive number of micrometres per pixel", param_hint="--pixel-um"
         )
     config = _service_config(top_k=top_k)
-    from api.pairs import guess_kind
     from api.rifling import RiflingClass
+    from ballistics.items import guess_kind
 
     with _open_service(store, workers=workers, config=config, create=False) as service:
         outcome = service.search(
             item,
             top=top,
-            kind=str(kind) if kind is not None else guess_kind(item),
+            kind=kind if kind is not None else guess_kind(item),
             pixel_um=pixel_um,
             caliber=caliber,
             rerank=rerank,
@@ -781,10 +780,11 @@ def _open_service(
 def _compare_two(
     a: Path, b: Path, *, kind: Kind | None, pixel_um: float | None, json_output: bool
 ) -> None:
-    from api.pairs import BULLET, Item, compare_items, guess_kind
+    from api.pairs import compare_items
+    from ballistics.items import Item, guess_kind
 
-    item_a = Item(a, pixel_um, str(kind) if kind else guess_kind(a))
-    item_b = Item(b, pixel_um, str(kind) if kind else guess_kind(b))
+    item_a = Item(a, pixel_um, kind or guess_kind(a))
+    item_b = Item(b, pixel_um, kind or guess_kind(b))
     record = {"a": str(a), "b": str(b), **compare_items(item_a, item_b)}
     if json_output:
         _print_json(record)
@@ -800,7 +800,7 @@ def _compare_two(
     table.add_row("B", escape(str(b)))
     verdict = "[bold green]yes[/]" if record["lead"] else "[bold]no[/]"
     table.add_row("score", f"{_number(record['score'], '.2f')}   lead: {verdict}")
-    if record["kind"] == BULLET:
+    if record["kind"] == ItemKind.BULLET:
         table.add_row(
             "phase",
             f"{record['phase']} of {record['land_count']}: land 1 of A faces land "
@@ -862,12 +862,10 @@ def _print_pairs_table(path: Path, run: Any, *, failed: int) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from api.pairs import BULLET
-
     compared = [result for result in run.results if "error" not in result]
-    has_bullets = any(result["kind"] == BULLET for result in compared)
+    has_bullets = any(result["kind"] == ItemKind.BULLET for result in compared)
     # a list of cartridge cases alone shows the columns it always did
-    has_casings = not has_bullets or any(result["kind"] != BULLET for result in compared)
+    has_casings = not has_bullets or any(result["kind"] != ItemKind.BULLET for result in compared)
     headings = ["a", "b", "score", "lead"]
     headings += ["CMC", "rotation °"] if has_casings else []
     headings += ["phase", "land pairs"] if has_bullets else []
@@ -882,7 +880,7 @@ def _print_pairs_table(path: Path, run: Any, *, failed: int) -> None:
             errors.append(f"[red]row {row}[/]: {escape(result['error'])}")
             continue
         cells = [_number(result["score"], ".2f"), "yes" if result["lead"] else "no"]
-        casing = result["kind"] != BULLET
+        casing = result["kind"] != ItemKind.BULLET
         if has_casings:
             cells += (
                 [str(result["cmc_count"]), _number(result["rotation_deg"], ".1f")]
@@ -1000,7 +998,7 @@ def main(args: Sequence[str] | None = None) -> int:
     except (ValueError, OSError) as error:  # bad input: evidence errors are ValueErrors
         if debug:
             raise
-        from api.pairs import describe_error
+        from ballistics.items import describe_error
 
         _fail(describe_error(error))
         return EXIT_BAD_INPUT

@@ -31,9 +31,9 @@ from api.rifling import (
     parse_land_count,
     parse_twist,
 )
-from api.store.models import KINDS
 from api.store.repository import check_assigned_country_code
 from ballistics.errors import EvidenceError
+from ballistics.items import ItemKind
 
 REQUIRED_COLUMNS = ("path", "exhibit_id", "case_id", "agency", "country", "kind")
 OPTIONAL_COLUMNS = ("caliber", "pixel_um", "occurred_on")
@@ -311,8 +311,9 @@ def _country(text: str) -> str:
 
 
 def _kind(text: str) -> str:
-    if text not in KINDS:
-        raise _CellError("kind", f"{text!r} is not one of {', '.join(KINDS)}")
+    names = [kind.value for kind in ItemKind]
+    if text not in names:
+        raise _CellError("kind", f"{text!r} is not one of {', '.join(names)}")
     return text
 
 

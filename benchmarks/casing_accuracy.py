@@ -38,7 +38,9 @@ import numpy as np
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from api.pairs import Item, Pair, available_cores, compare_pairs
+from api.pairs import compare_pairs
+from ballistics.items import Item, Pair
+from ballistics.parallel import available_cores
 from benchmarks._common import (
     DEFAULT_DATA_DIR,
     RESULTS_DIR,

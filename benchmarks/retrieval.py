@@ -38,7 +38,7 @@ import numpy as np
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from api.pairs import available_cores
+from ballistics.parallel import available_cores
 from benchmarks._common import DEFAULT_DATA_DIR, RESULTS_DIR, finish_run, format_table
 from benchmarks.casing_accuracy import LabelledSet, dfsc_set, fadul_set
 

@@ -17,7 +17,7 @@ Design (what is real and what is synthetic)
 - A pool of ``--pool-pistols`` x ``--pool-firings`` synthetic casings
   (:func:`ballistics.synthetic.make_casing_dataset`, topographies at the renderer's default
   10 µm pixel) is written as X3P files and read back through the service's own extraction
-  (:func:`api.service.workers.extract_casing`: read, prepare, describe, encode): real marks and
+  (:func:`ballistics.items.read.extract_casing`: read, prepare, describe, encode): real marks and
   real descriptors.
 - The store holds ``--exhibits`` exhibits: exhibit ``i`` takes pool casing ``i mod P``. Its
   encoded mark is stored in its own row (so the database really holds N marks, ~0.37 MB each:
@@ -62,7 +62,7 @@ import numpy as np
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from api.pairs import available_cores
+from ballistics.parallel import available_cores
 from benchmarks._common import RESULTS_DIR, finish_run, format_table
 
 TABLE_COLUMNS = (
@@ -102,8 +102,8 @@ def make_pool(
     *, pistols: int, firings: int, seed: int, folder: Path
 ) -> tuple[list[PoolCasing], list[Any]]:
     """Render, write, read back and prepare the pool; return it and its pistols' records."""
-    from api.service.workers import extract_casing
     from ballistics.casing.prepare import PrepareConfig
+    from ballistics.items.read import extract_casing
     from ballistics.synthetic import make_casing_dataset, write_exhibit_files
 
     records = make_casing_dataset(

@@ -41,8 +41,6 @@ KNOWN_CYCLES: set[frozenset[str]] = {
     frozenset(
         {"api.service.core", "api.service.correlate", "api.service.ingest", "api.service.search"}
     ),
-    # issue 10: to remove (kinds names DecodedMark and ComparisonRecord under TYPE_CHECKING)
-    frozenset({"ballistics.items.encoding", "ballistics.items.kinds", "ballistics.items.records"}),
     # issue 10: to remove (firing imports render inside fire(), render imports firing's types)
     frozenset({"ballistics.synthetic.firing", "ballistics.synthetic.render"}),
 }

@@ -18,10 +18,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from api.store.database import DATABASE_URL_VARIABLE
-from ballistics.bullet import BULLET_DESCRIPTOR_VERSION, DEFAULT_BULLET_CONFIG, BulletConfig
+from ballistics.bullet import DEFAULT_BULLET_CONFIG, BulletConfig
 from ballistics.casing.compare import DEFAULT_COMPARE_CONFIG, CompareConfig
 from ballistics.casing.prepare import PrepareConfig
-from ballistics.descriptors import DESCRIPTOR_DIMENSION, DESCRIPTOR_VERSION
+from ballistics.descriptors import DESCRIPTOR_DIMENSION
+from ballistics.items import REGISTRY, ItemKind, kind_spec
 from ballistics.surface import Modality
 from indexer import IndexConfig, Partition
 
@@ -30,11 +31,10 @@ UNKNOWN_CALIBER_CLASS = 0
 _CALIBER_NOISE = re.compile(r"[^0-9a-z]+")
 # class codes are 62-bit: non-negative int64, never 0 (unknown), with room to spare
 _CLASS_BITS = 62
-BULLET = "bullet"
-#: the vector index holds both kinds' vectors (in separate partitions): its version names both
-INDEX_DESCRIPTOR_VERSION = f"{DESCRIPTOR_VERSION}+{BULLET_DESCRIPTOR_VERSION}"
 #: every descriptor version the service computes (one per kind)
-CURRENT_DESCRIPTOR_VERSIONS = (DESCRIPTOR_VERSION, BULLET_DESCRIPTOR_VERSION)
+CURRENT_DESCRIPTOR_VERSIONS = tuple(spec.descriptor_version for spec in REGISTRY.values())
+#: the vector index holds every kind's vectors (in separate partitions): its version names all
+INDEX_DESCRIPTOR_VERSION = "+".join(CURRENT_DESCRIPTOR_VERSIONS)
 
 
 @dataclass(frozen=True)
@@ -93,16 +93,10 @@ class ServiceConfig:
             )
 
     def lead_threshold_for(
-        self, modality: Modality | str, *, kind: str = "cartridge_case"
+        self, modality: Modality | str, *, kind: ItemKind | str = ItemKind.CARTRIDGE_CASE
     ) -> float:
         """Return the score from which a pair of this kind and modality becomes a lead."""
-        if kind == BULLET:
-            if self.bullet_lead_threshold is not None:
-                return float(self.bullet_lead_threshold)
-            return float(self.bullet.lead_threshold)
-        if self.lead_threshold is not None:
-            return float(self.lead_threshold)
-        return self.compare.threshold_for(Modality(modality))
+        return kind_spec(kind).lead_threshold(self, modality)
 
 
 DEFAULT_SERVICE_CONFIG = ServiceConfig()
@@ -113,29 +107,33 @@ def settings_digest(settings: object) -> str:
     return hashlib.sha256(repr(settings).encode("utf-8")).hexdigest()[:12]
 
 
-def preparation_version(config: ServiceConfig, *, kind: str = "cartridge_case") -> str:
-    """Return the version stored with each prepared mark: ``casing-prep-<digest>`` (or
-    ``bullet-prep-<digest>`` of the bullet settings)."""
-    if kind == BULLET:
-        return f"bullet-prep-{settings_digest(config.bullet)}"
-    return f"casing-prep-{settings_digest(config.prepare)}"
+def preparation_version(
+    config: ServiceConfig, *, kind: ItemKind | str = ItemKind.CARTRIDGE_CASE
+) -> str:
+    """Return the version stored with each prepared mark: ``<kind>-prep-<digest>`` of the
+    kind's preparation settings (``casing-prep-...``, ``bullet-prep-...``)."""
+    spec = kind_spec(kind)
+    return f"{spec.version_prefix}-prep-{settings_digest(spec.preparation_settings(config))}"
 
 
 def algorithm_version(
-    config: ServiceConfig, descriptor_version: str, *, kind: str = "cartridge_case"
+    config: ServiceConfig,
+    descriptor_version: str,
+    *,
+    kind: ItemKind | str = ItemKind.CARTRIDGE_CASE,
 ) -> str:
     """Return the version stored with each correlation result and link.
 
     The descriptor version (which candidates were found) and a digest of the comparison
     settings of the kind (how they were scored), at most 64 characters as the store requires.
     """
-    settings = config.bullet if kind == BULLET else config.compare
+    settings = kind_spec(kind).comparison_settings(config)
     return f"{descriptor_version[:40]}+cmp-{settings_digest(settings)}"[:64]
 
 
-def descriptor_version_for(kind: str) -> str:
+def descriptor_version_for(kind: ItemKind | str) -> str:
     """Return the current descriptor version of exhibits of ``kind``."""
-    return BULLET_DESCRIPTOR_VERSION if kind == BULLET else DESCRIPTOR_VERSION
+    return kind_spec(kind).descriptor_version
 
 
 def index_vector(vector: np.ndarray) -> np.ndarray:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from api.manifest import Manifest, read_manifest
-from api.pairs import CARTRIDGE_CASE, ProgressCallback
+from api.pairs import ProgressCallback
 from api.service.config import (
     DEFAULT_SERVICE_CONFIG,
     ServiceConfig,
@@ -50,6 +50,7 @@ from api.store.repository import StoreGeneration
 from ballistics.descriptors import DESCRIPTOR_VERSION
 from ballistics.errors import EvidenceError
 from ballistics.io.files import Source
+from ballistics.items import ItemKind
 from indexer import Partition, PartitionedIndex
 
 logger = logging.getLogger(__name__)
@@ -215,7 +216,7 @@ class EvidenceService:
     @property
     def algorithm_version(self) -> str:
         """The version recorded with cartridge-case correlation results and links."""
-        return self.algorithm_version_for(CARTRIDGE_CASE)
+        return self.algorithm_version_for(ItemKind.CARTRIDGE_CASE)
 
     def algorithm_version_for(self, kind: str) -> str:
         """The version recorded with correlation results and links of exhibits of ``kind``."""

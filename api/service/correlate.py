@@ -48,7 +48,7 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api.pairs import BULLET, ProgressCallback
+from api.pairs import ProgressCallback
 from api.rifling import RiflingClass, rifling_class
 from api.service.config import allowed_classes, partition_of
 from api.service.index import descriptor_vectors
@@ -57,6 +57,7 @@ from api.service.workers import CompareTask, MarkRef, compare_task
 from api.store import repository
 from api.store.database import Store
 from api.store.models import CorrelationResult, Exhibit, Link
+from ballistics.items import kind_spec
 
 if TYPE_CHECKING:
     from api.service.core import EvidenceService
@@ -217,7 +218,7 @@ def correlate_exhibits(
 def _rifling_conflicts(service: EvidenceService, query: Exhibit, candidates: list[int]) -> set[int]:
     """The candidates whose known rifling differs from the query bullet's (never compared)."""
     wanted = rifling_class(query.extra_metadata)
-    if query.kind != BULLET or wanted == RiflingClass():
+    if not kind_spec(query.kind).rifled or wanted == RiflingClass():
         return set()
     keys = [key for key in candidates if key >= 0]
     with service.store.transaction() as session:

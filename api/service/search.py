@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
-import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -20,20 +19,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from api.pairs import BULLET, CARTRIDGE_CASE
 from api.rifling import RiflingClass, rifling_class
 from api.service.config import allowed_classes, index_vector, partition_of
-from api.service.workers import (
-    CompareTask,
-    MarkRef,
-    compare_task,
-    extract_bullet,
-    extract_casing,
-)
+from api.service.workers import CompareTask, MarkRef, compare_task
 from api.store import repository
-from ballistics.bullet.bullets import land_paths
-from ballistics.io.files import Source, load_source
+from ballistics.io.files import Source
 from ballistics.io.limits import DEFAULT_LIMITS, ReadLimits
+from ballistics.items import ItemKind, kind_spec
 
 if TYPE_CHECKING:
     from api.service.core import EvidenceService
@@ -166,7 +158,7 @@ def search_item(
     source: Source,
     *,
     top: int = 10,
-    kind: str = CARTRIDGE_CASE,
+    kind: ItemKind | str = ItemKind.CARTRIDGE_CASE,
     pixel_um: float | None = None,
     caliber: str | None = None,
     name: str | None = None,
@@ -224,44 +216,24 @@ def search_item(
     started = time.perf_counter()
     if isinstance(top, bool) or not isinstance(top, int) or top < 1:
         raise ValueError(f"top must be a positive number of candidates, got {top!r}.")
-    if kind not in (CARTRIDGE_CASE, BULLET):
-        raise ValueError(f"kind must be {CARTRIDGE_CASE!r} or {BULLET!r}, got {kind!r}.")
-    if kind == BULLET:
-        files, label = _bullet_files(source, name=name, limits=limits)
-        sha256 = repository.item_sha256([hashlib.sha256(data).hexdigest() for _, data in files])
-        bullet = extract_bullet(
-            files, bullet_config=service.config.bullet, limits=limits, source=label
-        )
-        encoded, descriptor, modality, query_pixel_um = (
-            bullet.encoded,
-            bullet.descriptor,
-            "topography",
-            bullet.pixel_um,
-        )
-    else:
-        if not isinstance(source, str | os.PathLike | bytes | bytearray | memoryview):
-            raise ValueError("a cartridge case is one file; give its path or its bytes.")
-        data, label = load_source(source, name=name, limits=limits)
-        sha256 = hashlib.sha256(data).hexdigest()
-        query = extract_casing(
-            data,
-            name=label,
-            pixel_um=pixel_um,
-            prepare_config=service.config.prepare,
-            limits=limits,
-        )
-        encoded, descriptor, modality, query_pixel_um = (
-            query.encoded,
-            query.descriptor,
-            str(query.mark.modality),
-            query.surface.pixel_um,
-        )
+    spec = kind_spec(kind)
+    files, label = spec.load(source, name=name, limits=limits)
+    sha256 = repository.item_sha256([hashlib.sha256(data).hexdigest() for _, data in files])
+    query = spec.extract(
+        files, pixel_um=pixel_um, settings=service.config, limits=limits, source=label
+    )
+    encoded, descriptor, modality, query_pixel_um = (
+        query.encoded,
+        query.descriptor,
+        query.modality,
+        query.pixel_um,
+    )
     # exhibits stored by other processes since the last search (one small query otherwise)
     service.catch_up_index()
     depth = max(top, service.config.top_k)
     excluded = np.asarray(sorted({int(key) for key in exclude_keys}), dtype=np.int64)
     found = service.index.search(
-        partition_of(kind, modality),
+        partition_of(spec.kind, modality),
         index_vector(descriptor)[None, :],
         depth,
         allowed_classes=allowed_classes(caliber),
@@ -274,7 +246,7 @@ def search_item(
     }
     with service.store.transaction() as session:
         exhibits = repository.exhibits_by_key(session, similarities)
-        if rifling is not None and kind == BULLET:
+        if rifling is not None and spec.rifled:
             # the general rifling characteristics: a known difference rules a barrel out
             exhibits = {
                 key: exhibit
@@ -325,26 +297,6 @@ def search_item(
         considered=len(keys),
         elapsed_s=time.perf_counter() - started,
     )
-
-
-def _bullet_files(
-    source: Any, *, name: str | None, limits: ReadLimits
-) -> tuple[list[tuple[str, bytes]], str]:
-    """Return a bullet's land files as (name, bytes) in land order, and its name."""
-    if isinstance(source, str | os.PathLike):
-        paths, label = land_paths(source)
-        return [(str(path), load_source(path, limits=limits)[0]) for path in paths], name or label
-    files = list(source)
-    if not files or not all(
-        isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[1], bytes)
-        for entry in files
-    ):
-        raise ValueError(
-            "a bullet is a folder of land scans or a list of (file name, bytes), one per land."
-        )
-    for file_name, data in files:
-        load_source(data, name=file_name, limits=limits)  # size limit, empty files
-    return files, name or ", ".join(file_name for file_name, _ in files)
 
 
 def _ranked(

@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from api.pairs import BULLET, CARTRIDGE_CASE
 from api.service.config import (
     caliber_class,
     descriptor_version_for,
@@ -34,12 +33,12 @@ from api.service.config import (
     partition_of,
     preparation_version,
 )
-from api.service.workers import extract_bullet, extract_casing
 from api.store import repository
 from api.store.models import Exhibit
 from api.store.originals import StoredOriginal
 from ballistics.errors import EvidenceError
 from ballistics.io.limits import DEFAULT_LIMITS, ReadLimits
+from ballistics.items import kind_spec
 
 if TYPE_CHECKING:
     from api.service.core import EvidenceService
@@ -141,18 +140,18 @@ def store_upload(
         A file cannot be read or prepared (the message names it), or a field is invalid (kind
         unknown, no file, identifier too long...): a message for the caller.
     """
-    if upload.kind not in (CARTRIDGE_CASE, BULLET):
-        raise EvidenceError(
-            "", f"kind must be {CARTRIDGE_CASE!r} or {BULLET!r}, got {upload.kind!r}."
-        )
+    try:
+        spec = kind_spec(upload.kind)
+    except ValueError as error:
+        raise EvidenceError("", f"{error}.") from None
     if not upload.files:
         raise EvidenceError(
             "", "no file was uploaded; send the item as the multipart field 'file'."
         )
-    if upload.kind == CARTRIDGE_CASE and len(upload.files) != 1:
+    if spec.single_file and len(upload.files) != 1:
         raise EvidenceError(
             "",
-            f"a cartridge case is one file, got {len(upload.files)}; upload each case as its "
+            f"{spec.noun} is one file, got {len(upload.files)}; upload each case as its "
             "own exhibit (several files are for the lands of one bullet).",
         )
     digests = [hashlib.sha256(item.data).hexdigest() for item in upload.files]
@@ -176,33 +175,18 @@ def store_upload(
                 pixel_um=upload.pixel_um if stored.modality == "photograph" else None,
             )
             return UploadOutcome.of(stored, created=False, sha256=sha256)
-    if upload.kind == BULLET:
-        bullet = extract_bullet(
-            [(client_file_name(item.name), item.data) for item in upload.files],
-            bullet_config=service.config.bullet,
-            limits=limits,
-        )
-        encoded, descriptor, pixel_um, modality = (
-            bullet.encoded,
-            bullet.descriptor,
-            bullet.pixel_um,
-            "topography",
-        )
-    else:
-        item = upload.files[0]
-        casing = extract_casing(
-            item.data,
-            name=item.name or "upload",
-            pixel_um=upload.pixel_um,
-            prepare_config=service.config.prepare,
-            limits=limits,
-        )
-        encoded, descriptor, pixel_um, modality = (
-            casing.encoded,
-            casing.descriptor,
-            casing.surface.pixel_um,
-            str(casing.mark.modality),
-        )
+    extracted = spec.extract(
+        [(client_file_name(item.name), item.data) for item in upload.files],
+        pixel_um=upload.pixel_um,
+        settings=service.config,
+        limits=limits,
+    )
+    encoded, descriptor, pixel_um, modality = (
+        extracted.encoded,
+        extracted.descriptor,
+        extracted.pixel_um,
+        extracted.modality,
+    )
     # the originals first: a stored exhibit always has them; a crash right after leaves at
     # worst an unreferenced blob that the next upload of the same bytes reuses
     originals = [

@@ -6,6 +6,8 @@ command line can print ``str(error)`` and the HTTP layer can answer it as ``{"de
 
 from __future__ import annotations
 
+from ballistics.items.encoding import MarkFormatError
+
 
 class StoreError(Exception):
     """Base class of the evidence store's errors."""
@@ -44,5 +46,12 @@ class IntegrityCheckError(StoreError):
     """Stored bytes no longer match their recorded SHA-256: the store was altered or damaged."""
 
 
-class MarkFormatError(StoreError, ValueError):
-    """Bytes handed to the mark decoder are not an encoded mark of a version this code reads."""
+# the encoding of prepared marks is the engine's (ballistics.items.encoding), and so is its error
+__all__ = [
+    "ConflictError",
+    "IntegrityCheckError",
+    "MarkFormatError",
+    "NotFoundError",
+    "StoreError",
+    "StoreVersionError",
+]

@@ -39,9 +39,12 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from ballistics.items.kinds import ItemKind
+
 #: roles of agency accounts (issue 4 decides what each may do)
 ROLES = ("lab", "examiner", "investigator", "admin")
-KINDS = ("cartridge_case", "bullet")
+#: kinds of evidence items, as stored (the registry's kinds)
+KINDS = tuple(kind.value for kind in ItemKind)
 MODALITIES = ("topography", "photograph")
 #: an exhibit's correlation status, as ``GET /v1/exhibits/{id}`` reports it
 EXHIBIT_STATUSES = ("queued", "correlated", "failed")
@@ -295,7 +298,7 @@ class ExhibitFile(Base):
 
 
 class ExhibitMark(Base):
-    """The prepared mark of an exhibit, encoded by :mod:`api.store.marks` (float16, zlib).
+    """The prepared mark of an exhibit, encoded by :mod:`ballistics.items.encoding` (float16, zlib).
 
     Kept in the database rather than as files so that it is written in the same transaction
     as its exhibit and travels with it in a PostgreSQL deployment; re-ranking reads it instead

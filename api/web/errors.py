@@ -19,10 +19,10 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.pairs import KindNotAvailableError
 from api.store.errors import ConflictError, NotFoundError
 from api.web.access import AccessDenied, record_denial
 from ballistics.errors import EvidenceError, LimitExceededError, UnreadableFileError
+from ballistics.items import KindNotAvailableError
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,5 @@
-"""Two bullet signatures drawn aligned, as two lines on a grid (PNG).
+"""Two bullet signatures drawn aligned, as two lines on a grid, and two bullets' lands at their
+best phase (PNG).
 
 The examiner sees the two profiles of a land comparison laid over one another at the lag the
 comparison found. Built from the generic blocks of :mod:`ballistics.render`.
@@ -11,6 +12,9 @@ import math
 import cv2
 import numpy as np
 
+from ballistics.bullet.compare import PreparedBullet, compare_bullets, compare_lands
+from ballistics.bullet.config import DEFAULT_BULLET_CONFIG, BulletConfig
+from ballistics.bullet.preview import png_image
 from ballistics.render import (
     blank,
     check_pixel_um,
@@ -148,5 +152,46 @@ def signature_overlay_png(
     blocks = [text_block([title])] if title else []
     lag_line = f"second profile shifted by {lag_um:+g} µm; {pixel_um:g} µm per point"
     blocks += [side_by_side(legend_entries, gap_px=6), text_block([lag_line]), plot]
+    figure, _ = stack_blocks(blocks)
+    return encode_png(figure)
+
+
+def bullet_overlay_png(
+    reference: PreparedBullet,
+    questioned: PreparedBullet,
+    *,
+    reference_label: str,
+    questioned_label: str,
+    config: BulletConfig = DEFAULT_BULLET_CONFIG,
+) -> bytes:
+    """The lands facing each other at the best phase, their signatures drawn aligned."""
+    comparison = compare_bullets(reference, questioned, config=config)
+    decision = "lead" if comparison.lead else "below the lead threshold"
+    header = text_block(
+        [
+            f"{reference_label} vs {questioned_label}",
+            f"bullet score {comparison.score:.3f} ({decision}: threshold "
+            f"{config.lead_threshold:g}), phase {comparison.phase}",
+        ]
+    )
+    blocks = [header]
+    for first, second, score in comparison.aligned_pairs:
+        land_a, land_b = reference.lands[first], questioned.lands[second]
+        lands = compare_lands(land_a, land_b, config=config)
+        number_a, number_b = reference.land_numbers[first], questioned.land_numbers[second]
+        blocks.append(
+            png_image(
+                signature_overlay_png(
+                    land_a.signature_um,
+                    land_b.signature_um,
+                    pixel_um=land_a.pixel_um,
+                    lag_um=lands.lag_um,
+                    labels=(f"land {number_a}", f"land {number_b}"),
+                    title=f"land {number_a} x land {number_b}: score {score:.3f}, "
+                    f"{lands.consecutive_matching_striae} consecutive matching striae",
+                    height_px=240,
+                )
+            )
+        )
     figure, _ = stack_blocks(blocks)
     return encode_png(figure)

@@ -15,11 +15,13 @@ import numpy as np
 import pytest
 
 from api.service import EvidenceService, ServiceConfig
-from api.service.config import BULLET
+from ballistics.items import ItemKind
 from tests.api.web.conftest import EXAMINER, exhibit_files, open_network
 from tests.real_data import DATA
 
 pytestmark = [pytest.mark.slow, pytest.mark.real_data]
+
+BULLET = ItemKind.BULLET
 
 # the HTTP tests' session fixture (synthetic casing files the network fixture expects)
 __all__ = ["exhibit_files"]

@@ -8,23 +8,23 @@ from pathlib import Path
 
 import pytest
 
-from api.pairs import (
-    BULLET,
-    CARTRIDGE_CASE,
+from api.pairs import compare_pairs, read_pairs_csv
+from ballistics.bullet import PreparedBullet, compare_bullets
+from ballistics.errors import EvidenceError, UnreadableFileError
+from ballistics.items import (
     Item,
+    ItemKind,
     Pair,
-    bullet_comparison_record,
     compare_items,
-    compare_pairs,
     describe_error,
     guess_kind,
     prepare_item,
-    read_pairs_csv,
 )
-from ballistics.bullet import PreparedBullet, compare_bullets
-from ballistics.errors import EvidenceError, UnreadableFileError
+from ballistics.items.records import bullet_record
 from ballistics.synthetic import make_casing_dataset, write_exhibit_files
 from tests.bullet.conftest import fire
+
+CARTRIDGE_CASE, BULLET = ItemKind.CARTRIDGE_CASE, ItemKind.BULLET
 
 #: the exhibits written by write_synthetic_casings: two firings of one pistol, one of another
 MATCH_A, MATCH_B, OTHER = "P01-01.x3p", "P01-02.x3p", "P02-01.x3p"
@@ -140,7 +140,7 @@ def test_bullet_record_is_json_ready_with_land_numbers_and_the_aligned_pairs():
         source="second",
     )
     comparison = compare_bullets(first, second)
-    record = bullet_comparison_record(comparison, first, second)
+    record = bullet_record(comparison, first, second).as_json()
 
     json.dumps(record, allow_nan=False)  # plain JSON values, no NaN
     assert record["kind"] == BULLET

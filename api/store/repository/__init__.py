@@ -10,6 +10,8 @@ One module per resource, each re-exported here (``repository.get_exhibit(session
 - :mod:`~api.store.repository.agencies`: agencies and their API keys;
 - :mod:`~api.store.repository.exhibits`: cases, exhibits and their files;
 - :mod:`~api.store.repository.prepared`: exhibits' prepared marks and descriptors;
+- :mod:`~api.store.repository.indexed`: which exhibits have their current descriptor (what
+  the vector index is built from);
 - :mod:`~api.store.repository.results`: correlation results;
 - :mod:`~api.store.repository.links`: links and examiners' decisions on them;
 - :mod:`~api.store.repository.jobs`: the jobs queue;
@@ -43,7 +45,11 @@ from api.store.repository.counters import (
 from api.store.repository.exhibits import (
     ExhibitAdded,
     add_exhibit,
+    case_members,
     check_same_item,
+    count_exhibits,
+    exhibit_kinds,
+    exhibit_metadata,
     exhibits_by_key,
     find_exhibit,
     get_case,
@@ -52,17 +58,31 @@ from api.store.repository.exhibits import (
     item_sha256,
     list_exhibits,
     set_exhibit_status,
+    uncorrelated_keys,
+)
+from api.store.repository.indexed import (
+    IndexedExhibit,
+    StoredItem,
+    count_indexed_exhibits,
+    descriptors_by_key,
+    has_prepared_data,
+    indexed_exhibits,
+    marked_without_descriptor,
+    stored_items,
 )
 from api.store.repository.jobs import (
     claim_next_job,
+    count_jobs_by_status,
     enqueue_job,
     fail_job,
     finish_job,
     heartbeat_job,
+    latest_job,
     requeue_stale_jobs,
 )
 from api.store.repository.links import (
     add_lead,
+    count_links,
     get_link,
     link_summary,
     linked_cases,
@@ -83,6 +103,7 @@ from api.store.repository.results import (
     CandidateScore,
     list_candidates,
     record_correlation_results,
+    recorded_pairs,
 )
 
 __all__ = [
@@ -90,17 +111,27 @@ __all__ = [
     "AgencyRevoked",
     "CandidateScore",
     "ExhibitAdded",
+    "IndexedExhibit",
     "StoreGeneration",
+    "StoredItem",
     "add_exhibit",
     "add_lead",
     "advance_generation",
     "advance_index_epoch",
     "agency_for_api_key",
     "audit",
+    "case_members",
     "check_assigned_country_code",
     "check_same_item",
     "claim_next_job",
+    "count_exhibits",
+    "count_indexed_exhibits",
+    "count_jobs_by_status",
+    "count_links",
+    "descriptors_by_key",
     "enqueue_job",
+    "exhibit_kinds",
+    "exhibit_metadata",
     "exhibits_by_key",
     "fail_job",
     "find_exhibit",
@@ -112,10 +143,13 @@ __all__ = [
     "get_mark",
     "get_or_create_agency",
     "get_or_create_case",
+    "has_prepared_data",
     "hash_api_key",
     "heartbeat_job",
+    "indexed_exhibits",
     "issue_api_key",
     "item_sha256",
+    "latest_job",
     "link_summary",
     "linked_cases",
     "links_between",
@@ -125,9 +159,11 @@ __all__ = [
     "list_exhibits",
     "list_links",
     "load_descriptors",
+    "marked_without_descriptor",
     "marks_by_key",
     "new_api_key",
     "record_correlation_results",
+    "recorded_pairs",
     "requeue_stale_jobs",
     "revoke_agency",
     "set_descriptor",
@@ -136,5 +172,7 @@ __all__ = [
     "set_link_status",
     "set_mark",
     "store_generation",
+    "stored_items",
+    "uncorrelated_keys",
     "upsert_link",
 ]

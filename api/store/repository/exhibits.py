@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -26,6 +26,9 @@ from api.store.models import (
 from api.store.originals import StoredOriginal
 from api.store.repository._common import _identifier, _one_of
 from api.store.repository.audit_log import audit
+
+#: exhibits read in one query
+_LOOKUP_BATCH = 500
 
 
 def item_sha256(file_digests: Sequence[str]) -> str:
@@ -363,3 +366,55 @@ def set_exhibit_status(session: Session, exhibit: Exhibit, status: str) -> Exhib
     exhibit.status = _one_of(status, EXHIBIT_STATUSES, "status")
     session.flush()
     return exhibit
+
+
+def count_exhibits(session: Session) -> int:
+    """Return how many exhibits the store holds."""
+    return int(session.scalar(select(func.count()).select_from(Exhibit)) or 0)
+
+
+def exhibit_kinds(session: Session, keys: Iterable[int]) -> dict[int, str]:
+    """Return the kind of mark of each of the exhibits ``keys`` (those that exist)."""
+    return {int(key): str(kind) for key, kind in _by_key(session, Exhibit.kind, keys)}
+
+
+def exhibit_metadata(session: Session, keys: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """Return the free metadata of each of the exhibits ``keys`` (those that exist)."""
+    return {
+        int(key): dict(metadata or {})
+        for key, metadata in _by_key(session, Exhibit.extra_metadata, keys)
+    }
+
+
+def uncorrelated_keys(session: Session, keys: Iterable[int]) -> list[int]:
+    """Return those of the exhibits ``keys`` not ``correlated`` yet, in key order."""
+    return sorted(
+        int(key) for key, status in _by_key(session, Exhibit.status, keys) if status != "correlated"
+    )
+
+
+def case_members(session: Session, case_keys: Iterable[int]) -> dict[int, list[int]]:
+    """Return the exhibits (integer ids) of each of the cases ``case_keys`` (integer ids)."""
+    cases = sorted({int(key) for key in case_keys})
+    members: dict[int, list[int]] = {}
+    for start in range(0, len(cases), _LOOKUP_BATCH):
+        rows = session.execute(
+            select(Exhibit.case_pk, Exhibit.id).where(
+                Exhibit.case_pk.in_(cases[start : start + _LOOKUP_BATCH])
+            )
+        )
+        for case_pk, key in rows:
+            members.setdefault(int(case_pk), []).append(int(key))
+    return members
+
+
+def _by_key(session: Session, column: Any, keys: Iterable[int]) -> list[tuple[int, Any]]:
+    """Return (exhibit key, value of ``column``) of the exhibits ``keys``, a batch at a time."""
+    keys = sorted({int(key) for key in keys})
+    rows: list[tuple[int, Any]] = []
+    for start in range(0, len(keys), _LOOKUP_BATCH):
+        statement = select(Exhibit.id, column).where(
+            Exhibit.id.in_(keys[start : start + _LOOKUP_BATCH])
+        )
+        rows.extend((int(key), value) for key, value in session.execute(statement))
+    return rows

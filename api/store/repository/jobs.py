@@ -269,3 +269,16 @@ def _update_claimed(session: Session, job: Job, **values: Any) -> Job:
             "requeued as stale or finished elsewhere: drop this attempt's result."
         )
     return updated
+
+
+def latest_job(session: Session, exhibit: Exhibit) -> Job | None:
+    """Return the job most recently queued for ``exhibit`` (None: it never had one)."""
+    return session.scalar(
+        select(Job).where(Job.exhibit_pk == exhibit.id).order_by(Job.id.desc()).limit(1)
+    )
+
+
+def count_jobs_by_status(session: Session) -> dict[str, int]:
+    """Return the number of jobs of each status (statuses without jobs left out)."""
+    rows = session.execute(select(Job.status, func.count()).group_by(Job.status))
+    return {str(status): int(count) for status, count in rows}

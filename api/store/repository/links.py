@@ -6,7 +6,7 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import and_, or_, select, union_all
+from sqlalchemy import and_, func, or_, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, selectinload
 
@@ -337,3 +337,8 @@ def linked_cases(session: Session, case: Case) -> list[Case]:
         .options(selectinload(Case.agency))
     )
     return list(session.scalars(statement))
+
+
+def count_links(session: Session) -> int:
+    """Return how many links the store holds, whatever their status."""
+    return int(session.scalar(select(func.count()).select_from(Link)) or 0)

@@ -9,7 +9,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.store.errors import NotFoundError
-from api.store.marks import decode_mark
 from api.store.models import (
     Exhibit,
     ExhibitDescriptor,
@@ -18,12 +17,14 @@ from api.store.models import (
 )
 from api.store.repository._common import _identifier
 from api.store.repository.counters import advance_generation
+from ballistics.items.encoding import decode_mark
 
 
 def set_mark(
     session: Session, exhibit: Exhibit, data: bytes, *, preparation_version: str
 ) -> ExhibitMark:
-    """Store (or replace) the encoded prepared mark of ``exhibit`` (see :mod:`api.store.marks`).
+    """Store (or replace) the encoded prepared mark of ``exhibit`` (see
+    :mod:`ballistics.items.encoding`).
 
     Raises
     ------

@@ -17,6 +17,9 @@ from api.store.models import (
 )
 from api.store.repository._common import _identifier
 
+#: queries read in one query
+_LOOKUP_BATCH = 500
+
 
 @dataclass(frozen=True)
 class CandidateScore:
@@ -122,3 +125,21 @@ def list_candidates(
         )
     )
     return list(session.scalars(statement))
+
+
+def recorded_pairs(
+    session: Session, query_keys: Iterable[int], *, algorithm_version: str
+) -> set[tuple[int, int]]:
+    """Return the (query, candidate) pairs of the queries ``query_keys`` (integer ids) already
+    scored under ``algorithm_version``."""
+    keys = sorted({int(key) for key in query_keys})
+    recorded: set[tuple[int, int]] = set()
+    for start in range(0, len(keys), _LOOKUP_BATCH):
+        rows = session.execute(
+            select(CorrelationResult.query_pk, CorrelationResult.candidate_pk).where(
+                CorrelationResult.algorithm_version == algorithm_version,
+                CorrelationResult.query_pk.in_(keys[start : start + _LOOKUP_BATCH]),
+            )
+        )
+        recorded.update((int(query), int(candidate)) for query, candidate in rows)
+    return recorded

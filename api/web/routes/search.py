@@ -11,6 +11,7 @@ from api.service.upload import client_file_name
 from api.web.access import ADMIN, EXAMINER, LAB, CurrentCaller, Service, require_role
 from api.web.routes._common import AUTH_ERRORS, BAD_BODY
 from api.web.schemas import CandidatePublic, Candidates
+from ballistics.items import kind_spec
 
 router = APIRouter(prefix="/v1", tags=["search"])
 
@@ -51,15 +52,16 @@ def search(
     require_role(caller, LAB, EXAMINER, ADMIN, action="searching")
     settings = request.app.state.settings
     files = [(client_file_name(item.filename), item.file.read()) for item in file]
-    if kind == "cartridge_case" and len(files) != 1:
+    spec = kind_spec(kind)
+    if spec.single_file and len(files) != 1:
         raise HTTPException(
             422,
-            f"a cartridge case is one file, got {len(files)}; several files are for the lands "
+            f"{spec.noun} is one file, got {len(files)}; several files are for the lands "
             "of one bullet (kind=bullet).",
         )
     name = ", ".join(file_name for file_name, _ in files)
     outcome = service.search(
-        files if kind == "bullet" else files[0][1],
+        files,
         top=top,
         kind=kind,
         pixel_um=pixel_um,

@@ -15,10 +15,10 @@ from sqlalchemy.orm import Session
 from api.store import repository
 from api.store.database import Store
 from api.store.errors import ConflictError, MarkFormatError, NotFoundError
-from ballistics.items.encoding import decode_casing_mark, encode_casing_mark, encode_mark
 from api.store.models import AuditEntry, Case, Exhibit, ExhibitFile, Link, check_country_code
 from api.store.repository import exhibits as exhibit_rows
 from ballistics.casing.marks import PreparedCasing
+from ballistics.items.encoding import decode_casing_mark, encode_casing_mark, encode_mark
 from tests.api.store.conftest import MakeExhibit
 
 # --- agencies and cases ------------------------------------------------------------------------

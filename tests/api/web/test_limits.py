@@ -10,13 +10,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-import api.service.workers as workers
-from api.service.workers import extract_bullet, extract_casing
 from api.store.models import Exhibit
 from ballistics.bullet.synthetic import barrel_striae, render_land
 from ballistics.casing.prepare import PrepareConfig
 from ballistics.errors import LimitExceededError, ResolutionOutOfRangeError, UnreadableFileError
 from ballistics.io import ReadLimits, write_x3p
+from ballistics.items import read as workers
+from ballistics.items.read import extract_bullet, extract_casing
 from tests.api.web.conftest import LABS, Network
 from tests.bullet.conftest import PIXEL_UM as LAND_PIXEL_UM
 from tests.io.hostile import coarse_x3p, many_samples_tiff

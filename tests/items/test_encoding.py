@@ -10,16 +10,16 @@ import numpy as np
 import pytest
 from scipy.ndimage import gaussian_filter
 
-from api.store.errors import MarkFormatError
-from api.store.marks import (
+from ballistics.casing.marks import PreparedCasing
+from ballistics.items.encoding import (
     FORMAT_VERSION,
     MAGIC,
+    MarkFormatError,
     decode_casing_mark,
     decode_mark,
     encode_casing_mark,
     encode_mark,
 )
-from ballistics.casing.marks import PreparedCasing
 from ballistics.surface import Modality
 
 #: float16 keeps 11 significant bits: a relative rounding error of at most 2**-11
