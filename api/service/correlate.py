@@ -45,7 +45,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.pairs import ProgressCallback
@@ -56,7 +55,7 @@ from api.service.linking import LeadThresholds, LinkSide, ScoredPair, StoredLink
 from api.service.workers import CompareTask, MarkRef, compare_task
 from api.store import repository
 from api.store.database import Store
-from api.store.models import CorrelationResult, Exhibit, Link
+from api.store.models import Exhibit, Link
 from ballistics.items import kind_spec
 
 if TYPE_CHECKING:
@@ -123,8 +122,7 @@ def correlate_exhibits(
     if not keys:
         return CorrelationReport()
     with service.store.transaction() as session:
-        rows = session.execute(select(Exhibit.id, Exhibit.kind).where(Exhibit.id.in_(keys)))
-        kinds = {int(key): str(kind) for key, kind in rows}
+        kinds = repository.exhibit_kinds(session, keys)
     by_kind: dict[str, list[int]] = collections.defaultdict(list)
     for key in keys:
         by_kind[kinds.get(key, "cartridge_case")].append(key)
@@ -145,9 +143,9 @@ def correlate_exhibits(
     with service.store.transaction() as session:
         queries = repository.exhibits_by_key(session, keys)
         vectors = _vectors(session, keys)
-        members = _case_members(session, {exhibit.case_pk for exhibit in queries.values()})
-        recorded = _recorded_pairs(session, keys, version)
-        links_before = _link_count(session)
+        members = repository.case_members(session, {e.case_pk for e in queries.values()})
+        recorded = repository.recorded_pairs(session, keys, algorithm_version=version)
+        links_before = repository.count_links(session)
 
     pairs: dict[tuple[int, int], _Pair] = {}
     scheduled: dict[int, list[tuple[int, int]]] = {}
@@ -202,7 +200,7 @@ def correlate_exhibits(
             progress("correlate", done, len(ordered))
 
     with service.store.transaction() as session:
-        links_created = _link_count(session) - links_before
+        links_created = repository.count_links(session) - links_before
     errors = _errors(service.store, [pair for pair in pairs.values() if pair.error is not None])
     for entry in errors:
         logger.warning("comparison failed: %s", entry["error"])
@@ -222,11 +220,9 @@ def _rifling_conflicts(service: EvidenceService, query: Exhibit, candidates: lis
         return set()
     keys = [key for key in candidates if key >= 0]
     with service.store.transaction() as session:
-        rows = session.execute(
-            select(Exhibit.id, Exhibit.extra_metadata).where(Exhibit.id.in_(keys))
-        )
+        metadata = repository.exhibit_metadata(session, keys)
         return {
-            int(key) for key, metadata in rows if wanted.conflicts_with(rifling_class(metadata))
+            key for key, known in metadata.items() if wanted.conflicts_with(rifling_class(known))
         }
 
 
@@ -430,36 +426,3 @@ def _vectors(session: Any, keys: list[int]) -> dict[int, np.ndarray]:
     for start in range(0, len(keys), _LOOKUP_BATCH):
         vectors.update(descriptor_vectors(session, keys[start : start + _LOOKUP_BATCH]))
     return vectors
-
-
-def _case_members(session: Any, case_keys: set[int]) -> dict[int, list[int]]:
-    """Return the exhibit keys of each case."""
-    members: dict[int, list[int]] = collections.defaultdict(list)
-    cases = sorted(case_keys)
-    for start in range(0, len(cases), _LOOKUP_BATCH):
-        rows = session.execute(
-            select(Exhibit.case_pk, Exhibit.id).where(
-                Exhibit.case_pk.in_(cases[start : start + _LOOKUP_BATCH])
-            )
-        )
-        for case_pk, key in rows:
-            members[int(case_pk)].append(int(key))
-    return members
-
-
-def _recorded_pairs(session: Any, keys: list[int], version: str) -> set[tuple[int, int]]:
-    """Return the (query, candidate) pairs already scored under ``version``."""
-    recorded: set[tuple[int, int]] = set()
-    for start in range(0, len(keys), _LOOKUP_BATCH):
-        rows = session.execute(
-            select(CorrelationResult.query_pk, CorrelationResult.candidate_pk).where(
-                CorrelationResult.algorithm_version == version,
-                CorrelationResult.query_pk.in_(keys[start : start + _LOOKUP_BATCH]),
-            )
-        )
-        recorded.update((int(query), int(candidate)) for query, candidate in rows)
-    return recorded
-
-
-def _link_count(session: Any) -> int:
-    return int(session.scalar(select(func.count()).select_from(Link)) or 0)

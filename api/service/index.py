@@ -37,7 +37,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from api.service.config import (
@@ -49,7 +48,6 @@ from api.service.config import (
 )
 from api.store import repository
 from api.store.database import Store
-from api.store.models import Exhibit, ExhibitDescriptor, ExhibitMark
 from api.store.repository import StoreGeneration
 from ballistics.descriptors import DESCRIPTOR_DIMENSION
 from indexer import MANIFEST_NAME, IndexConfig, IndexStoreError, Partition, PartitionedIndex
@@ -192,17 +190,12 @@ def catch_up_index(
             return IndexState(seen=seen, incremental=True)
         if current.epoch != seen.epoch or current.generation < seen.generation:
             return None
-        rows = session.execute(
-            select(Exhibit.id, Exhibit.kind, Exhibit.modality, Exhibit.caliber)
-            .join(ExhibitDescriptor, ExhibitDescriptor.exhibit_pk == Exhibit.id)
-            .where(
-                ExhibitDescriptor.version.in_(CURRENT_DESCRIPTOR_VERSIONS),
-                Exhibit.modality.is_not(None),
-                Exhibit.index_generation > seen.generation,
-                Exhibit.index_generation <= current.generation,
-            )
-            .order_by(Exhibit.id)
-        ).all()
+        rows = repository.indexed_exhibits(
+            session,
+            versions=CURRENT_DESCRIPTOR_VERSIONS,
+            after_generation=seen.generation,
+            through_generation=current.generation,
+        )
         wanted: dict[Partition, dict[int, int]] = {}
         for key, kind, modality, caliber in rows:
             wanted.setdefault(partition_of(kind, modality), {})[int(key)] = caliber_class(caliber)
@@ -224,18 +217,8 @@ def _counts_agree(store: Store, index: PartitionedIndex, seen: StoreGeneration) 
     """Return whether each partition holds as many vectors as the database has exhibits with a
     current descriptor stored by generation ``seen`` (one grouped count, no vectors read)."""
     with store.transaction() as session:
-        rows = session.execute(
-            select(Exhibit.kind, Exhibit.modality, func.count())
-            .join(ExhibitDescriptor, ExhibitDescriptor.exhibit_pk == Exhibit.id)
-            .where(
-                ExhibitDescriptor.version.in_(CURRENT_DESCRIPTOR_VERSIONS),
-                Exhibit.modality.is_not(None),
-                or_(
-                    Exhibit.index_generation.is_(None),
-                    Exhibit.index_generation <= seen.generation,
-                ),
-            )
-            .group_by(Exhibit.kind, Exhibit.modality)
+        rows = repository.count_indexed_exhibits(
+            session, versions=CURRENT_DESCRIPTOR_VERSIONS, through_generation=seen.generation
         )
         expected: dict[Partition, int] = {}
         for kind, modality, count in rows:
@@ -363,27 +346,13 @@ def descriptor_vectors(session: Session, keys: list[int]) -> dict[int, np.ndarra
     """
     if not keys:
         return {}
-    rows = session.execute(
-        select(ExhibitDescriptor.exhibit_pk, ExhibitDescriptor.vector).where(
-            ExhibitDescriptor.version.in_(CURRENT_DESCRIPTOR_VERSIONS),
-            ExhibitDescriptor.exhibit_pk.in_(keys),
-        )
-    )
-    return {
-        int(key): index_vector(np.frombuffer(bytes(vector), dtype="<f4")) for key, vector in rows
-    }
+    rows = repository.descriptors_by_key(session, keys, versions=CURRENT_DESCRIPTOR_VERSIONS)
+    return {key: index_vector(np.frombuffer(vector, dtype="<f4")) for key, vector in rows.items()}
 
 
 def _expected_classes(session: Session) -> dict[Partition, dict[int, int]]:
     """Return, per partition, the calibre class of every exhibit with a current descriptor."""
-    rows = session.execute(
-        select(Exhibit.id, Exhibit.kind, Exhibit.modality, Exhibit.caliber)
-        .join(ExhibitDescriptor, ExhibitDescriptor.exhibit_pk == Exhibit.id)
-        .where(
-            ExhibitDescriptor.version.in_(CURRENT_DESCRIPTOR_VERSIONS),
-            Exhibit.modality.is_not(None),
-        )
-    )
+    rows = repository.indexed_exhibits(session, versions=CURRENT_DESCRIPTOR_VERSIONS)
     expected: dict[Partition, dict[int, int]] = {}
     for key, kind, modality, caliber in rows:
         expected.setdefault(partition_of(kind, modality), {})[int(key)] = caliber_class(caliber)
@@ -399,17 +368,7 @@ def _present_classes(index: PartitionedIndex, partition: Partition) -> dict[int,
 
 def keys_without_descriptor(session: Session) -> list[int]:
     """Return the exhibits that have a mark but no descriptor of the current version."""
-    current = select(ExhibitDescriptor.exhibit_pk).where(
-        ExhibitDescriptor.version.in_(CURRENT_DESCRIPTOR_VERSIONS)
-    )
-    return [
-        int(key)
-        for key in session.scalars(
-            select(ExhibitMark.exhibit_pk)
-            .where(ExhibitMark.exhibit_pk.not_in(current))
-            .order_by(ExhibitMark.exhibit_pk)
-        )
-    ]
+    return repository.marked_without_descriptor(session, versions=CURRENT_DESCRIPTOR_VERSIONS)
 
 
 def _manifest_checksum(folder: Path) -> str | None:

@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sqlalchemy import select
 
 from api.manifest import Manifest, ManifestRow, problem_record
 from api.pairs import ProgressCallback
@@ -48,15 +47,13 @@ from api.service.correlate import CorrelationReport, correlate_exhibits
 from api.service.workers import CONFLICT, FAILED, SKIPPED, Extraction, ExtractTask, extract_task
 from api.store import repository
 from api.store.errors import ConflictError
-from api.store.models import Agency, Exhibit, ExhibitDescriptor, ExhibitMark
+from api.store.models import Exhibit
 from api.store.originals import StoredOriginal
 
 if TYPE_CHECKING:
     from api.service.core import EvidenceService
 
 logger = logging.getLogger(__name__)
-
-_LOOKUP_BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -340,8 +337,7 @@ def _store_row(service: EvidenceService, row: ManifestRow, extraction: Extractio
 
 def _has_current_data(session: Any, exhibit: Exhibit) -> bool:
     version = descriptor_version_for(exhibit.kind)
-    has_descriptor = session.get(ExhibitDescriptor, (exhibit.id, version)) is not None
-    return has_descriptor and session.get(ExhibitMark, exhibit.id) is not None
+    return repository.has_prepared_data(session, exhibit, version=version)
 
 
 def _known_exhibits(
@@ -349,47 +345,22 @@ def _known_exhibits(
 ) -> dict[tuple[str, str], _Known]:
     """Return the stored exhibits of the rows' (agency, exhibit id), with their digests."""
     wanted = {(row.agency, row.exhibit_id) for row in rows}
-    exhibit_ids = sorted({exhibit_id for _, exhibit_id in wanted})
+    exhibit_ids = {exhibit_id for _, exhibit_id in wanted}
     known: dict[tuple[str, str], _Known] = {}
     with service.store.transaction() as session:
-        for start in range(0, len(exhibit_ids), _LOOKUP_BATCH):
-            batch = exhibit_ids[start : start + _LOOKUP_BATCH]
-            statement = (
-                select(
-                    Agency.name,
-                    Exhibit.exhibit_id,
-                    Exhibit.sha256,
-                    ExhibitMark.exhibit_pk.is_not(None),
-                    ExhibitDescriptor.exhibit_pk.is_not(None),
+        stored = repository.stored_items(session, exhibit_ids, versions=CURRENT_DESCRIPTOR_VERSIONS)
+        for agency, exhibit_id, sha256, has_mark, has_descriptor in stored:
+            if (agency, exhibit_id) in wanted:
+                known[(agency, exhibit_id)] = _Known(
+                    sha256=sha256, complete=bool(has_mark and has_descriptor)
                 )
-                .join(Agency, Agency.id == Exhibit.agency_pk)
-                .outerjoin(ExhibitMark, ExhibitMark.exhibit_pk == Exhibit.id)
-                .outerjoin(
-                    ExhibitDescriptor,
-                    (ExhibitDescriptor.exhibit_pk == Exhibit.id)
-                    & ExhibitDescriptor.version.in_(CURRENT_DESCRIPTOR_VERSIONS),
-                )
-                .where(Exhibit.exhibit_id.in_(batch))
-            )
-            for agency, exhibit_id, sha256, has_mark, has_descriptor in session.execute(statement):
-                if (agency, exhibit_id) in wanted:
-                    known[(agency, exhibit_id)] = _Known(
-                        sha256=sha256, complete=bool(has_mark and has_descriptor)
-                    )
     return known
 
 
 def _queued(service: EvidenceService, keys: Iterable[int]) -> list[int]:
     """Return those of ``keys`` whose exhibit is not correlated yet, in key order."""
-    keys = sorted(set(keys))
-    queued: list[int] = []
     with service.store.transaction() as session:
-        for start in range(0, len(keys), _LOOKUP_BATCH):
-            batch = keys[start : start + _LOOKUP_BATCH]
-            queued += session.scalars(
-                select(Exhibit.id).where(Exhibit.id.in_(batch), Exhibit.status != "correlated")
-            )
-    return sorted(int(key) for key in queued)
+        return repository.uncorrelated_keys(session, keys)
 
 
 def _audit_run(service: EvidenceService, manifest: Manifest, state: _Progress) -> None:

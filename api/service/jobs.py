@@ -25,8 +25,6 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
-
 from api.service.upload import CORRELATE_JOB
 from api.store import repository
 from api.store.errors import ConflictError
@@ -239,5 +237,4 @@ class JobRunner:
 def job_counts(service: EvidenceService) -> dict[str, int]:
     """Return the number of jobs per status (for ``GET /v1/health``)."""
     with service.store.transaction() as session:
-        rows = session.execute(select(Job.status, func.count()).group_by(Job.status))
-        return {str(status): int(count) for status, count in rows}
+        return repository.count_jobs_by_status(session)

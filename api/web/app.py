@@ -13,12 +13,11 @@ from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
 
 from fastapi import Depends, FastAPI
-from sqlalchemy import func, select
 
 from api.service.config import DEFAULT_SERVICE_CONFIG
 from api.service.core import EvidenceService
 from api.service.jobs import JobRunner, JobRunnerConfig, job_counts
-from api.store.models import Exhibit
+from api.store import repository
 from api.web.access import RequireApiKey, Service
 from api.web.docs import install_docs
 from api.web.errors import BodySizeLimit, install_error_handlers, refuse_nul_characters
@@ -119,7 +118,7 @@ def create_app(
     def health(service: Service) -> Health:
         """Whether the server is up, and what it has loaded (no key needed)."""
         with service.store.transaction() as session:
-            count = session.scalar(select(func.count()).select_from(Exhibit)) or 0
+            count = repository.count_exhibits(session)
         partitions = {
             f"{kind}/{modality}": service.index.count((kind, modality))
             for kind, modality in service.index.partitions()

@@ -6,13 +6,11 @@ import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile, status
-from sqlalchemy import select
 
 from api.rifling import MAX_LAND_COUNT, RiflingClass
 from api.service.search import Candidate  # noqa: F401  (documents the candidates' shape)
 from api.service.upload import Upload, UploadedFile, client_file_name, store_upload
 from api.store import repository
-from api.store.models import Job
 from api.web.access import (
     LAB,
     CurrentCaller,
@@ -129,9 +127,7 @@ def read_exhibit(exhibit_id: str, service: Service, caller: CurrentCaller) -> Ex
     with service.store.transaction(write=True) as session:
         exhibit = load_exhibit(session, exhibit_id)
         own = caller.owns(exhibit)
-        job = session.scalar(
-            select(Job).where(Job.exhibit_pk == exhibit.id).order_by(Job.id.desc()).limit(1)
-        )
+        job = repository.latest_job(session, exhibit)
         audit_read(session, caller, "exhibit.view", object_type="exhibit", object_id=exhibit_id)
         images = own or exhibit.shared
         return ExhibitPublic(
