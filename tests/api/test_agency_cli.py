@@ -19,9 +19,6 @@ from api.store import repository
 from api.store.database import DATABASE_URL_VARIABLE, Store, open_store
 from api.store.errors import NotFoundError
 from api.store.models import Agency, Exhibit
-from tests.api.store.conftest import database_url, postgres_admin, postgres_schema_url
-
-__all__ = ["database_url", "postgres_admin", "postgres_schema_url"]  # shared fixtures
 
 AGENCY_FIELDS = {"agency", "id", "country", "role", "created_at", "active", "disabled_at"}
 

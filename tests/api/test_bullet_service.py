@@ -16,15 +16,12 @@ import pytest
 
 from api.service import EvidenceService, ServiceConfig
 from ballistics.items import ItemKind
-from tests.api.web.conftest import EXAMINER, exhibit_files, open_network
+from tests.api.network import EXAMINER, open_network
 from tests.real_data import DATA
 
 pytestmark = [pytest.mark.slow, pytest.mark.real_data]
 
 BULLET = ItemKind.BULLET
-
-# the HTTP tests' session fixture (synthetic casing files the network fixture expects)
-__all__ = ["exhibit_files"]
 
 BULLETS = DATA / "bullets"
 H44 = BULLETS / "hamby44" / "Barrel 1"

@@ -12,9 +12,7 @@ import pytest
 
 import api.pairs
 from api.cli import EXIT_BAD_INPUT, EXIT_PARTIAL_FAILURE, EXIT_UNEXPECTED, main
-from tests.api.test_pairs import MATCH_A, MATCH_B, OTHER, casings, write_csv
-
-__all__ = ["casings"]  # the shared fixture of synthetic casings
+from tests.api.synthetic_exhibits import MATCH_A, MATCH_B, OTHER, write_csv
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 CONTRACT_FIELDS = {

@@ -26,10 +26,13 @@ from api.store import repository
 from api.store.database import DATABASE_URL_VARIABLE
 from api.store.models import Exhibit, StoreState
 from benchmarks.api_load import ApiServer, server_environment
-from tests.api.store.conftest import database_url, postgres_admin, postgres_schema_url
-from tests.api.test_service import TEST_CONFIG, key_of, manifest_rows, write_exhibits, write_rows
-
-__all__ = ["database_url", "postgres_admin", "postgres_schema_url"]
+from tests.api.synthetic_exhibits import (
+    TEST_CONFIG,
+    key_of,
+    manifest_rows,
+    write_exhibits,
+    write_rows,
+)
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 CASING = partition_of("cartridge_case", "topography")

@@ -9,10 +9,7 @@ import pytest
 
 from api.cli import EXIT_BAD_INPUT, EXIT_PARTIAL_FAILURE, main
 from api.store.database import DATABASE_URL_VARIABLE
-from tests.api.store.conftest import postgres_admin, postgres_schema_url
-from tests.api.test_service import exhibits, manifest_rows, mates, write_rows
-
-__all__ = ["exhibits", "postgres_admin", "postgres_schema_url"]  # shared fixtures
+from tests.api.synthetic_exhibits import manifest_rows, mates, write_rows
 
 INGEST_FIELDS = {"ingested": int, "skipped": int, "failed": list}
 CANDIDATE_FIELDS = {

@@ -19,7 +19,7 @@ from api.cli import main
 from api.service import EvidenceService, partition_of
 from api.store.database import DATABASE_URL_VARIABLE, SQLITE_FILE_NAME
 from api.store.models import CorrelationResult, Exhibit, Link
-from tests.api.test_service import manifest_rows, write_exhibits
+from tests.api.synthetic_exhibits import manifest_rows, write_exhibits
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 FIREARMS = 8  # 16 exhibits: about 2 s of work, killed after the first few are committed

@@ -1,13 +1,11 @@
 """The evidence service: ingest, search, links, idempotence, failures, reindex, both backends.
 
-The exhibits are synthetic casings with known pistols (``ballistics.synthetic``), rendered at a
-coarse 20 µm per pixel so that they are small and quick to prepare: six cases fired by three
-consecutively made pistols, two each, so that every exhibit has exactly one true mate.
+The exhibits are the six synthetic casings of ``tests/api/synthetic_exhibits.py`` (the
+``exhibits`` fixture): three pistols fired twice, every exhibit with exactly one true mate.
 """
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import shutil
 from collections.abc import Iterator
@@ -28,77 +26,18 @@ from api.service import (
 )
 from api.service.index import index_folder
 from api.store.models import CorrelationResult, Exhibit, ExhibitDescriptor, Link
-from ballistics.synthetic import make_casing_dataset, write_exhibit_files
-from tests.api.store.conftest import database_url, postgres_admin, postgres_schema_url
-
-# the store tests' fixtures: each test below that takes ``service`` runs on SQLite and on an
-# isolated PostgreSQL schema (skipped when no server is reachable)
-__all__ = ["database_url", "postgres_admin", "postgres_schema_url"]
-
-#: rendering resolution of the synthetic scans (µm per pixel): coarse, for speed
-PIXEL_UM = 20.0
-SEED = 12
-#: three agencies, two countries: exhibit i is filed by agency i % 3, so the mates (0, 1) and
-#: (4, 5) are filed across a border and the mates (2, 3) within one country
-AGENCIES = (("Lab A", "NL"), ("Lab B", "BE"), ("Lab C", "NL"))
-#: Synthetic pistols made consecutively share subclass marks: their non-matches score up to
-#: about 8 congruent cells (true mates 29-34), above the threshold calibrated on real scans (6),
-#: so the tests set the lead threshold between the two.
-TEST_CONFIG = ServiceConfig(top_k=2, lead_threshold=15.0)
-
-
-def write_exhibits(folder: Path, *, seed: int = SEED, firearms: int = 3) -> Path:
-    """Write ``firearms`` pistols x 2 synthetic exhibits and their manifest; return its path."""
-    records = make_casing_dataset(
-        firearm_count=firearms,
-        firings_per_firearm=2,
-        seed=seed,
-        modality="topography",
-        pixel_um=PIXEL_UM,
-    )
-    return write_exhibit_files(records, folder, modality="topography", agencies=AGENCIES)
-
-
-def manifest_rows(manifest: Path) -> list[dict[str, str]]:
-    with manifest.open(newline="", encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
-
-
-def write_rows(path: Path, rows: list[dict[str, str]]) -> Path:
-    columns = list(dict.fromkeys(column for row in rows for column in row))
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
-
-
-def mates(rows: list[dict[str, str]]) -> dict[str, str]:
-    """Return each exhibit id's true mate (the other exhibit of the same pistol)."""
-    by_firearm: dict[str, list[str]] = {}
-    for row in rows:
-        by_firearm.setdefault(row["firearm"], []).append(row["exhibit_id"])
-    return {
-        exhibit: next(other for other in group if other != exhibit)
-        for group in by_firearm.values()
-        for exhibit in group
-    }
+from tests.api.synthetic_exhibits import (
+    TEST_CONFIG,
+    key_of,
+    manifest_rows,
+    mates,
+    write_rows,
+)
 
 
 def count(service: EvidenceService, model: type) -> int:
     with service.store.transaction() as session:
         return int(session.scalar(select(func.count()).select_from(model)))
-
-
-def key_of(service: EvidenceService, exhibit_id: str) -> int:
-    with service.store.transaction() as session:
-        return int(session.scalar(select(Exhibit.id).where(Exhibit.exhibit_id == exhibit_id)))
-
-
-@pytest.fixture(scope="module")
-def exhibits(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The manifest of the six synthetic exhibits (files beside it)."""
-    return write_exhibits(tmp_path_factory.mktemp("exhibits"))
 
 
 @pytest.fixture

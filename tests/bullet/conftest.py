@@ -1,22 +1,14 @@
-"""Synthetic barrels and fired lands shared by the bullet tests (rendered once per session)."""
+"""Synthetic bullets shared by the bullet tests (rendered once per session)."""
 
 from __future__ import annotations
 
 import pytest
 
-from ballistics.bullet import PreparedBullet, PreparedLand, prepare_land
-from ballistics.bullet.synthetic import barrel_striae, render_land
+from ballistics.bullet import PreparedBullet
+from tests.bullet.lands import LANDS, PIXEL_UM, fire
 
-#: coarser than real scans (3.125 instead of 1.5625 µm) to keep the tests fast
-PIXEL_UM = 3.125
-LANDS = 6
-
-
-def fire(barrel_seed: int, land: int, firing_seed: int, **options: object) -> PreparedLand:
-    """Return the prepared land ``land`` of barrel ``barrel_seed`` fired once."""
-    striae = barrel_striae(seed=barrel_seed, land_count=LANDS, pixel_um=PIXEL_UM)[land]
-    rendered = render_land(striae, seed=firing_seed, pixel_um=PIXEL_UM, **options)
-    return prepare_land(rendered.surface)
+# tests/api/test_pairs.py still imports ``fire`` from here; new code imports tests.bullet.lands
+__all__ = ["LANDS", "PIXEL_UM", "fire", "synthetic_bullets"]
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ from ballistics.bullet.synthetic import barrel_striae, render_land
 from ballistics.errors import EvidenceError
 from ballistics.io import write_x3p
 from ballistics.surface import Surface
-from tests.bullet.conftest import PIXEL_UM
+from tests.bullet.lands import PIXEL_UM
 
 
 def _write_lands(folder: Path, names: list[str], *, pixel_um: float = PIXEL_UM) -> list[Path]:

@@ -9,7 +9,7 @@ import pytest
 
 from ballistics.bullet import PreparedBullet, compare_bullets, compare_lands
 from ballistics.bullet.land import PreparedLand
-from tests.bullet.conftest import LANDS, fire
+from tests.bullet.lands import LANDS, fire
 
 
 @pytest.mark.parametrize("shift_um", [-150.0, 0.0, 95.0])

@@ -10,7 +10,7 @@ from ballistics.bullet import (
     bullet_descriptor,
     land_descriptor,
 )
-from tests.bullet.conftest import LANDS, fire
+from tests.bullet.lands import LANDS, fire
 
 
 def test_land_vector_is_fixed_length_and_normalised(synthetic_bullets) -> None:

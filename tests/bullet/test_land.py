@@ -14,7 +14,7 @@ from ballistics.bullet.synthetic import barrel_striae, render_land
 from ballistics.errors import EvidenceError, ResolutionOutOfRangeError
 from ballistics.io import read_surface, write_x3p
 from ballistics.surface import Modality, Surface
-from tests.bullet.conftest import PIXEL_UM
+from tests.bullet.lands import PIXEL_UM
 from tests.io.hostile import casing_disc
 
 

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from benchmarks.index_scale import main, recall_at
-from tests.indexer.test_vector_index import single_faiss_thread  # noqa: F401 - autouse fixture
 
 
 def test_recall_counts_the_overlap_of_top_k():

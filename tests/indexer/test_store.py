@@ -24,7 +24,6 @@ from indexer import (
     VectorIndex,
 )
 from indexer.synthetic import ClusteredVectorsConfig, clustered_vectors
-from tests.indexer.test_vector_index import single_faiss_thread  # noqa: F401 - autouse fixture
 
 DIMENSION = 16
 TOPOGRAPHY = ("cartridge_case", "topography")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 
-import faiss
 import numpy as np
 import pytest
 
@@ -20,16 +19,6 @@ CONFIGS = {
     HNSW: IndexConfig(backend=HNSW),
     IVF: IndexConfig(backend=IVF, ivf_min_vectors=1000, ivf_probes=12),
 }
-
-
-@pytest.fixture(autouse=True, scope="module")
-def single_faiss_thread():
-    """Run FAISS on one thread: on a busy 2-core machine OpenMP's hand-offs make small builds
-    and single queries 10x slower (IVF on 2k vectors: 3.3 s with 2 threads, 0.3 s with 1)."""
-    threads = faiss.omp_get_max_threads()
-    faiss.omp_set_num_threads(1)
-    yield
-    faiss.omp_set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from api.store import repository
 from api.store.models import Link
-from tests.api.web.conftest import EXAMINER, LABS, Network
+from tests.api.network import EXAMINER, LABS, Network
 
 
 def _lead(network: Network) -> str:

@@ -15,7 +15,7 @@ from sqlalchemy import update
 
 from api.store import repository
 from api.store.models import Agency, utc_now
-from tests.api.web.conftest import ADMIN, EXAMINER, UNSHARED_LAB, Network
+from tests.api.network import ADMIN, EXAMINER, UNSHARED_LAB, Network
 
 pytestmark = pytest.mark.slow
 

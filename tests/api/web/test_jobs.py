@@ -10,7 +10,7 @@ from api.service.jobs import JobRunner, JobRunnerConfig
 from api.service.upload import CORRELATE_JOB
 from api.store import repository
 from api.store.models import Job
-from tests.api.web.conftest import open_network
+from tests.api.network import open_network
 
 pytestmark = pytest.mark.slow
 

@@ -17,8 +17,8 @@ from ballistics.errors import LimitExceededError, ResolutionOutOfRangeError, Unr
 from ballistics.io import ReadLimits, write_x3p
 from ballistics.items import read as workers
 from ballistics.items.read import extract_bullet, extract_casing
-from tests.api.web.conftest import LABS, Network
-from tests.bullet.conftest import PIXEL_UM as LAND_PIXEL_UM
+from tests.api.network import LABS, Network
+from tests.bullet.lands import PIXEL_UM as LAND_PIXEL_UM
 from tests.io.hostile import coarse_x3p, many_samples_tiff
 
 LAB = LABS[0][0]

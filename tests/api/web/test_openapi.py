@@ -21,7 +21,7 @@ from schemathesis.errors import FailureGroup
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from api.web.app import create_app
-from tests.api.web.conftest import EXAMINER, open_network
+from tests.api.network import EXAMINER, open_network
 
 pytestmark = pytest.mark.slow
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from ballistics.casing.overlay import CONGRUENT_BGR
-from tests.api.web.conftest import ADMIN, EXAMINER, INVESTIGATOR, UNSHARED_LAB, open_network
+from tests.api.network import ADMIN, EXAMINER, INVESTIGATOR, UNSHARED_LAB, open_network
 
 pytestmark = pytest.mark.slow
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from api.scenario import ScenarioExhibit, run_scenario
-from tests.api.web.conftest import EXAMINER, INVESTIGATOR, UNSHARED_LAB
+from tests.api.network import EXAMINER, INVESTIGATOR, UNSHARED_LAB
 
 pytestmark = pytest.mark.slow
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from api.store.models import AuditEntry
 from api.web.routes import compare
-from tests.api.web.conftest import EXAMINER, UNSHARED_LAB, Network
+from tests.api.network import EXAMINER, UNSHARED_LAB, Network
 
 pytestmark = pytest.mark.slow
 
