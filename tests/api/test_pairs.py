@@ -21,37 +21,10 @@ from ballistics.items import (
     prepare_item,
 )
 from ballistics.items.records import bullet_record
-from ballistics.synthetic import make_casing_dataset, write_exhibit_files
-from tests.bullet.conftest import fire
+from tests.api.synthetic_exhibits import MATCH_A, MATCH_B, OTHER
+from tests.bullet.lands import fire
 
 CARTRIDGE_CASE, BULLET = ItemKind.CARTRIDGE_CASE, ItemKind.BULLET
-
-#: the exhibits written by write_synthetic_casings: two firings of one pistol, one of another
-MATCH_A, MATCH_B, OTHER = "P01-01.x3p", "P01-02.x3p", "P02-01.x3p"
-
-
-def write_synthetic_casings(folder: Path) -> Path:
-    """Write three synthetic X3P casings into ``folder`` (names above) and return the folder.
-
-    Two unrelated pistols (no shared production run), so that the known non-match is a plain
-    one; the default 10 µm rendering keeps a comparison around a second.
-    """
-    records = make_casing_dataset(
-        firearm_count=2, firings_per_firearm=2, seed=11, consecutive=False, modality=None
-    )
-    write_exhibit_files(records[:3], folder)
-    written = sorted(path.name for path in folder.glob("*.x3p"))
-    assert written == [MATCH_A, MATCH_B, OTHER], written
-    return folder
-
-
-@pytest.fixture(scope="session")
-def casings(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.getbasetemp() / "synthetic-casings"
-    if not folder.is_dir():  # test_cli imports this fixture too: write the files once a session
-        folder.mkdir()
-        write_synthetic_casings(folder)
-    return folder
 
 
 def write_csv(path: Path, lines: list[str]) -> Path:

@@ -5,10 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ballistics.bullet import PreparedBullet
-from tests.bullet.lands import LANDS, PIXEL_UM, fire
-
-# tests/api/test_pairs.py still imports ``fire`` from here; new code imports tests.bullet.lands
-__all__ = ["LANDS", "PIXEL_UM", "fire", "synthetic_bullets"]
+from tests.bullet.lands import LANDS, fire
 
 
 @pytest.fixture(scope="session")
