@@ -1,4 +1,4 @@
-"""The evidence service: one store, its vector index and a worker pool, behind five operations.
+"""The evidence service: one store, its vector index and an executor, behind every operation.
 
 Layout of a store folder (``--store``)::
 
@@ -6,7 +6,21 @@ Layout of a store folder (``--store``)::
     originals/ab/cd/<sha>   the original files, content-addressed (api.store.originals)
     index/                  the vector index, a cache of the database (indexer.PartitionedIndex)
 
-The command line, the benchmarks and the HTTP API all go through :class:`EvidenceService`:
+:class:`EvidenceService` is the facade the command line, the benchmarks and the HTTP API go
+through: it opens the store and covers every operation (ingest, upload, search, correlate,
+links, reindex, the index's catch-up and save, job counts). Each operation is a step of its own
+module that takes the service's :class:`~api.service.context.ServiceContext` (store, live
+index, executor, settings), never the service itself:
+
+=====================  ===============================================
+operation              step
+=====================  ===============================================
+:meth:`ingest`         :func:`api.service.ingest.ingest_manifest`
+:meth:`upload`         :func:`api.service.upload.store_upload`
+:meth:`search`         :func:`api.service.search.search_item`
+:meth:`correlate`      :func:`api.service.correlate.correlate_exhibits`
+:meth:`reindex`        :func:`api.service.reindex.reindex`
+=====================  ===============================================
 
 >>> with EvidenceService.open("ballistics-data") as service:          # doctest: +SKIP
 ...     report = service.ingest(read_manifest("manifest.csv"))
@@ -16,84 +30,33 @@ The command line, the benchmarks and the HTTP API all go through :class:`Evidenc
 from __future__ import annotations
 
 import logging
-import threading
-import time
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from api.manifest import Manifest, read_manifest
 from api.pairs import ProgressCallback
-from api.service.config import (
-    DEFAULT_SERVICE_CONFIG,
-    ServiceConfig,
-    algorithm_version,
-    descriptor_version_for,
-)
+from api.service.config import DEFAULT_SERVICE_CONFIG, ServiceConfig
+from api.service.context import ServiceContext
 from api.service.correlate import CorrelationReport, correlate_exhibits
-from api.service.index import (
-    IndexState,
-    catch_up_index,
-    keys_without_descriptor,
-    new_index,
-    open_index,
-    rebuild_index,
-    save_index,
-)
+from api.service.index import IndexState
 from api.service.ingest import IngestReport, ingest_manifest
+from api.service.live_index import LiveIndex
+from api.service.reindex import ReindexReport, reindex
 from api.service.search import SearchOutcome, search_item
-from api.service.workers import WorkerPool, describe_task
+from api.service.upload import Upload, UploadOutcome, store_upload
+from api.service.workers import WorkerPool
 from api.store import repository
 from api.store.database import SQLITE_FILE_NAME, Store, open_store
-from api.store.repository import StoreGeneration
-from ballistics.descriptors import DESCRIPTOR_VERSION
 from ballistics.errors import EvidenceError
 from ballistics.io.files import Source
+from ballistics.io.limits import DEFAULT_LIMITS, ReadLimits
 from ballistics.items import ItemKind
-from indexer import Partition, PartitionedIndex
+from indexer import PartitionedIndex
 
 logger = logging.getLogger(__name__)
 
-#: stored marks whose descriptors ``reindex`` computes and commits together
-_DESCRIBE_BATCH = 64
-
-
-@dataclass(frozen=True)
-class ReindexReport:
-    """What ``ballistics reindex`` did.
-
-    Parameters
-    ----------
-    partitions
-        Vectors per (kind, modality) partition of the rebuilt index.
-    descriptors_computed
-        Descriptors of the current version computed from stored marks (after a descriptor
-        change, or for exhibits stored without one).
-    failed
-        Exhibits whose descriptor could not be computed: ``exhibit_id`` and ``error``.
-    elapsed_s
-        Wall-clock seconds.
-    """
-
-    partitions: dict[Partition, int]
-    descriptors_computed: int = 0
-    failed: list[dict[str, str]] = field(default_factory=list)
-    elapsed_s: float = 0.0
-
-    def as_json(self) -> dict[str, Any]:
-        """Return the report as ``ballistics reindex --json`` prints it."""
-        return {
-            "vectors": sum(self.partitions.values()),
-            "partitions": [
-                {"kind": kind, "modality": modality, "vectors": count}
-                for (kind, modality), count in sorted(self.partitions.items())
-            ],
-            "descriptor_version": DESCRIPTOR_VERSION,
-            "descriptors_computed": self.descriptors_computed,
-            "failed": list(self.failed),
-            "elapsed_s": self.elapsed_s,
-        }
+__all__ = ["EvidenceService", "ReindexReport"]
 
 
 class EvidenceService:
@@ -104,7 +67,8 @@ class EvidenceService:
     store
         The open evidence store.
     index
-        Its vector index, in step with the database.
+        Its vector index, in step with the database (a :class:`~api.service.live_index.LiveIndex`,
+        or the index alone, wrapped in one).
     config
         Search, linking and preparation settings.
     workers
@@ -123,27 +87,24 @@ class EvidenceService:
     def __init__(
         self,
         store: Store,
-        index: PartitionedIndex,
+        index: PartitionedIndex | LiveIndex,
         *,
         config: ServiceConfig = DEFAULT_SERVICE_CONFIG,
         workers: int | None = None,
         index_state: IndexState | None = None,
     ) -> None:
-        self.store = store
-        self.index = index
-        self.config = config
-        self.index_state = index_state or IndexState()
-        # the store's change counters self.index is in step with (None: reload it when asked)
-        self._seen = self.index_state.seen
-        # one catch-up or reload at a time; searches on the index need no lock
-        self._index_lock = threading.Lock()
-        self.pool = WorkerPool(
+        if not isinstance(index, LiveIndex):
+            index = LiveIndex(store, index, config=config.index, state=index_state)
+        pool = WorkerPool(
             workers,
             prepare_config=config.prepare,
             compare_config=config.compare,
             cache_size=config.worker_cache_marks,
             bullet_config=config.bullet,
         )
+        #: what every step takes (store, live index, executor, settings)
+        self.context = ServiceContext(store=store, index=index, executor=pool, config=config)
+        self.pool = pool
 
     @classmethod
     def open(
@@ -189,18 +150,11 @@ class EvidenceService:
             )
         store = open_store(folder, database_url=database_url)
         try:
-            if load_index:
-                index, state = open_index(store, config=config.index)
-                if state.changed:
-                    save_index(store, index, seen=state.seen)
-                elif not state.incremental:
-                    _save_counters(store, index, seen=state.seen)
-            else:
-                index, state = new_index(store, config=config.index), IndexState()
+            index = LiveIndex.open(store, config=config.index, load=load_index)
         except BaseException:
             store.close()
             raise
-        return cls(store, index, config=config, workers=workers, index_state=state)
+        return cls(store, index, config=config, workers=workers)
 
     def __enter__(self) -> EvidenceService:
         return self
@@ -213,6 +167,28 @@ class EvidenceService:
         self.pool.close()
         self.store.close()
 
+    # --- what it holds -------------------------------------------------------------------------
+
+    @property
+    def store(self) -> Store:
+        """The open evidence store (database and originals)."""
+        return self.context.store
+
+    @property
+    def config(self) -> ServiceConfig:
+        """Search, linking and preparation settings."""
+        return self.context.config
+
+    @property
+    def index(self) -> PartitionedIndex:
+        """The vector index as it is now (catch it up first: :meth:`catch_up_index`)."""
+        return self.context.index.current
+
+    @property
+    def index_state(self) -> IndexState:
+        """What opening, reloading or catching up the index last found."""
+        return self.context.index.state
+
     @property
     def algorithm_version(self) -> str:
         """The version recorded with cartridge-case correlation results and links."""
@@ -220,7 +196,7 @@ class EvidenceService:
 
     def algorithm_version_for(self, kind: str) -> str:
         """The version recorded with correlation results and links of exhibits of ``kind``."""
-        return algorithm_version(self.config, descriptor_version_for(kind), kind=kind)
+        return self.context.algorithm_version_for(kind)
 
     # --- operations ----------------------------------------------------------------------------
 
@@ -234,17 +210,21 @@ class EvidenceService:
         """Ingest a manifest (a path or a parsed one); see :mod:`api.service.ingest`."""
         if not isinstance(manifest, Manifest):
             manifest = read_manifest(manifest)
-        return ingest_manifest(self, manifest, correlate=correlate, progress=progress)
+        return ingest_manifest(self.context, manifest, correlate=correlate, progress=progress)
+
+    def upload(self, upload: Upload, *, limits: ReadLimits = DEFAULT_LIMITS) -> UploadOutcome:
+        """Store an uploaded exhibit and queue its correlation; see :mod:`api.service.upload`."""
+        return store_upload(self.context, upload, limits=limits)
 
     def correlate(
         self, keys: Iterable[int], *, progress: ProgressCallback | None = None
     ) -> CorrelationReport:
         """Correlate stored exhibits (integer ids); see :mod:`api.service.correlate`."""
-        return correlate_exhibits(self, keys, progress=progress)
+        return correlate_exhibits(self.context, keys, progress=progress)
 
-    def search(self, source: Source, **options: Any) -> SearchOutcome:
+    def search(self, source: Source | Sequence[tuple[str, bytes]], **options: Any) -> SearchOutcome:
         """Search an item without storing it; options as :func:`api.service.search.search_item`."""
-        return search_item(self, source, **options)
+        return search_item(self.context, source, **options)
 
     def links(
         self,
@@ -264,101 +244,26 @@ class EvidenceService:
             ]
 
     def reindex(self, *, progress: ProgressCallback | None = None) -> ReindexReport:
-        """Rebuild the vector index from the database and save it.
+        """Rebuild the vector index from the database and save it; see
+        :mod:`api.service.reindex`."""
+        return reindex(self.context, progress=progress)
 
-        Exhibits whose descriptor of the current version is missing get it first, computed
-        from their stored marks (in the worker pool), so that a new descriptor version needs no
-        original to be read again.
-        """
-        started = time.perf_counter()
-        computed, failed = self._describe_stored_marks(progress)
-        with self.store.transaction(write=True) as session:
-            # committed before the rebuild reads: every other process reloads its index, and
-            # what is stored from now on is caught up from these counters
-            seen = repository.advance_index_epoch(session)
-        index = new_index(self.store, config=self.config.index)
-        partitions = rebuild_index(self.store, index)
-        save_index(self.store, index, seen=seen)
-        with self._index_lock:
-            self.index, self._seen = index, seen
-            self.index_state = IndexState(seen=seen)
-        logger.info("rebuilt the vector index: %s", partitions)
-        return ReindexReport(
-            partitions=partitions,
-            descriptors_computed=computed,
-            failed=failed,
-            elapsed_s=time.perf_counter() - started,
-        )
+    def job_counts(self) -> dict[str, int]:
+        """Return the number of jobs per status (for ``GET /v1/health``)."""
+        with self.store.transaction() as session:
+            return repository.count_jobs_by_status(session)
+
+    # --- the vector index ----------------------------------------------------------------------
 
     def reconcile_index(self) -> IndexState:
         """Reload the index from its saved copy and the database now (and save it if it changed)."""
-        with self._index_lock:
-            return self._reload_index()
+        return self.context.index.reload()
 
     def catch_up_index(self) -> IndexState:
         """Bring the index in step with what other processes (and threads) stored since it was
-        last; called before each search and correlation.
-
-        One small query when nothing changed; otherwise the descriptors stored since are added,
-        or, after a ``ballistics reindex`` anywhere, the index is reloaded. Does not save.
-        """
-        with self._index_lock:
-            seen = self._seen
-            state = None if seen is None else catch_up_index(self.store, self.index, seen=seen)
-            if state is None:
-                return self._reload_index()
-            self._seen = state.seen
-            return state
+        last (:meth:`LiveIndex.catch_up <api.service.live_index.LiveIndex.catch_up>`)."""
+        return self.context.index.catch_up()
 
     def save_index(self) -> None:
         """Save the vector index (atomically), with the store's counters it is in step with."""
-        with self._index_lock:  # the counters that go with this index, read before it is saved
-            index, seen = self.index, self._seen
-        save_index(self.store, index, seen=seen)
-
-    def _reload_index(self) -> IndexState:
-        index, state = open_index(self.store, config=self.config.index)
-        if state.changed:
-            save_index(self.store, index, seen=state.seen)
-        self.index, self.index_state, self._seen = index, state, state.seen
-        return state
-
-    def _describe_stored_marks(
-        self, progress: ProgressCallback | None
-    ) -> tuple[int, list[dict[str, str]]]:
-        with self.store.transaction() as session:
-            keys = keys_without_descriptor(session)
-        if not keys:
-            return 0, []
-        computed = 0
-        failed: list[dict[str, str]] = []
-        for start in range(0, len(keys), _DESCRIBE_BATCH):
-            batch = keys[start : start + _DESCRIBE_BATCH]
-            with self.store.transaction() as session:
-                marks = repository.marks_by_key(session, batch)
-            results = list(
-                self.pool.map_unordered(describe_task, list(marks.items()), count=len(marks))
-            )
-            with self.store.transaction(write=True) as session:
-                exhibits = repository.exhibits_by_key(session, [entry[0] for entry in results])
-                for key, vector, error, version in results:
-                    exhibit = exhibits.get(key)
-                    if exhibit is None:
-                        continue
-                    if vector is None:
-                        failed.append({"exhibit_id": exhibit.exhibit_id, "error": error or ""})
-                        continue
-                    repository.set_descriptor(session, exhibit, vector, version=version)
-                    computed += 1
-            if progress is not None:
-                progress("describe", min(start + _DESCRIBE_BATCH, len(keys)), len(keys))
-        return computed, failed
-
-
-def _save_counters(store: Store, index: PartitionedIndex, *, seen: StoreGeneration | None) -> None:
-    """Save an index that every exhibit was compared with, so that the next open only reads
-    what is new; a store this process cannot write to is still searched, only opened slower."""
-    try:
-        save_index(store, index, seen=seen)
-    except OSError as error:
-        logger.debug("the vector index's counters were not saved: %s", error)
+        self.context.index.save()

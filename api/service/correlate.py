@@ -11,7 +11,11 @@ Each exhibit (the query) is correlated in two stages:
    :func:`ballistics.bullet.compare_bullets`) on the stored marks, on all cores. A bullet's
    candidates whose recorded rifling differs from its own are left out (:mod:`api.rifling`).
 
-Each kind is correlated in its own run, with its own versions and lead threshold.
+Each kind is correlated in its own run, with its own versions and lead threshold, in three
+steps: :func:`plan_correlation` shortlists every query (:mod:`api.service.shortlist`) and
+schedules each pair once; the pairs are compared through the executor; each query is recorded
+as soon as its last pair is done, with the links :func:`~api.service.linking.decide_links`
+decides.
 
 Every score is recorded as a correlation result under the algorithm version (the descriptor
 version and a digest of the comparison settings), for the query and, reversed, for the
@@ -40,34 +44,28 @@ from __future__ import annotations
 import collections
 import logging
 import time
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from sqlalchemy.orm import Session
 
 from api.pairs import ProgressCallback
-from api.rifling import RiflingClass, rifling_class
-from api.service.config import allowed_classes, partition_of
+from api.rifling import rifling_class
+from api.service.config import partition_of
+from api.service.context import ServiceContext
 from api.service.index import descriptor_vectors
 from api.service.linking import LeadThresholds, LinkSide, ScoredPair, StoredLink, decide_links
-from api.service.workers import CompareTask, MarkRef, compare_task
+from api.service.shortlist import Shortlisted, ShortlistQuery, compare_pairs, shortlist
 from api.store import repository
 from api.store.database import Store
 from api.store.models import Exhibit, Link
 from ballistics.items import kind_spec
 
-if TYPE_CHECKING:
-    from api.service.core import EvidenceService
-
 logger = logging.getLogger(__name__)
 
 _LOOKUP_BATCH = 500
-#: pairs whose marks are fetched from the database together
-_FETCH_PAIRS = 32
-#: encoded marks kept in the main process while tasks are built (~0.15 MB each for Fadul)
-_MARK_CACHE = 256
 
 
 @dataclass(frozen=True)
@@ -109,8 +107,46 @@ class _Pair:
         return self.questioned if key == self.reference else self.reference
 
 
+@dataclass
+class CorrelationPlan:
+    """What one run of one kind compares: each pair once, and which queries wait on it.
+
+    Parameters
+    ----------
+    version
+        The algorithm version the run records under.
+    links_before
+        Links in the store when the run was planned (to count the new ones).
+    pairs
+        Every pair to compare, by (smaller key, larger key).
+    scheduled
+        Each query's pairs (empty: nothing left to compare, recorded at once).
+    waiting
+        Each pair's queries, recorded once all their pairs are compared.
+    """
+
+    version: str
+    links_before: int = 0
+    pairs: dict[tuple[int, int], _Pair] = field(default_factory=dict)
+    scheduled: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
+    waiting: dict[tuple[int, int], list[int]] = field(
+        default_factory=lambda: collections.defaultdict(list)
+    )
+
+    def schedule(self, key: int, hits: list[Shortlisted]) -> None:
+        """Schedule the pairs of query ``key`` with its shortlisted candidates."""
+        mine = []
+        for hit in hits:
+            pair_key = (min(key, hit.key), max(key, hit.key))
+            if pair_key not in self.pairs:
+                self.pairs[pair_key] = _Pair(key, hit.key, hit.similarity)
+            mine.append(pair_key)
+            self.waiting[pair_key].append(key)
+        self.scheduled[key] = mine
+
+
 def correlate_exhibits(
-    service: EvidenceService, keys: Iterable[int], *, progress: ProgressCallback | None = None
+    context: ServiceContext, keys: Iterable[int], *, progress: ProgressCallback | None = None
 ) -> CorrelationReport:
     """Correlate the exhibits ``keys`` against the store (see the module docstring).
 
@@ -121,14 +157,14 @@ def correlate_exhibits(
     keys = sorted({int(key) for key in keys})
     if not keys:
         return CorrelationReport()
-    with service.store.transaction() as session:
+    with context.store.transaction() as session:
         kinds = repository.exhibit_kinds(session, keys)
     by_kind: dict[str, list[int]] = collections.defaultdict(list)
     for key in keys:
         by_kind[kinds.get(key, "cartridge_case")].append(key)
     if len(by_kind) > 1:  # each kind has its own versions and scores: one run per kind
         reports = [
-            correlate_exhibits(service, group, progress=progress) for group in by_kind.values()
+            correlate_exhibits(context, group, progress=progress) for group in by_kind.values()
         ]
         return CorrelationReport(
             correlated=sum(report.correlated for report in reports),
@@ -137,19 +173,40 @@ def correlate_exhibits(
             errors=tuple(error for report in reports for error in report.errors),
             elapsed_s=time.perf_counter() - started,
         )
-    version = service.algorithm_version_for(next(iter(by_kind)))
+    plan = plan_correlation(context, keys, kind=next(iter(by_kind)))
+    correlated = _compare_and_record(context, plan, progress)
+    with context.store.transaction() as session:
+        links_created = repository.count_links(session) - plan.links_before
+    errors = _errors(
+        context.store, [pair for pair in plan.pairs.values() if pair.error is not None]
+    )
+    for entry in errors:
+        logger.warning("comparison failed: %s", entry["error"])
+    return CorrelationReport(
+        correlated=correlated,
+        comparisons=len(plan.pairs),
+        links_created=links_created,
+        errors=errors,
+        elapsed_s=time.perf_counter() - started,
+    )
+
+
+def plan_correlation(context: ServiceContext, keys: list[int], *, kind: str) -> CorrelationPlan:
+    """Shortlist each query of one kind and schedule every pair to compare once (the plan).
+
+    Pairs already recorded under the algorithm version are left out; two queries that find
+    each other share one pair.
+    """
+    version = context.algorithm_version_for(kind)
     # candidates stored by other processes (an ingest beside this server) since the last job
-    service.catch_up_index()
-    with service.store.transaction() as session:
+    context.index.catch_up()
+    with context.store.transaction() as session:
         queries = repository.exhibits_by_key(session, keys)
         vectors = _vectors(session, keys)
         members = repository.case_members(session, {e.case_pk for e in queries.values()})
         recorded = repository.recorded_pairs(session, keys, algorithm_version=version)
         links_before = repository.count_links(session)
-
-    pairs: dict[tuple[int, int], _Pair] = {}
-    scheduled: dict[int, list[tuple[int, int]]] = {}
-    waiting: dict[tuple[int, int], list[int]] = collections.defaultdict(list)
+    plan = CorrelationPlan(version=version, links_before=links_before)
     for key in keys:
         exhibit, vector = queries.get(key), vectors.get(key)
         if exhibit is None or vector is None or exhibit.modality is None:
@@ -159,71 +216,47 @@ def correlate_exhibits(
                 exhibit.exhibit_id if exhibit is not None else key,
             )
             continue
-        found = service.index.search(
-            partition_of(exhibit.kind, exhibit.modality),
-            vector[None, :],
-            service.config.top_k,
-            allowed_classes=allowed_classes(exhibit.caliber),
-            exclude_ids=np.asarray(members.get(exhibit.case_pk, [key]), dtype=np.int64),
+        hits = shortlist(
+            context,
+            ShortlistQuery(
+                partition=partition_of(exhibit.kind, exhibit.modality),
+                descriptor=vector,
+                depth=context.config.top_k,
+                caliber=exhibit.caliber,
+                exclude_keys=members.get(exhibit.case_pk, [key]),
+                rifling=(
+                    rifling_class(exhibit.extra_metadata)
+                    if kind_spec(exhibit.kind).rifled
+                    else None
+                ),
+            ),
         )
-        apart = _rifling_conflicts(service, exhibit, found.ids[0].tolist())
-        mine = []
-        for candidate, similarity in zip(
-            found.ids[0].tolist(), found.scores[0].tolist(), strict=True
-        ):
-            if candidate < 0 or (key, candidate) in recorded or candidate in apart:
-                continue
-            pair_key = (min(key, candidate), max(key, candidate))
-            if pair_key not in pairs:
-                pairs[pair_key] = _Pair(key, candidate, float(similarity))
-            mine.append(pair_key)
-            waiting[pair_key].append(key)
-        scheduled[key] = mine
+        plan.schedule(key, [hit for hit in hits if (key, hit.key) not in recorded])
+    return plan
 
-    outstanding = {key: set(mine) for key, mine in scheduled.items()}
+
+def _compare_and_record(
+    context: ServiceContext, plan: CorrelationPlan, progress: ProgressCallback | None
+) -> int:
+    """Compare the plan's pairs and record each query once its last pair is done; return the
+    number of queries recorded."""
+    outstanding = {key: set(mine) for key, mine in plan.scheduled.items()}
     correlated = 0
-    for key, mine in scheduled.items():
+    for key, mine in plan.scheduled.items():
         if not mine:
-            correlated += _finish(service, key, mine, pairs, scheduled, version)
-    ordered = list(pairs.items())
-    results = service.pool.map_unordered(
-        compare_task, _compare_tasks(service.store, ordered), count=len(ordered)
-    )
+            correlated += _record_query(context, plan, key)
+    ordered = list(plan.pairs.items())
+    results = compare_pairs(context, [(pair.reference, pair.questioned) for _, pair in ordered])
     for done, (position, record, error) in enumerate(results, start=1):
         pair_key, pair = ordered[position]
         pair.record, pair.error = record, error
-        for key in waiting[pair_key]:
+        for key in plan.waiting[pair_key]:
             outstanding[key].discard(pair_key)
             if not outstanding[key]:
-                correlated += _finish(service, key, scheduled[key], pairs, scheduled, version)
+                correlated += _record_query(context, plan, key)
         if progress is not None:
             progress("correlate", done, len(ordered))
-
-    with service.store.transaction() as session:
-        links_created = repository.count_links(session) - links_before
-    errors = _errors(service.store, [pair for pair in pairs.values() if pair.error is not None])
-    for entry in errors:
-        logger.warning("comparison failed: %s", entry["error"])
-    return CorrelationReport(
-        correlated=correlated,
-        comparisons=len(ordered),
-        links_created=links_created,
-        errors=errors,
-        elapsed_s=time.perf_counter() - started,
-    )
-
-
-def _rifling_conflicts(service: EvidenceService, query: Exhibit, candidates: list[int]) -> set[int]:
-    """The candidates whose known rifling differs from the query bullet's (never compared)."""
-    wanted = rifling_class(query.extra_metadata)
-    if not kind_spec(query.kind).rifled or wanted == RiflingClass():
-        return set()
-    keys = [key for key in candidates if key >= 0]
-    with service.store.transaction() as session:
-        metadata = repository.exhibit_metadata(session, keys)
-        return {
-            key for key, known in metadata.items() if wanted.conflicts_with(rifling_class(known))
-        }
+    return correlated
 
 
 def _errors(store: Store, failed: list[_Pair]) -> tuple[dict[str, str], ...]:
@@ -245,19 +278,15 @@ def _errors(store: Store, failed: list[_Pair]) -> tuple[dict[str, str], ...]:
     )
 
 
-def _finish(
-    service: EvidenceService,
-    key: int,
-    mine: list[tuple[int, int]],
-    pairs: dict[tuple[int, int], _Pair],
-    scheduled: dict[int, list[tuple[int, int]]],
-    version: str,
-) -> int:
+def _record_query(context: ServiceContext, plan: CorrelationPlan, key: int) -> int:
     """Write one query's results, reversed results, leads and status in one transaction."""
+    mine = plan.scheduled[key]
     compared = [
-        (pair_key, pairs[pair_key]) for pair_key in mine if pairs[pair_key].record is not None
+        (pair_key, plan.pairs[pair_key])
+        for pair_key in mine
+        if plan.pairs[pair_key].record is not None
     ]
-    with service.store.transaction(write=True) as session:
+    with context.store.transaction(write=True) as session:
         exhibits = repository.exhibits_by_key(
             session, [key, *(pair.other(key) for _, pair in compared)]
         )
@@ -273,18 +302,20 @@ def _finish(
             scores.append(
                 _candidate_score(candidate.id, record, _seen_from(details, query.public_id))
             )
-            if pair_key not in scheduled.get(candidate.id, ()):
+            if pair_key not in plan.scheduled.get(candidate.id, ()):
                 # the candidate will not record this pair itself (it is no query of this run,
                 # or its own search did not return this one): record it for it, reversed
                 repository.record_correlation_results(
                     session,
                     candidate,
                     [_candidate_score(query.id, record, _seen_from(details, candidate.public_id))],
-                    algorithm_version=version,
+                    algorithm_version=plan.version,
                 )
             linkable.append((candidate, float(record["score"])))
-        _record_links(session, query, linkable, service.config, version)
-        repository.record_correlation_results(session, query, scores, algorithm_version=version)
+        _record_links(session, query, linkable, context.config, plan.version)
+        repository.record_correlation_results(
+            session, query, scores, algorithm_version=plan.version
+        )
         repository.set_exhibit_status(session, query, "correlated")
     return 1
 
@@ -390,35 +421,6 @@ def _seen_from(details: dict[str, Any], side: str) -> dict[str, Any]:
     if phase is None or not land_count or details.get("reference") in (None, side):
         return details
     return {**details, "phase": (-int(phase)) % int(land_count)}
-
-
-def _compare_tasks(
-    store: Store, ordered: list[tuple[tuple[int, int], _Pair]]
-) -> Iterator[CompareTask]:
-    """Yield the comparison tasks, fetching marks from the database a few pairs at a time.
-
-    Run by the pool's feeder thread while the main thread writes results: it uses its own
-    sessions, and keeps the most recently used marks so that a candidate shared by many
-    queries is read once.
-    """
-    cache: collections.OrderedDict[int, bytes] = collections.OrderedDict()
-    for start in range(0, len(ordered), _FETCH_PAIRS):
-        batch = ordered[start : start + _FETCH_PAIRS]
-        needed = {key for _, pair in batch for key in (pair.reference, pair.questioned)}
-        for key in needed & cache.keys():
-            cache.move_to_end(key)
-        missing = needed - cache.keys()
-        if missing:
-            with store.transaction() as session:
-                cache.update(repository.marks_by_key(session, sorted(missing)))
-        while len(cache) > max(_MARK_CACHE, len(needed)):
-            cache.popitem(last=False)
-        for offset, (_, pair) in enumerate(batch):
-            yield CompareTask(
-                pair=start + offset,
-                reference=MarkRef(f"exhibit:{pair.reference}", cache.get(pair.reference, b"")),
-                questioned=MarkRef(f"exhibit:{pair.questioned}", cache.get(pair.questioned, b"")),
-            )
 
 
 def _vectors(session: Any, keys: list[int]) -> dict[int, np.ndarray]:

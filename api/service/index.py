@@ -390,7 +390,7 @@ def _read_seen(folder: Path, *, manifest_checksum: str) -> StoreGeneration | Non
     if not isinstance(body, dict) or body.get("manifest") != manifest_checksum:
         return None  # written with another save: the index may hold less than they say
     epoch, generation = body.get("epoch"), body.get("generation")
-    if not all(isinstance(value, int) and value >= 0 for value in (epoch, generation)):
+    if not (isinstance(epoch, int) and isinstance(generation, int)) or min(epoch, generation) < 0:
         return None
     return StoreGeneration(epoch=epoch, generation=generation)
 

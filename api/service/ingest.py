@@ -29,29 +29,22 @@ import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import numpy as np
+from sqlalchemy.orm import Session
 
 from api.manifest import Manifest, ManifestRow, problem_record
 from api.pairs import ProgressCallback
-from api.service.config import (
-    CURRENT_DESCRIPTOR_VERSIONS,
-    caliber_class,
-    descriptor_version_for,
-    index_vector,
-    partition_of,
-    preparation_version,
-)
+from api.service.config import CURRENT_DESCRIPTOR_VERSIONS
+from api.service.context import ServiceContext
 from api.service.correlate import CorrelationReport, correlate_exhibits
+from api.service.live_index import IndexEntry
+from api.service.storing import ExhibitFields, PreparedItem, store_prepared_exhibit
 from api.service.workers import CONFLICT, FAILED, SKIPPED, Extraction, ExtractTask, extract_task
 from api.store import repository
 from api.store.errors import ConflictError
-from api.store.models import Exhibit
+from api.store.models import Case
 from api.store.originals import StoredOriginal
-
-if TYPE_CHECKING:
-    from api.service.core import EvidenceService
 
 logger = logging.getLogger(__name__)
 
@@ -129,17 +122,6 @@ class _Known:
     complete: bool
 
 
-@dataclass(frozen=True, eq=False)
-class _Stored:
-    """The outcome of storing one row: its exhibit's key, and the vector to index if new."""
-
-    key: int
-    created: bool
-    vector: np.ndarray | None = None
-    partition: tuple[str, str] | None = None
-    caliber_class: int = 0
-
-
 @dataclass
 class _Progress:
     ingested: int = 0
@@ -151,7 +133,7 @@ class _Progress:
 
 
 def ingest_manifest(
-    service: EvidenceService,
+    context: ServiceContext,
     manifest: Manifest,
     *,
     correlate: bool = True,
@@ -162,13 +144,14 @@ def ingest_manifest(
 
     Parameters
     ----------
-    service
-        The open service (store, index, worker pool).
+    context
+        The open store, its index and executor.
     manifest
         The parsed manifest (:func:`api.manifest.read_manifest`).
     correlate
         Correlate the manifest's exhibits against the store afterwards (False: leave them
-        ``queued``; a later ingest of them, or :meth:`EvidenceService.correlate`, does it).
+        ``queued``; a later ingest of them, or :meth:`EvidenceService.correlate
+        <api.service.core.EvidenceService.correlate>`, does it).
     progress
         Called as ``progress(stage, done, total)`` with stage ``"ingest"`` per row and
         ``"correlate"`` per comparison.
@@ -183,9 +166,46 @@ def ingest_manifest(
     state = _Progress()
     for problem in manifest.problems:
         state.failed.append((problem.line, problem_record(problem)))
+    _store_rows(context, manifest, state, progress)
+    store_s = time.perf_counter() - started
+    main_cpu_s = time.process_time() - started_cpu
+    if context.executor.inline:  # the items were worked here: count their CPU once
+        main_cpu_s = max(0.0, main_cpu_s - state.extract_cpu_s)
+    _audit_run(context, manifest, state)
+    correlation = None
+    if correlate:
+        correlation = correlate_exhibits(context, _queued(context, state.keys), progress=progress)
+    failed = [entry for _, entry in sorted(state.failed, key=lambda item: item[0])]
+    if failed:
+        logger.warning(
+            "%d of %d rows failed; the report names each", len(failed), manifest.row_count
+        )
+    return IngestReport(
+        ingested=state.ingested,
+        skipped=state.skipped,
+        failed=failed,
+        rows=manifest.row_count,
+        correlation=correlation,
+        store_s=store_s,
+        elapsed_s=time.perf_counter() - started,
+        workers=context.executor.workers,
+        extract_cpu_s=state.extract_cpu_s,
+        extract_wall_s=state.extract_wall_s,
+        main_cpu_s=main_cpu_s,
+    )
+
+
+def _store_rows(
+    context: ServiceContext,
+    manifest: Manifest,
+    state: _Progress,
+    progress: ProgressCallback | None,
+) -> None:
+    """Extract the rows in the executor and store each as it comes back; save the index every
+    ``index_save_every`` new vectors and at the end."""
     rows: list[ManifestRow] = list(manifest.rows)
-    known = _known_exhibits(service, rows)
-    originals_folder = str(service.store.originals.folder)
+    known = _known_exhibits(context, rows)
+    originals_folder = str(context.store.originals.folder)
 
     def task(position: int, row: ManifestRow) -> ExtractTask:
         found = known.get((row.agency, row.exhibit_id))
@@ -202,49 +222,23 @@ def ingest_manifest(
     tasks = (task(position, row) for position, row in enumerate(rows))
     unsaved = 0
     try:
-        extractions = service.pool.map_unordered(extract_task, tasks, count=len(rows))
+        extractions = context.executor.map_unordered(extract_task, tasks, count=len(rows))
         for done, extraction in enumerate(extractions, start=1):
             row = rows[extraction.position]
-            if _store_extraction(service, manifest, row, extraction, state):
+            if _store_extraction(context, manifest, row, extraction, state):
                 unsaved += 1
-                if unsaved >= service.config.index_save_every:
-                    service.save_index()
+                if unsaved >= context.config.index_save_every:
+                    context.index.save()
                     unsaved = 0
             if progress is not None:
                 progress("ingest", done, len(rows))
     finally:
         if unsaved:
-            service.save_index()
-    store_s = time.perf_counter() - started
-    main_cpu_s = time.process_time() - started_cpu
-    if service.pool.inline:  # the items were worked here: count their CPU once
-        main_cpu_s = max(0.0, main_cpu_s - state.extract_cpu_s)
-    _audit_run(service, manifest, state)
-    correlation = None
-    if correlate:
-        correlation = correlate_exhibits(service, _queued(service, state.keys), progress=progress)
-    failed = [entry for _, entry in sorted(state.failed, key=lambda item: item[0])]
-    if failed:
-        logger.warning(
-            "%d of %d rows failed; the report names each", len(failed), manifest.row_count
-        )
-    return IngestReport(
-        ingested=state.ingested,
-        skipped=state.skipped,
-        failed=failed,
-        rows=manifest.row_count,
-        correlation=correlation,
-        store_s=store_s,
-        elapsed_s=time.perf_counter() - started,
-        workers=service.pool.workers,
-        extract_cpu_s=state.extract_cpu_s,
-        extract_wall_s=state.extract_wall_s,
-        main_cpu_s=main_cpu_s,
-    )
+            context.index.save()
 
 
 def _store_extraction(
-    service: EvidenceService,
+    context: ServiceContext,
     manifest: Manifest,
     row: ManifestRow,
     extraction: Extraction,
@@ -257,29 +251,84 @@ def _store_extraction(
         state.failed.append((row.line, _failure(manifest, row, extraction.error or "failed")))
         return False
     try:
-        stored = _store_row(service, row, extraction)
+        key, created, entry = _store_row(context, row, extraction)
     except ValueError as error:  # ConflictError and refused fields are ValueErrors
         state.failed.append((row.line, _failure(manifest, row, " ".join(str(error).split()))))
         return False
-    state.keys.append(stored.key)
-    if stored.created:
+    state.keys.append(key)
+    if created:
         state.ingested += 1
     else:
         state.skipped += 1
-    if stored.vector is None or stored.partition is None:
+    if entry is None:
         return False
-    service.index.add(
-        stored.partition,
-        np.asarray([stored.key], dtype=np.int64),
-        index_vector(stored.vector)[None, :],
-        classes=np.asarray([stored.caliber_class], dtype=np.int64),
-    )
+    context.index.add(entry)
     return True
 
 
-def _store_row(service: EvidenceService, row: ManifestRow, extraction: Extraction) -> _Stored:
-    """Write one row in one transaction; return its exhibit's key and what to index."""
-    originals = [
+def _store_row(
+    context: ServiceContext, row: ManifestRow, extraction: Extraction
+) -> tuple[int, bool, IndexEntry | None]:
+    """Write one row in one transaction; return its exhibit's key, whether it is new, and what
+    to index."""
+    fields = ExhibitFields(
+        exhibit_id=row.exhibit_id,
+        kind=row.kind,
+        files=_originals(extraction),
+        caliber=row.caliber,
+        metadata=row.metadata,
+        actor=row.agency,
+    )
+    with context.store.transaction(write=True) as session:
+        agency = repository.get_or_create_agency(session, row.agency, country=row.country)
+        case = repository.get_or_create_case(
+            session, agency, row.case_id, occurred_on=row.occurred_on
+        )
+        if extraction.outcome in (SKIPPED, CONFLICT):
+            return _confirm_stored(session, case, fields, row), False, None
+        if (
+            extraction.mark is None
+            or extraction.descriptor is None
+            or extraction.modality is None
+            or extraction.pixel_um is None
+        ):  # pragma: no cover
+            raise RuntimeError(f"{row.path}: extracted without a mark; report this as a bug")
+        prepared = PreparedItem(
+            mark=extraction.mark,
+            descriptor=extraction.descriptor,
+            modality=extraction.modality,
+            pixel_um=extraction.pixel_um,
+        )
+        stored = store_prepared_exhibit(
+            session, case, fields, prepared, config=context.config, replace_outdated=True
+        )
+        return stored.exhibit.id, stored.created, stored.entry
+
+
+def _confirm_stored(session: Session, case: Case, fields: ExhibitFields, row: ManifestRow) -> int:
+    """Check a row whose item the worker found stored already (the same file, or another one:
+    :func:`~api.store.repository.add_exhibit` refuses it); return the exhibit's key."""
+    added = repository.add_exhibit(
+        session,
+        case,
+        fields.exhibit_id,
+        kind=fields.kind,
+        files=fields.files,
+        caliber=fields.caliber,
+        metadata=fields.metadata,
+        actor=fields.actor,
+    )
+    if added.created:  # removed by someone else since the lookup: nothing prepared
+        raise ConflictError(
+            f"exhibit {row.exhibit_id!r} of {row.agency} changed while this ingest ran; "
+            "run the ingest again"
+        )
+    return added.exhibit.id
+
+
+def _originals(extraction: Extraction) -> list[StoredOriginal]:
+    """The item's stored originals, as the worker stored them."""
+    return [
         StoredOriginal(sha256=sha256, size_bytes=size, name=name)
         for sha256, size, name in extraction.files
     ] or [
@@ -287,67 +336,16 @@ def _store_row(service: EvidenceService, row: ManifestRow, extraction: Extractio
             sha256=extraction.sha256, size_bytes=extraction.size_bytes, name=extraction.name
         )
     ]
-    with service.store.transaction(write=True) as session:
-        agency = repository.get_or_create_agency(session, row.agency, country=row.country)
-        case = repository.get_or_create_case(
-            session, agency, row.case_id, occurred_on=row.occurred_on
-        )
-        added = repository.add_exhibit(
-            session,
-            case,
-            row.exhibit_id,
-            kind=row.kind,
-            files=originals,
-            caliber=row.caliber,
-            modality=extraction.modality,
-            pixel_um=extraction.pixel_um,
-            metadata=row.metadata,
-            actor=row.agency,
-        )
-        exhibit = added.exhibit
-        if extraction.outcome in (SKIPPED, CONFLICT):
-            if added.created:  # removed by someone else since the lookup: nothing prepared
-                raise ConflictError(
-                    f"exhibit {row.exhibit_id!r} of {row.agency} changed while this ingest ran; "
-                    "run the ingest again"
-                )
-            return _Stored(key=exhibit.id, created=False)
-        if not added.created and _has_current_data(session, exhibit):
-            return _Stored(key=exhibit.id, created=False)
-        # new, or stored before with an older preparation or descriptor: (re)write both
-        if extraction.mark is None or extraction.descriptor is None:  # pragma: no cover
-            raise RuntimeError(f"{row.path}: extracted without a mark; report this as a bug")
-        repository.set_mark(
-            session,
-            exhibit,
-            extraction.mark,
-            preparation_version=preparation_version(service.config, kind=exhibit.kind),
-        )
-        repository.set_descriptor(
-            session, exhibit, extraction.descriptor, version=descriptor_version_for(exhibit.kind)
-        )
-        return _Stored(
-            key=exhibit.id,
-            created=added.created,
-            vector=extraction.descriptor,
-            partition=partition_of(exhibit.kind, exhibit.modality or str(extraction.modality)),
-            caliber_class=caliber_class(exhibit.caliber),
-        )
-
-
-def _has_current_data(session: Any, exhibit: Exhibit) -> bool:
-    version = descriptor_version_for(exhibit.kind)
-    return repository.has_prepared_data(session, exhibit, version=version)
 
 
 def _known_exhibits(
-    service: EvidenceService, rows: list[ManifestRow]
+    context: ServiceContext, rows: list[ManifestRow]
 ) -> dict[tuple[str, str], _Known]:
     """Return the stored exhibits of the rows' (agency, exhibit id), with their digests."""
     wanted = {(row.agency, row.exhibit_id) for row in rows}
     exhibit_ids = {exhibit_id for _, exhibit_id in wanted}
     known: dict[tuple[str, str], _Known] = {}
-    with service.store.transaction() as session:
+    with context.store.transaction() as session:
         stored = repository.stored_items(session, exhibit_ids, versions=CURRENT_DESCRIPTOR_VERSIONS)
         for agency, exhibit_id, sha256, has_mark, has_descriptor in stored:
             if (agency, exhibit_id) in wanted:
@@ -357,19 +355,19 @@ def _known_exhibits(
     return known
 
 
-def _queued(service: EvidenceService, keys: Iterable[int]) -> list[int]:
+def _queued(context: ServiceContext, keys: Iterable[int]) -> list[int]:
     """Return those of ``keys`` whose exhibit is not correlated yet, in key order."""
-    with service.store.transaction() as session:
+    with context.store.transaction() as session:
         return repository.uncorrelated_keys(session, keys)
 
 
-def _audit_run(service: EvidenceService, manifest: Manifest, state: _Progress) -> None:
+def _audit_run(context: ServiceContext, manifest: Manifest, state: _Progress) -> None:
     """Append one audit line for the run: which manifest (by digest), and its counts."""
     try:
         digest = hashlib.sha256(manifest.path.read_bytes()).hexdigest()
     except OSError:
         digest = ""
-    with service.store.transaction(write=True) as session:
+    with context.store.transaction(write=True) as session:
         repository.audit(
             session,
             repository.SYSTEM_ACTOR,

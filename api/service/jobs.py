@@ -232,9 +232,3 @@ class JobRunner:
                 return
             except Exception:
                 logger.exception("could not record the heartbeat of job %d", job.id)
-
-
-def job_counts(service: EvidenceService) -> dict[str, int]:
-    """Return the number of jobs per status (for ``GET /v1/health``)."""
-    with service.store.transaction() as session:
-        return repository.count_jobs_by_status(session)

@@ -13,22 +13,20 @@ import hashlib
 import logging
 import math
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import numpy as np
-
-from api.rifling import RiflingClass, rifling_class
-from api.service.config import allowed_classes, index_vector, partition_of
-from api.service.workers import CompareTask, MarkRef, compare_task
+from api.rifling import RiflingClass
+from api.service.config import partition_of
+from api.service.context import ServiceContext
+from api.service.shortlist import Shortlisted, ShortlistQuery, compare_with, shortlist
+from api.service.workers import MarkRef
 from api.store import repository
+from api.store.models import Exhibit
 from ballistics.io.files import Source
 from ballistics.io.limits import DEFAULT_LIMITS, ReadLimits
-from ballistics.items import ItemKind, kind_spec
-
-if TYPE_CHECKING:
-    from api.service.core import EvidenceService
+from ballistics.items import Extracted, ItemKind, KindSpec, kind_spec
 
 logger = logging.getLogger(__name__)
 
@@ -154,8 +152,8 @@ class SearchOutcome:
 
 
 def search_item(
-    service: EvidenceService,
-    source: Source,
+    context: ServiceContext,
+    source: Source | Sequence[tuple[str, bytes]],
     *,
     top: int = 10,
     kind: ItemKind | str = ItemKind.CARTRIDGE_CASE,
@@ -173,8 +171,8 @@ def search_item(
 
     Parameters
     ----------
-    service
-        The open service.
+    context
+        The open store, its index and executor.
     source
         The item: a path, or its bytes (an upload).
     top
@@ -217,93 +215,86 @@ def search_item(
     if isinstance(top, bool) or not isinstance(top, int) or top < 1:
         raise ValueError(f"top must be a positive number of candidates, got {top!r}.")
     spec = kind_spec(kind)
-    files, label = spec.load(source, name=name, limits=limits)
-    sha256 = repository.item_sha256([hashlib.sha256(data).hexdigest() for _, data in files])
-    query = spec.extract(
-        files, pixel_um=pixel_um, settings=service.config, limits=limits, source=label
+    label, sha256, query = _read_item(context, spec, source, name, pixel_um, limits)
+    shortlisted = ShortlistQuery(
+        partition=partition_of(spec.kind, query.modality),
+        descriptor=query.descriptor,
+        depth=max(top, context.config.top_k),
+        caliber=caliber,
+        exclude_keys=frozenset(int(key) for key in exclude_keys),
+        rifling=rifling if spec.rifled else None,
     )
-    encoded, descriptor, modality, query_pixel_um = (
-        query.encoded,
-        query.descriptor,
-        query.modality,
-        query.pixel_um,
-    )
-    # exhibits stored by other processes since the last search (one small query otherwise)
-    service.catch_up_index()
-    depth = max(top, service.config.top_k)
-    excluded = np.asarray(sorted({int(key) for key in exclude_keys}), dtype=np.int64)
-    found = service.index.search(
-        partition_of(spec.kind, modality),
-        index_vector(descriptor)[None, :],
-        depth,
-        allowed_classes=allowed_classes(caliber),
-        exclude_ids=excluded if excluded.size else None,
-    )
-    similarities = {
-        int(key): float(similarity)
-        for key, similarity in zip(found.ids[0].tolist(), found.scores[0].tolist(), strict=True)
-        if key >= 0
-    }
-    with service.store.transaction() as session:
-        exhibits = repository.exhibits_by_key(session, similarities)
-        if rifling is not None and spec.rifled:
-            # the general rifling characteristics: a known difference rules a barrel out
-            exhibits = {
-                key: exhibit
-                for key, exhibit in exhibits.items()
-                if not rifling.conflicts_with(rifling_class(exhibit.extra_metadata))
-            }
-            similarities = {key: value for key, value in similarities.items() if key in exhibits}
-        marks = repository.marks_by_key(session, exhibits) if rerank else {}
-    stale = set(similarities) - set(exhibits)
-    if stale:  # in the index but no longer in the database: the index is reconciled on open
-        logger.warning("%d index entries have no exhibit; they were left out", len(stale))
-    keys = [key for key in similarities if key in exhibits]
-    descriptor_ranks = {key: rank for rank, key in enumerate(keys, start=1)}
-    records: dict[int, tuple[dict[str, Any] | None, str | None]] = {}
-    if rerank and keys:
-        query_ref = MarkRef(f"query:{sha256}", encoded)
-        tasks = [
-            CompareTask(
-                pair=position,
-                reference=MarkRef(f"exhibit:{key}", marks.get(key, b"")),
-                questioned=query_ref,
-            )
-            for position, key in enumerate(keys)
-        ]
-        for position, record, error in service.pool.map_unordered(
-            compare_task, tasks, count=len(tasks)
-        ):
-            records[keys[position]] = (record, error)
-    candidates = _ranked(
-        keys,
-        exhibits,
-        similarities,
-        descriptor_ranks,
-        records,
-        rerank=rerank,
-        query_sha256=sha256,
-        viewer=viewer,
+    mark = MarkRef(f"query:{sha256}", query.encoded)
+    candidates = _candidates(
+        context, shortlisted, mark, sha256=sha256, rerank=rerank, viewer=viewer
     )
     if actor is not None:
-        _audit_search(service, actor, sha256=sha256, source=label, count=len(candidates))
+        _audit_search(context, actor, sha256=sha256, source=label, count=len(candidates))
     return SearchOutcome(
         candidates=candidates[:top],
         sha256=sha256,
         source=label,
-        modality=modality,
-        pixel_um=query_pixel_um,
+        modality=query.modality,
+        pixel_um=query.pixel_um,
         reranked=rerank,
-        considered=len(keys),
+        considered=len(candidates),
         elapsed_s=time.perf_counter() - started,
     )
 
 
+def _read_item(
+    context: ServiceContext,
+    spec: KindSpec,
+    source: Source | Sequence[tuple[str, bytes]],
+    name: str | None,
+    pixel_um: float | None,
+    limits: ReadLimits,
+) -> tuple[str, str, Extracted]:
+    """Read and prepare the query item as an ingested one is; return its name, digest and
+    extraction."""
+    files, label = spec.load(source, name=name, limits=limits)
+    sha256 = repository.item_sha256([hashlib.sha256(data).hexdigest() for _, data in files])
+    query = spec.extract(
+        files, pixel_um=pixel_um, settings=context.config, limits=limits, source=label
+    )
+    return label, sha256, query
+
+
+def _candidates(
+    context: ServiceContext,
+    query: ShortlistQuery,
+    mark: MarkRef,
+    *,
+    sha256: str,
+    rerank: bool,
+    viewer: str | None,
+) -> list[Candidate]:
+    """Shortlist ``query``, compare its stored candidates with the query item's ``mark`` when
+    ``rerank``, and rank them, best first; ``sha256`` is the item's digest."""
+    # exhibits stored by other processes since the last search (one small query otherwise)
+    context.index.catch_up()
+    hits, exhibits = _stored(context, shortlist(context, query))
+    records = {}
+    if rerank and hits:
+        records = compare_with(context, mark, [hit.key for hit in hits])
+    return _ranked(hits, exhibits, records, rerank=rerank, query_sha256=sha256, viewer=viewer)
+
+
+def _stored(
+    context: ServiceContext, hits: list[Shortlisted]
+) -> tuple[list[Shortlisted], dict[int, Exhibit]]:
+    """Return the hits whose exhibit the database holds, and those exhibits."""
+    with context.store.transaction() as session:
+        exhibits = repository.exhibits_by_key(session, [hit.key for hit in hits])
+    stale = len(hits) - len(exhibits)
+    if stale:  # in the index but no longer in the database: the index is reconciled on open
+        logger.warning("%d index entries have no exhibit; they were left out", stale)
+    return [hit for hit in hits if hit.key in exhibits], exhibits
+
+
 def _ranked(
-    keys: list[int],
-    exhibits: dict[int, Any],
-    similarities: dict[int, float],
-    descriptor_ranks: dict[int, int],
+    hits: list[Shortlisted],
+    exhibits: dict[int, Exhibit],
     records: dict[int, tuple[dict[str, Any] | None, str | None]],
     *,
     rerank: bool,
@@ -312,6 +303,8 @@ def _ranked(
 ) -> list[Candidate]:
     """Order the candidates: by comparison score (failed comparisons last), ties by descriptor
     similarity; or by descriptor similarity alone when not re-ranked."""
+    similarities = {hit.key: hit.similarity for hit in hits}
+    descriptor_ranks = {hit.key: rank for rank, hit in enumerate(hits, start=1)}
 
     def order(key: int) -> tuple[float, float, int]:
         record = records.get(key, (None, None))[0]
@@ -319,10 +312,10 @@ def _ranked(
         return (-score if rerank else 0.0, -similarities[key], key)
 
     candidates = []
-    for rank, key in enumerate(sorted(keys, key=order), start=1):
+    for rank, key in enumerate(sorted(similarities, key=order), start=1):
         exhibit = exhibits[key]
         record, error = records.get(key, (None, None))
-        details = {}
+        details: dict[str, Any] = {}
         if record is not None:
             details = {
                 name: record.get(name)
@@ -373,9 +366,9 @@ def _score(record: dict[str, Any] | None, similarity: float, *, rerank: bool) ->
 
 
 def _audit_search(
-    service: EvidenceService, actor: str, *, sha256: str, source: str, count: int
+    context: ServiceContext, actor: str, *, sha256: str, source: str, count: int
 ) -> None:
-    with service.store.transaction(write=True) as session:
+    with context.store.transaction(write=True) as session:
         repository.audit(
             session,
             actor,

@@ -22,26 +22,16 @@ import hashlib
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import numpy as np
-
-from api.service.config import (
-    caliber_class,
-    descriptor_version_for,
-    index_vector,
-    partition_of,
-    preparation_version,
-)
+from api.service.context import ServiceContext
+from api.service.storing import ExhibitFields, PreparedItem, store_prepared_exhibit
 from api.store import repository
 from api.store.models import Exhibit
 from api.store.originals import StoredOriginal
 from ballistics.errors import EvidenceError
 from ballistics.io.limits import DEFAULT_LIMITS, ReadLimits
-from ballistics.items import kind_spec
-
-if TYPE_CHECKING:
-    from api.service.core import EvidenceService
+from ballistics.items import KindSpec, kind_spec
 
 logger = logging.getLogger(__name__)
 
@@ -122,7 +112,7 @@ class UploadOutcome:
 
 
 def store_upload(
-    service: EvidenceService, upload: Upload, *, limits: ReadLimits = DEFAULT_LIMITS
+    context: ServiceContext, upload: Upload, *, limits: ReadLimits = DEFAULT_LIMITS
 ) -> UploadOutcome:
     """Store ``upload`` and queue its correlation (see the module docstring for the steps).
 
@@ -140,6 +130,62 @@ def store_upload(
         A file cannot be read or prepared (the message names it), or a field is invalid (kind
         unknown, no file, identifier too long...): a message for the caller.
     """
+    spec = _checked_spec(upload)
+    names = [client_file_name(item.name) for item in upload.files]
+    sha256 = repository.item_sha256(
+        [hashlib.sha256(item.data).hexdigest() for item in upload.files]
+    )
+    repeat = _stored_repeat(context, upload, sha256)
+    if repeat is not None:
+        return repeat
+    extracted = spec.extract(
+        [(name, item.data) for name, item in zip(names, upload.files, strict=True)],
+        pixel_um=upload.pixel_um,
+        settings=context.config,
+        limits=limits,
+    )
+    # the originals first: a stored exhibit always has them; a crash right after leaves at
+    # worst an unreferenced blob that the next upload of the same bytes reuses
+    originals = [
+        context.store.originals.put_bytes(item.data, name=name)
+        for name, item in zip(names, upload.files, strict=True)
+    ]
+    fields = ExhibitFields(
+        exhibit_id=upload.exhibit_id,
+        kind=upload.kind,
+        files=[
+            StoredOriginal(sha256=original.sha256, size_bytes=original.size_bytes, name=name)
+            for original, name in zip(originals, names, strict=True)
+        ],
+        caliber=upload.caliber,
+        metadata=upload.metadata,
+        shared=upload.shared,
+        actor=upload.agency,
+    )
+    prepared = PreparedItem(
+        mark=extracted.encoded,
+        descriptor=extracted.descriptor,
+        modality=extracted.modality,
+        pixel_um=extracted.pixel_um,
+    )
+    with context.store.transaction(write=True) as session:
+        agency = repository.get_agency(session, upload.agency)
+        case = repository.get_or_create_case(
+            session, agency, upload.case_id, occurred_on=upload.occurred_on
+        )
+        # not created: stored by a concurrent upload of the same item meanwhile
+        stored = store_prepared_exhibit(
+            session, case, fields, prepared, config=context.config, job=CORRELATE_JOB
+        )
+        outcome = UploadOutcome.of(stored.exhibit, created=stored.created, sha256=sha256)
+    if stored.entry is not None:
+        context.index.add(stored.entry)
+    return outcome
+
+
+def _checked_spec(upload: Upload) -> KindSpec:
+    """The upload's kind, checked with its number of files (EvidenceError: a message for the
+    caller)."""
     try:
         spec = kind_spec(upload.kind)
     except ValueError as error:
@@ -154,91 +200,35 @@ def store_upload(
             f"{spec.noun} is one file, got {len(upload.files)}; upload each case as its "
             "own exhibit (several files are for the lands of one bullet).",
         )
-    digests = [hashlib.sha256(item.data).hexdigest() for item in upload.files]
-    sha256 = repository.item_sha256(digests)
-    with service.store.transaction() as session:
+    return spec
+
+
+def _stored_repeat(context: ServiceContext, upload: Upload, sha256: str) -> UploadOutcome | None:
+    """The stored exhibit when ``upload`` repeats it with the same files and fields; None when
+    the agency has no exhibit of that id.
+
+    A repeat is idempotent only with the same fields: a changed one is refused
+    (:class:`~api.store.errors.ConflictError`), never silently dropped (the stored exhibit is
+    the caller's own: the values are shown).
+    """
+    with context.store.transaction() as session:
         agency = repository.get_agency(session, upload.agency)
         stored = repository.find_exhibit(session, agency, upload.exhibit_id)
-        if stored is not None:
-            # a repeat is idempotent only with the same fields: a changed one is refused,
-            # never silently dropped (the stored exhibit is the caller's own: values shown)
-            repository.check_same_item(
-                stored,
-                sha256=sha256,
-                case_id=upload.case_id,
-                kind=upload.kind,
-                caliber=upload.caliber,
-                shared=upload.shared,
-                occurred_on=upload.occurred_on,
-                metadata=upload.metadata,
-                # the given spacing is what was stored only for photographs: an X3P's own wins
-                pixel_um=upload.pixel_um if stored.modality == "photograph" else None,
-            )
-            return UploadOutcome.of(stored, created=False, sha256=sha256)
-    extracted = spec.extract(
-        [(client_file_name(item.name), item.data) for item in upload.files],
-        pixel_um=upload.pixel_um,
-        settings=service.config,
-        limits=limits,
-    )
-    encoded, descriptor, pixel_um, modality = (
-        extracted.encoded,
-        extracted.descriptor,
-        extracted.pixel_um,
-        extracted.modality,
-    )
-    # the originals first: a stored exhibit always has them; a crash right after leaves at
-    # worst an unreferenced blob that the next upload of the same bytes reuses
-    originals = [
-        service.store.originals.put_bytes(entry.data, name=client_file_name(entry.name))
-        for entry in upload.files
-    ]
-    with service.store.transaction(write=True) as session:
-        agency = repository.get_agency(session, upload.agency)
-        case = repository.get_or_create_case(
-            session, agency, upload.case_id, occurred_on=upload.occurred_on
-        )
-        added = repository.add_exhibit(
-            session,
-            case,
-            upload.exhibit_id,
+        if stored is None:
+            return None
+        repository.check_same_item(
+            stored,
+            sha256=sha256,
+            case_id=upload.case_id,
             kind=upload.kind,
-            files=[
-                StoredOriginal(sha256=original.sha256, size_bytes=original.size_bytes, name=name)
-                for original, name in zip(
-                    originals, (client_file_name(entry.name) for entry in upload.files), strict=True
-                )
-            ],
             caliber=upload.caliber,
-            modality=modality,
-            pixel_um=pixel_um,
-            metadata=upload.metadata,
             shared=upload.shared,
-            actor=upload.agency,
+            occurred_on=upload.occurred_on,
+            metadata=upload.metadata,
+            # the given spacing is what was stored only for photographs: an X3P's own wins
+            pixel_um=upload.pixel_um if stored.modality == "photograph" else None,
         )
-        exhibit = added.exhibit
-        if not added.created:  # stored by a concurrent upload of the same item meanwhile
-            return UploadOutcome.of(exhibit, created=False, sha256=sha256)
-        repository.set_mark(
-            session,
-            exhibit,
-            encoded,
-            preparation_version=preparation_version(service.config, kind=exhibit.kind),
-        )
-        repository.set_descriptor(
-            session, exhibit, descriptor, version=descriptor_version_for(exhibit.kind)
-        )
-        repository.enqueue_job(session, CORRELATE_JOB, exhibit=exhibit)
-        outcome = UploadOutcome.of(exhibit, created=True, sha256=sha256)
-        partition = partition_of(exhibit.kind, exhibit.modality or modality)
-        classes = np.asarray([caliber_class(exhibit.caliber)], dtype=np.int64)
-    service.index.add(
-        partition,
-        np.asarray([outcome.key], dtype=np.int64),
-        index_vector(descriptor)[None, :],
-        classes=classes,
-    )
-    return outcome
+        return UploadOutcome.of(stored, created=False, sha256=sha256)
 
 
 def client_file_name(name: str | None) -> str:

@@ -16,7 +16,7 @@ from fastapi import Depends, FastAPI
 
 from api.service.config import DEFAULT_SERVICE_CONFIG
 from api.service.core import EvidenceService
-from api.service.jobs import JobRunner, JobRunnerConfig, job_counts
+from api.service.jobs import JobRunner, JobRunnerConfig
 from api.store import repository
 from api.web.access import RequireApiKey, Service
 from api.web.docs import install_docs
@@ -130,7 +130,7 @@ def create_app(
             database=service.store.backend,
             exhibits=int(count),
             index=partitions,
-            jobs=job_counts(service),
+            jobs=service.job_counts(),
             job_worker=runner is not None and runner.running,
         )
 

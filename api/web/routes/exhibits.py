@@ -8,8 +8,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile, status
 
 from api.rifling import MAX_LAND_COUNT, RiflingClass
-from api.service.search import Candidate  # noqa: F401  (documents the candidates' shape)
-from api.service.upload import Upload, UploadedFile, client_file_name, store_upload
+from api.service import (
+    Candidate,  # noqa: F401  (documents the candidates' shape)
+    Upload,
+    UploadedFile,
+    client_file_name,
+)
 from api.store import repository
 from api.web.access import (
     LAB,
@@ -85,8 +89,7 @@ def upload_exhibit(
     files = [
         UploadedFile(name=client_file_name(item.filename), data=item.file.read()) for item in file
     ]
-    outcome = store_upload(
-        service,
+    outcome = service.upload(
         Upload(
             agency=caller.name,
             exhibit_id=exhibit_id.strip(),

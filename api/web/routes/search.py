@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
 
 from api.rifling import MAX_LAND_COUNT, RiflingClass
-from api.service.upload import client_file_name
+from api.service import client_file_name
 from api.web.access import ADMIN, EXAMINER, LAB, CurrentCaller, Service, require_role
 from api.web.routes._common import AUTH_ERRORS, BAD_BODY
 from api.web.schemas import CandidatePublic, Candidates
