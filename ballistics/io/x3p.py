@@ -671,7 +671,11 @@ def write_x3p(
             "write_x3p writes topographies (heights in micrometres); write a photograph with "
             "write_png."
         )
-    heights_m = np.ascontiguousarray(surface.values / _MICROMETRES_PER_METRE, dtype="<f8")
+    # divided in float64: float16 or float32 heights divided in their own type lose precision
+    # (float16 underflows to 0)
+    heights_m = np.ascontiguousarray(
+        np.asarray(surface.values, dtype=np.float64) / _MICROMETRES_PER_METRE, dtype="<f8"
+    )
     data_bin = heights_m.tobytes()
     metadata = dict(surface.metadata)
     if creator is not None:
@@ -734,8 +738,8 @@ def _main_xml(
         description = _element(axes, axis)
         _element(description, "AxisType", axis_type)
         _element(description, "DataType", "D")
-        # 12 significant digits: exact for any real pixel size, without binary noise.
-        _element(description, "Increment", f"{increment:.12g}")
+        # the shortest text that reads back as the same float: exact, without binary noise
+        _element(description, "Increment", repr(float(increment)))
         _element(description, "Offset", "0")
     now = datetime.now(UTC).replace(microsecond=0).isoformat()
     record2 = _element(root, "Record2")
