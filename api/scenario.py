@@ -21,13 +21,33 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+#: an upload's files, as httpx takes them: ("file", (name, content, media type)) per file
+UploadFiles = Sequence[tuple[str, tuple[str, bytes, str]]]
+
 
 class HttpClient(Protocol):
-    """What the scenario needs of a client: httpx.Client or Starlette's TestClient."""
+    """What the scenario needs of a client: httpx.Client or Starlette's TestClient.
 
-    def get(self, url: str, **options: Any) -> Any: ...
+    The keywords are those the scenario passes; the answer is the client's response.
+    """
 
-    def post(self, url: str, **options: Any) -> Any: ...
+    def get(
+        self,
+        url: str,
+        *,
+        params: Mapping[str, str] | None = ...,
+        headers: Mapping[str, str] | None = ...,
+    ) -> Any: ...
+
+    def post(
+        self,
+        url: str,
+        *,
+        data: Mapping[str, Any] | None = ...,
+        files: UploadFiles | None = ...,
+        json: Any | None = ...,
+        headers: Mapping[str, str] | None = ...,
+    ) -> Any: ...
 
 
 @dataclass(frozen=True)

@@ -198,7 +198,9 @@ def _resolve_bracket_pairs(types: list[str], characters: list[str], outer: str) 
         return "R" if kind in ("R", "EN", "AN") else ("L" if kind == "L" else None)
 
     for opening, closing in sorted(pairs):
-        inside = {direction(kind) for kind in types[opening + 1 : closing]} - {None}
+        inside = {
+            side for kind in types[opening + 1 : closing] if (side := direction(kind)) is not None
+        }
         if not inside:
             continue
         if outer in inside:

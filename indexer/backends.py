@@ -128,10 +128,14 @@ def exact_storage(index: faiss.Index) -> faiss.IndexFlat:
     if isinstance(index, faiss.IndexFlat):
         return index
     if isinstance(index, faiss.IndexHNSWFlat):
-        return faiss.downcast_index(index.storage)
-    if isinstance(index, faiss.IndexRefine):
-        return faiss.downcast_index(index.refine_index)
-    raise TypeError(f"not an index this package builds: {type(index).__name__}")
+        storage = faiss.downcast_index(index.storage)
+    elif isinstance(index, faiss.IndexRefine):
+        storage = faiss.downcast_index(index.refine_index)
+    else:
+        raise TypeError(f"not an index this package builds: {type(index).__name__}")
+    if not isinstance(storage, faiss.IndexFlat):
+        raise TypeError(f"not an index this package builds: {type(storage).__name__} storage")
+    return storage
 
 
 def backend_of(index: faiss.Index) -> str:
@@ -181,23 +185,28 @@ def search_parameters(
     if backend == FLAT:
         if selector is None:
             return None, []
-        return faiss.SearchParameters(sel=selector), [selector]
+        # attributes set one by one: faiss's stubs declare no keyword arguments
+        flat_parameters = faiss.SearchParameters()
+        flat_parameters.sel = selector
+        return flat_parameters, [selector]
     if backend == HNSW:
         breadth = config.hnsw_search_breadth_for(k)
         if selector is not None:
             breadth = int(breadth * min(4.0, 1.0 / math.sqrt(max(admitted_fraction, 1e-9))))
-        parameters = faiss.SearchParametersHNSW(efSearch=breadth)
+        # faiss's stubs (1.15) omit SearchParametersHNSW, which the library has
+        parameters = faiss.SearchParametersHNSW(efSearch=breadth)  # type: ignore[attr-defined]
         if selector is not None:
             parameters.sel = selector
         return parameters, [selector]
     if backend == IVF:
-        base_parameters = faiss.SearchParametersIVF(nprobe=config.ivf_probes)
+        base_parameters = faiss.SearchParametersIVF()
+        base_parameters.nprobe = config.ivf_probes
         if selector is not None:
             base_parameters.sel = selector  # the refine stage re-ranks only what the base admits
-        parameters = faiss.IndexRefineSearchParameters(
-            k_factor=float(config.ivf_refine_factor), base_index_params=base_parameters
-        )
-        return parameters, [selector, base_parameters]
+        refine_parameters = faiss.IndexRefineSearchParameters()
+        refine_parameters.k_factor = float(config.ivf_refine_factor)
+        refine_parameters.base_index_params = base_parameters
+        return refine_parameters, [selector, base_parameters]
     raise ValueError(f"unknown backend {backend!r}.")
 
 

@@ -97,13 +97,15 @@ def as_classes(classes: Any, count: int) -> np.ndarray:
     return array.astype(np.int64, copy=False)
 
 
-def as_class_set(classes: Iterable[int] | None) -> np.ndarray | None:
-    """Return the allowed classes as a sorted int64 array (None: every class allowed)."""
+def as_class_set(classes: Iterable[int] | int | None) -> np.ndarray | None:
+    """Return the allowed classes as a sorted int64 array (None: every class allowed).
+
+    One integer is a set of one class.
+    """
     if classes is None:
         return None
-    if isinstance(classes, numbers.Integral):
-        classes = [classes]
-    array = np.asarray(list(classes) if not isinstance(classes, np.ndarray) else classes)
+    values: Iterable[Any] = [classes] if isinstance(classes, int | np.integer) else classes
+    array = np.asarray(list(values) if not isinstance(values, np.ndarray) else values)
     if array.size and array.dtype.kind not in "iu":
         raise ValueError(
             f"allowed_classes must be integers (class codes), got dtype {array.dtype}."

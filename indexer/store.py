@@ -298,7 +298,7 @@ class PartitionedIndex:
                 for key in sorted(current):
                     index = current[key]
                     previous = self._saved.get(key)
-                    unchanged = (
+                    if (
                         previous is not None
                         and previous.index is index
                         and previous.generation == index.generation
@@ -306,8 +306,10 @@ class PartitionedIndex:
                             (self._folder / previous.entry[name]).exists()
                             for name in ("index_file", "arrays_file")
                         )
-                    )
-                    saved[key] = previous if unchanged else self._write_partition(key, index)
+                    ):
+                        saved[key] = previous  # unchanged since it was written
+                    else:
+                        saved[key] = self._write_partition(key, index)
                 manifest = self._manifest([saved[key].entry for key in sorted(saved)])
                 path = self._folder / MANIFEST_NAME
                 files.write_text_atomically(path, json.dumps(manifest, indent=2) + "\n")

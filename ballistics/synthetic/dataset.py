@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import csv
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ballistics.surface import Modality, Surface
 from ballistics.synthetic.ammunition import STANDARD_BRANDS, Ammunition, make_ammunition
@@ -73,7 +74,7 @@ class CasingExhibit:
         modality: Modality | str = Modality.TOPOGRAPHY,
         *,
         processed: bool = False,
-        **options: object,
+        **options: Any,
     ) -> Surface:
         """Return a rendering of this exhibit (see :func:`render_surface`)."""
         return render_surface(self.fired, modality, processed=processed, **options)
@@ -84,7 +85,7 @@ def render_surface(
     modality: Modality | str = Modality.TOPOGRAPHY,
     *,
     processed: bool = False,
-    **options: object,
+    **options: Any,
 ) -> Surface:
     """Return a topography, processed topography or photograph of ``fired``."""
     modality = Modality(modality)
@@ -93,10 +94,10 @@ def render_surface(
             raise ValueError(
                 "processed=True applies to topographies only; drop it for photographs."
             )
-        return render_photograph(fired, **options)  # type: ignore[arg-type]
+        return render_photograph(fired, **options)
     if processed:
-        return render_processed_topography(fired, **options)  # type: ignore[arg-type]
-    return render_topography(fired, **options)  # type: ignore[arg-type]
+        return render_processed_topography(fired, **options)
+    return render_topography(fired, **options)
 
 
 def make_casing_dataset(
@@ -219,7 +220,8 @@ def known_pairs(
 ) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
     """Return (matches, non_matches): index pairs ``(i, j)``, ``i < j``, of every pair of
     exhibits fired by the same pistol, and of every other pair."""
-    matches, non_matches = [], []
+    matches: list[tuple[int, int]] = []
+    non_matches: list[tuple[int, int]] = []
     for first in range(len(records)):
         for second in range(first + 1, len(records)):
             same = records[first].firearm_id == records[second].firearm_id
@@ -251,10 +253,15 @@ def write_exhibit_files(
     """
     modality = Modality(modality)
     # ballistics.io is optional at import time of this module: load writers when needed.
+    write: Callable[[Surface, Path], Path]
     if modality is Modality.TOPOGRAPHY:
-        from ballistics.io.x3p import write_x3p as write
+        from ballistics.io.x3p import write_x3p
+
+        write = write_x3p
     else:
-        from ballistics.io.images import write_png as write
+        from ballistics.io.images import write_png
+
+        write = write_png
     if not agencies:
         raise ValueError("agencies must hold at least one (name, country) pair.")
     folder = Path(folder)

@@ -20,7 +20,7 @@ import dataclasses
 import functools
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
@@ -130,23 +130,23 @@ class FiredCasing:
         bore axis at the centre of the view)."""
         return self.placed(rotation_deg=0.0, primer_centre_um=self.seat_offset_um)
 
-    def render_topography(self, **options: object) -> Surface:
+    def render_topography(self, **options: Any) -> Surface:
         """Shortcut for :func:`ballistics.synthetic.render_topography`."""
         from ballistics.synthetic.render import render_topography
 
-        return render_topography(self, **options)  # type: ignore[arg-type]
+        return render_topography(self, **options)
 
-    def render_photograph(self, **options: object) -> Surface:
+    def render_photograph(self, **options: Any) -> Surface:
         """Shortcut for :func:`ballistics.synthetic.render_photograph`."""
         from ballistics.synthetic.render import render_photograph
 
-        return render_photograph(self, **options)  # type: ignore[arg-type]
+        return render_photograph(self, **options)
 
-    def render_processed_topography(self, **options: object) -> Surface:
+    def render_processed_topography(self, **options: Any) -> Surface:
         """Shortcut for :func:`ballistics.synthetic.render_processed_topography`."""
         from ballistics.synthetic.render import render_processed_topography
 
-        return render_processed_topography(self, **options)  # type: ignore[arg-type]
+        return render_processed_topography(self, **options)
 
 
 def fire(

@@ -83,11 +83,10 @@ class ScanGeometry:
 def _view_shape(field_of_view_um: float | tuple[float, float], pixel_um: float) -> tuple[int, int]:
     if not (np.isfinite(pixel_um) and pixel_um > 0):
         raise ValueError(f"pixel_um must be a positive number of micrometres, got {pixel_um!r}.")
-    height, width = (
-        (field_of_view_um, field_of_view_um)
-        if np.isscalar(field_of_view_um)
-        else tuple(field_of_view_um)  # type: ignore[arg-type]
-    )
+    if isinstance(field_of_view_um, tuple | list | np.ndarray):
+        height, width = field_of_view_um  # (rows, columns)
+    else:
+        height = width = field_of_view_um
     rows, columns = round(float(height) / pixel_um), round(float(width) / pixel_um)
     if rows < 16 or columns < 16:
         raise ValueError(
@@ -352,9 +351,10 @@ def render_photograph(
     intensity = albedo * depth_shade * (0.08 + 0.35 * diffuse + 0.85 * specular)
 
     rows, columns = geometry.shape
-    y, x = np.indices(geometry.shape, dtype=np.float32)
-    x = (x - (columns - 1) / 2.0) / max(rows, columns)
-    y = (y - (rows - 1) / 2.0) / max(rows, columns)
+    row_index, column_index = np.indices(geometry.shape, dtype=np.float32)
+    # positions from the centre of the view, in view widths (float32, as the indices)
+    x = (column_index - np.float32((columns - 1) / 2.0)) / np.float32(max(rows, columns))
+    y = (row_index - np.float32((rows - 1) / 2.0)) / np.float32(max(rows, columns))
     direction = rng.uniform(0.0, 2.0 * np.pi)
     strength = rng.uniform(0.05, 0.25)
     illumination = (1.0 + strength * (x * np.cos(direction) + y * np.sin(direction))) * (

@@ -197,6 +197,13 @@ def exhibit_candidates(
             # results stored before 2026-12 name the decision "same_source"
             legacy = details.pop("same_source", None)
             lead = details.pop("lead", legacy)
+            # fields the schema does not declare (it allows extra ones)
+            beyond_schema: dict[str, Any] = {
+                "kind": other.kind,
+                "caliber": other.caliber,
+                "shared": other.shared,
+                "overlay_url": f"/v1/compare/{exhibit.public_id}/{other.public_id}/overlay.png",
+            }
             candidates.append(
                 CandidatePublic(
                     id=other.public_id,
@@ -209,10 +216,7 @@ def exhibit_candidates(
                     lead=lead,
                     same_source=lead,
                     cmc_count=result.cmc_count,
-                    kind=other.kind,
-                    caliber=other.caliber,
-                    shared=other.shared,
-                    overlay_url=f"/v1/compare/{exhibit.public_id}/{other.public_id}/overlay.png",
+                    **beyond_schema,
                     **{key: value for key, value in details.items() if key != "reference"},
                 )
             )

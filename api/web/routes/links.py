@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, cast
 
 from fastapi import APIRouter, Body, Query
 
@@ -10,7 +10,7 @@ from api.store import repository
 from api.store.models import Link
 from api.web.access import EXAMINER, CurrentCaller, Service, require_role
 from api.web.routes._common import AUTH_ERRORS, BAD_BODY, NOT_FOUND, audit_read
-from api.web.schemas import Decision, LinkPublic, Links
+from api.web.schemas import Decision, DecisionMethod, LinkPublic, Links
 
 router = APIRouter(prefix="/v1/links", tags=["links"])
 
@@ -26,7 +26,8 @@ def link_public(link: Link) -> LinkPublic:
         decided_by=link.decided_by.name if link.decided_by is not None else None,
         decided_at=link.decided_at,
         comment=link.comment,
-        decision_method=link.decision_method,
+        # the database's check constraint holds it to the methods; the schema checks it again
+        decision_method=cast(DecisionMethod | None, link.decision_method),
         overlay_url=(
             f"/v1/compare/{link.exhibit_a.public_id}/{link.exhibit_b.public_id}/overlay.png"
         ),
