@@ -96,7 +96,7 @@ class Surface:
     @property
     def shape(self) -> tuple[int, int]:
         """(rows, columns) of the grid."""
-        return self.values.shape  # type: ignore[return-value]
+        return self.values.shape
 
     @property
     def valid_fraction(self) -> float:

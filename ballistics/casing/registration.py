@@ -45,7 +45,7 @@ def _padded_shape(
     # A circular correlation equals the linear one for every shift whose wrap-around falls
     # outside both images: max(H1, H2) + |centre offset| + max shift is enough, far less than
     # the full H1 + H2 - 1 when the search window is small. A fast length avoids prime sizes.
-    return tuple(  # type: ignore[return-value]
+    return tuple(
         scipy.fft.next_fast_len(max(f, m) + abs(f - m) // 2 + max_shift_px + 1, real=True)
         for f, m in zip(fixed_shape, moving_shape, strict=True)
     )

@@ -48,6 +48,7 @@ import zipfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from xml.etree import ElementTree
 
 import defusedxml
@@ -75,7 +76,7 @@ NAMESPACE = "http://www.opengps.eu/2008/ISO5436_2"
 MASK_MEMBER = "bindata/mask.png"
 
 #: CZ data types of ISO 25178-72: int16, int32, float32, float64, all little-endian.
-DATA_TYPES = {
+DATA_TYPES: dict[str, np.dtype[Any]] = {
     "I": np.dtype("<i2"),
     "L": np.dtype("<i4"),
     "F": np.dtype("<f4"),
