@@ -94,7 +94,7 @@ class CorrelationReport:
 
 
 @dataclass
-class _Pair:
+class PlannedPair:
     """A pair to compare: the query that scheduled it is the reference."""
 
     reference: int
@@ -127,7 +127,7 @@ class CorrelationPlan:
 
     version: str
     links_before: int = 0
-    pairs: dict[tuple[int, int], _Pair] = field(default_factory=dict)
+    pairs: dict[tuple[int, int], PlannedPair] = field(default_factory=dict)
     scheduled: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
     waiting: dict[tuple[int, int], list[int]] = field(
         default_factory=lambda: collections.defaultdict(list)
@@ -139,7 +139,7 @@ class CorrelationPlan:
         for hit in hits:
             pair_key = (min(key, hit.key), max(key, hit.key))
             if pair_key not in self.pairs:
-                self.pairs[pair_key] = _Pair(key, hit.key, hit.similarity)
+                self.pairs[pair_key] = PlannedPair(key, hit.key, hit.similarity)
             mine.append(pair_key)
             self.waiting[pair_key].append(key)
         self.scheduled[key] = mine
@@ -259,7 +259,7 @@ def _compare_and_record(
     return correlated
 
 
-def _errors(store: Store, failed: list[_Pair]) -> tuple[dict[str, str], ...]:
+def _errors(store: Store, failed: list[PlannedPair]) -> tuple[dict[str, str], ...]:
     """Name the exhibits of the pairs whose comparison failed."""
     if not failed:
         return ()
@@ -385,7 +385,9 @@ def _candidate_score(
     )
 
 
-def _details(pair: _Pair, record: dict[str, Any], exhibits: dict[int, Exhibit]) -> dict[str, Any]:
+def _details(
+    pair: PlannedPair, record: dict[str, Any], exhibits: dict[int, Exhibit]
+) -> dict[str, Any]:
     """The comparison record worth keeping with a result (JSON), and which side was the
     reference (the registration moves the other one onto it)."""
     reference = exhibits.get(pair.reference)

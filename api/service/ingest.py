@@ -39,7 +39,7 @@ from api.service.config import CURRENT_DESCRIPTOR_VERSIONS
 from api.service.context import ServiceContext
 from api.service.correlate import CorrelationReport, correlate_exhibits
 from api.service.live_index import IndexEntry
-from api.service.storing import ExhibitFields, PreparedItem, store_prepared_exhibit
+from api.service.storing import ExhibitFields, PreparedItem, add_exhibit, store_prepared_exhibit
 from api.service.workers import CONFLICT, FAILED, SKIPPED, Extraction, ExtractTask, extract_task
 from api.store import repository
 from api.store.errors import ConflictError
@@ -307,17 +307,8 @@ def _store_row(
 
 def _confirm_stored(session: Session, case: Case, fields: ExhibitFields, row: ManifestRow) -> int:
     """Check a row whose item the worker found stored already (the same file, or another one:
-    :func:`~api.store.repository.add_exhibit` refuses it); return the exhibit's key."""
-    added = repository.add_exhibit(
-        session,
-        case,
-        fields.exhibit_id,
-        kind=fields.kind,
-        files=fields.files,
-        caliber=fields.caliber,
-        metadata=fields.metadata,
-        actor=fields.actor,
-    )
+    :func:`~api.service.storing.add_exhibit` refuses it); return the exhibit's key."""
+    added = add_exhibit(session, case, fields)
     if added.created:  # removed by someone else since the lookup: nothing prepared
         raise ConflictError(
             f"exhibit {row.exhibit_id!r} of {row.agency} changed while this ingest ran; "

@@ -117,19 +117,7 @@ def store_prepared_exhibit(
     ValueError
         A field is empty or out of range.
     """
-    added = repository.add_exhibit(
-        session,
-        case,
-        fields.exhibit_id,
-        kind=fields.kind,
-        files=fields.files,
-        caliber=fields.caliber,
-        modality=prepared.modality,
-        pixel_um=prepared.pixel_um,
-        metadata=fields.metadata,
-        shared=fields.shared,
-        actor=fields.actor,
-    )
+    added = add_exhibit(session, case, fields, prepared)
     exhibit = added.exhibit
     if not added.created and (not replace_outdated or _has_current_data(session, exhibit)):
         return StoredExhibit(exhibit, created=False)
@@ -152,6 +140,27 @@ def store_prepared_exhibit(
         caliber_class=caliber_class(exhibit.caliber),
     )
     return StoredExhibit(exhibit, created=added.created, entry=entry)
+
+
+def add_exhibit(
+    session: Session, case: Case, fields: ExhibitFields, prepared: PreparedItem | None = None
+) -> repository.ExhibitAdded:
+    """Add exhibit ``fields`` of ``case``, or find it again when the same item is stored
+    (:func:`api.store.repository.add_exhibit`, which refuses other files); its mark and
+    descriptor are not written (``prepared`` gives its modality and spacing, when known)."""
+    return repository.add_exhibit(
+        session,
+        case,
+        fields.exhibit_id,
+        kind=fields.kind,
+        files=fields.files,
+        caliber=fields.caliber,
+        modality=None if prepared is None else prepared.modality,
+        pixel_um=None if prepared is None else prepared.pixel_um,
+        metadata=fields.metadata,
+        shared=fields.shared,
+        actor=fields.actor,
+    )
 
 
 def _has_current_data(session: Session, exhibit: Exhibit) -> bool:
