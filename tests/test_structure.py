@@ -36,10 +36,7 @@ FORBIDDEN = (
 
 # Each entry is the set of modules that import one another in a circle
 # (a strongly connected component of the import graph).
-KNOWN_CYCLES: set[frozenset[str]] = {
-    # issue 10: to remove (firing imports render inside fire(), render imports firing's types)
-    frozenset({"ballistics.synthetic.firing", "ballistics.synthetic.render"}),
-}
+KNOWN_CYCLES: set[frozenset[str]] = set()
 
 # (importer, imported) module pairs that go against the layers.
 KNOWN_LAYER_VIOLATIONS: set[tuple[str, str]] = set()
@@ -57,9 +54,6 @@ KNOWN_LONG_FUNCTIONS: set[str] = {
     "api.scenario:run_scenario",  # issue 10: to remove
     "ballistics.bullet.overlay:signature_overlay_png",  # issue 10: to remove
     "ballistics.casing.cmc:register_cells",  # issue 10: to remove
-    "ballistics.synthetic.dataset:make_casing_dataset",  # issue 10: to remove
-    "ballistics.synthetic.firing:fire",  # issue 10: to remove
-    "ballistics.synthetic.render:render_photograph",  # issue 10: to remove
 }
 
 

@@ -160,32 +160,12 @@ def make_casing_dataset(
     ammunition = [
         brand if isinstance(brand, Ammunition) else make_ammunition(brand) for brand in brands
     ]
-    firearms: list[Firearm] = []
-    if consecutive:
-        run_index = 0
-        while len(firearms) < firearm_count:
-            count = min(run_size, firearm_count - len(firearms))
-            run_index += 1
-            firearms += make_consecutive_firearms(
-                count,
-                seed=stable_seed("dataset-run", seed, run_index) % 2**31,
-                prefix=f"R{run_index}P",
-                production_run=f"run-{seed}-{run_index}",
-            )
-    else:
-        firearms = [
-            make_firearm(f"P{index:02d}", seed=stable_seed("dataset-firearm", seed, index) % 2**31)
-            for index in range(1, firearm_count + 1)
-        ]
-    options: dict[str, object] = {}
-    if pixel_um is not None:
-        options["pixel_um"] = pixel_um
-    if field_of_view_um is not None:
-        if processed:
-            raise ValueError(
-                "processed scans are cropped to the primer face; drop field_of_view_um."
-            )
-        options["field_of_view_um"] = field_of_view_um
+    firearms = _dataset_firearms(
+        firearm_count, seed=seed, consecutive=consecutive, run_size=run_size
+    )
+    options = _render_options(
+        pixel_um=pixel_um, field_of_view_um=field_of_view_um, processed=processed
+    )
     records = []
     for firearm_index, firearm in enumerate(firearms):
         for firing in range(firings_per_firearm):
@@ -202,6 +182,46 @@ def make_casing_dataset(
             records.append(CasingExhibit(f"{firearm.identifier}-{firing + 1:02d}", fired, surface))
     logger.debug("made %d synthetic exhibits from %d pistols", len(records), len(firearms))
     return records
+
+
+def _dataset_firearms(
+    firearm_count: int, *, seed: int, consecutive: bool, run_size: int
+) -> list[Firearm]:
+    """Return the pistols of a data set: production runs of ``run_size``, or one run each."""
+    if not consecutive:
+        return [
+            make_firearm(f"P{index:02d}", seed=stable_seed("dataset-firearm", seed, index) % 2**31)
+            for index in range(1, firearm_count + 1)
+        ]
+    firearms: list[Firearm] = []
+    run_index = 0
+    while len(firearms) < firearm_count:
+        count = min(run_size, firearm_count - len(firearms))
+        run_index += 1
+        firearms += make_consecutive_firearms(
+            count,
+            seed=stable_seed("dataset-run", seed, run_index) % 2**31,
+            prefix=f"R{run_index}P",
+            production_run=f"run-{seed}-{run_index}",
+        )
+    return firearms
+
+
+def _render_options(
+    *, pixel_um: float | None, field_of_view_um: float | None, processed: bool
+) -> dict[str, object]:
+    """Return the rendering options a data set passes on (the render functions' defaults if
+    None)."""
+    options: dict[str, object] = {}
+    if pixel_um is not None:
+        options["pixel_um"] = pixel_um
+    if field_of_view_um is not None:
+        if processed:
+            raise ValueError(
+                "processed scans are cropped to the primer face; drop field_of_view_um."
+            )
+        options["field_of_view_um"] = field_of_view_um
+    return options
 
 
 def pair_relation(first: CasingExhibit, second: CasingExhibit) -> str:

@@ -12,6 +12,9 @@ play in the chamber). Under the scanner a firearm-frame point ``q`` appears at
 ``s = R(rotation_deg) (q - seat_offset_um) + primer_centre_um``, i.e. at
 ``R(rotation_deg) q + shift_um``, and the headstamp is turned by
 ``rotation_deg + headstamp_rotation_deg``.
+
+Rendering a firing is :mod:`ballistics.synthetic.render`'s work: it imports this module, never the
+reverse.
 """
 
 from __future__ import annotations
@@ -20,7 +23,6 @@ import dataclasses
 import functools
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
@@ -34,9 +36,6 @@ from ballistics.synthetic.fields import (
     spectral_noise,
 )
 from ballistics.synthetic.firearms import MARK_BAND_UM, Firearm, firearm_marks
-
-if TYPE_CHECKING:
-    from ballistics.surface import Surface
 
 
 def rotation_matrix(rotation_deg: float) -> np.ndarray:
@@ -130,24 +129,6 @@ class FiredCasing:
         bore axis at the centre of the view)."""
         return self.placed(rotation_deg=0.0, primer_centre_um=self.seat_offset_um)
 
-    def render_topography(self, **options: Any) -> Surface:
-        """Shortcut for :func:`ballistics.synthetic.render_topography`."""
-        from ballistics.synthetic.render import render_topography
-
-        return render_topography(self, **options)
-
-    def render_photograph(self, **options: Any) -> Surface:
-        """Shortcut for :func:`ballistics.synthetic.render_photograph`."""
-        from ballistics.synthetic.render import render_photograph
-
-        return render_photograph(self, **options)
-
-    def render_processed_topography(self, **options: Any) -> Surface:
-        """Shortcut for :func:`ballistics.synthetic.render_processed_topography`."""
-        from ballistics.synthetic.render import render_processed_topography
-
-        return render_processed_topography(self, **options)
-
 
 def fire(
     firearm: Firearm,
@@ -192,6 +173,42 @@ def fire(
         The firing with its ground truth; render it with :func:`render_topography` or
         :func:`render_photograph`.
     """
+    _check_fits(firearm, ammunition)
+    if not (np.isfinite(max_shift_um) and max_shift_um >= 0):
+        raise ValueError(f"max_shift_um must be a non-negative number, got {max_shift_um!r}.")
+    drawn = _draw_firing(firearm, ammunition, seed=seed, max_shift_um=max_shift_um)
+    for name, value, low, high in (
+        ("contrast", contrast, 0.0, 1.0),
+        ("contact_loss_fraction", contact_loss_fraction, 0.0, 0.95),
+        ("variation_fraction", variation_fraction, 0.0, 1.0),
+    ):
+        if value is not None and not low <= value <= high:
+            raise ValueError(f"{name} must lie in [{low:g}, {high:g}], got {value!r}.")
+    if primer_centre_um is None:
+        primer_centre_um = drawn.primer_centre_um
+    return FiredCasing(
+        firearm=firearm,
+        ammunition=ammunition,
+        seed=int(seed),
+        rotation_deg=(drawn.rotation_deg if rotation_deg is None else float(rotation_deg)) % 360.0,
+        primer_centre_um=(float(primer_centre_um[0]), float(primer_centre_um[1])),
+        seat_offset_um=drawn.seat_offset_um,
+        headstamp_rotation_deg=drawn.headstamp_rotation_deg,
+        contrast=drawn.contrast if contrast is None else float(contrast),
+        contact_loss_fraction=drawn.contact_loss_fraction
+        if contact_loss_fraction is None
+        else float(contact_loss_fraction),
+        variation_fraction=drawn.variation_fraction
+        if variation_fraction is None
+        else float(variation_fraction),
+        firing_pin_depth_um=drawn.firing_pin_depth_um,
+        firing_pin_jitter_um=drawn.firing_pin_jitter_um,
+        primer_setback_um=drawn.primer_setback_um,
+    )
+
+
+def _check_fits(firearm: Firearm, ammunition: Ammunition) -> None:
+    """Refuse a cartridge that this pistol cannot fire, or whose primer its marks cannot cover."""
     if firearm.caliber != ammunition.caliber:
         raise ValueError(
             f"{ammunition.brand} {ammunition.caliber} cartridges cannot be fired in "
@@ -211,8 +228,28 @@ def fire(
             f"of {firearm.identifier} ({firearm.breech_face_radius_um:.0f} µm); raise "
             "breech_face_radius_um."
         )
-    if not (np.isfinite(max_shift_um) and max_shift_um >= 0):
-        raise ValueError(f"max_shift_um must be a non-negative number, got {max_shift_um!r}.")
+
+
+@dataclass(frozen=True)
+class _Draws:
+    """The random quantities of one firing, in the order :func:`fire` draws them."""
+
+    rotation_deg: float
+    primer_centre_um: tuple[float, float]
+    seat_offset_um: tuple[float, float]
+    headstamp_rotation_deg: float
+    contrast: float
+    contact_loss_fraction: float
+    variation_fraction: float
+    firing_pin_depth_um: float
+    firing_pin_jitter_um: tuple[float, float]
+    primer_setback_um: float
+
+
+def _draw_firing(
+    firearm: Firearm, ammunition: Ammunition, *, seed: int, max_shift_um: float
+) -> _Draws:
+    """Return every random quantity of a firing, drawn from ``seed``, the firearm and the brand."""
     rng = generator("firing", seed, firearm.identifier, firearm.seed, ammunition.brand)
     # Draw every random quantity in a fixed order, whether or not it is overridden, so that
     # overriding one leaves the others unchanged.
@@ -230,33 +267,17 @@ def fire(
     )
     jitter = rng.normal(0.0, 8.0, size=2)
     setback = float(rng.uniform(-10.0, 10.0))
-    for name, value, low, high in (
-        ("contrast", contrast, 0.0, 1.0),
-        ("contact_loss_fraction", contact_loss_fraction, 0.0, 0.95),
-        ("variation_fraction", variation_fraction, 0.0, 1.0),
-    ):
-        if value is not None and not low <= value <= high:
-            raise ValueError(f"{name} must lie in [{low:g}, {high:g}], got {value!r}.")
-    if primer_centre_um is None:
-        primer_centre_um = (
+    return _Draws(
+        rotation_deg=drawn_rotation,
+        primer_centre_um=(
             shift_radius * math.cos(shift_angle),
             shift_radius * math.sin(shift_angle),
-        )
-    return FiredCasing(
-        firearm=firearm,
-        ammunition=ammunition,
-        seed=int(seed),
-        rotation_deg=(drawn_rotation if rotation_deg is None else float(rotation_deg)) % 360.0,
-        primer_centre_um=(float(primer_centre_um[0]), float(primer_centre_um[1])),
+        ),
         seat_offset_um=(seat_radius * math.cos(seat_angle), seat_radius * math.sin(seat_angle)),
         headstamp_rotation_deg=headstamp_rotation,
-        contrast=drawn_contrast if contrast is None else float(contrast),
-        contact_loss_fraction=drawn_loss
-        if contact_loss_fraction is None
-        else float(contact_loss_fraction),
-        variation_fraction=drawn_variation
-        if variation_fraction is None
-        else float(variation_fraction),
+        contrast=drawn_contrast,
+        contact_loss_fraction=drawn_loss,
+        variation_fraction=drawn_variation,
         firing_pin_depth_um=depth,
         firing_pin_jitter_um=(float(jitter[0]), float(jitter[1])),
         primer_setback_um=setback,

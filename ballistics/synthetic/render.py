@@ -308,38 +308,15 @@ def render_photograph(
     geometry = scan_geometry(fired, pixel_um=pixel_um, field_of_view_um=field_of_view_um)
     heights = clean_heights(fired, pixel_um=pixel_um, field_of_view_um=field_of_view_um)
     rng = _render_rng(fired, f"photograph-{lighting}", geometry.shape)
-    gradient_y, gradient_x = np.gradient(heights, pixel_um)
-    # Sub-pixel roughness: each pixel integrates facets the topography does not resolve.
-    facet = np.float32(np.tan(np.deg2rad(facet_noise_deg)))
-    gradient_x = gradient_x + facet * rng.standard_normal(geometry.shape, dtype=np.float32)
-    gradient_y = gradient_y + facet * rng.standard_normal(geometry.shape, dtype=np.float32)
-    norm = np.sqrt(1.0 + gradient_x**2 + gradient_y**2)
-    normal_x, normal_y, normal_z = -gradient_x / norm, -gradient_y / norm, 1.0 / norm
+    normal = _facet_normals(heights, pixel_um, rng, facet_noise_deg=facet_noise_deg)
     light_angle = np.deg2rad(light_angle_deg)
-    lobe = np.deg2rad(7.0)
     if lighting == "ring":
-        tilt = np.arccos(np.clip(normal_z, -1.0, 1.0))
-        specular = np.exp(-0.5 * ((tilt - light_angle / 2.0) / lobe) ** 2)
-        diffuse = np.cos(light_angle) * normal_z + 0.5 * np.sin(light_angle) * np.sqrt(
-            np.maximum(1.0 - normal_z**2, 0.0)
-        )
+        specular, diffuse = _ring_light(normal[2], light_angle)
     else:
         azimuth = np.deg2rad(
             rng.uniform(0.0, 360.0) if light_azimuth_deg is None else light_azimuth_deg
         )
-        # Screen y points down: counter-clockwise on screen is -y.
-        light = np.array(
-            [
-                np.sin(light_angle) * np.cos(azimuth),
-                -np.sin(light_angle) * np.sin(azimuth),
-                np.cos(light_angle),
-            ]
-        )
-        half = light + np.array([0.0, 0.0, 1.0])
-        half /= np.linalg.norm(half)
-        cosine_half = normal_x * half[0] + normal_y * half[1] + normal_z * half[2]
-        specular = np.exp(-0.5 * (np.arccos(np.clip(cosine_half, -1.0, 1.0)) / lobe) ** 2)
-        diffuse = np.maximum(normal_x * light[0] + normal_y * light[1] + normal_z * light[2], 0.0)
+        specular, diffuse = _oblique_light(normal, light_angle, azimuth)
 
     radius = geometry.radius_um()
     ammunition = fired.ammunition
@@ -349,26 +326,8 @@ def render_photograph(
     # Light reaches the bottom of a deep crater less: it is darker than the primer face.
     depth_shade = np.clip(1.0 + heights / 400.0, 0.35, 1.0)
     intensity = albedo * depth_shade * (0.08 + 0.35 * diffuse + 0.85 * specular)
-
-    rows, columns = geometry.shape
-    row_index, column_index = np.indices(geometry.shape, dtype=np.float32)
-    # positions from the centre of the view, in view widths (float32, as the indices)
-    x = (column_index - np.float32((columns - 1) / 2.0)) / np.float32(max(rows, columns))
-    y = (row_index - np.float32((rows - 1) / 2.0)) / np.float32(max(rows, columns))
-    direction = rng.uniform(0.0, 2.0 * np.pi)
-    strength = rng.uniform(0.05, 0.25)
-    illumination = (1.0 + strength * (x * np.cos(direction) + y * np.sin(direction))) * (
-        1.0 - 0.35 * (x * x + y * y)
-    )
-    values = intensity * illumination
-    # Auto-exposure: the brightest percent of the view saturates, as highlights do.
-    values *= np.float32(rng.uniform(0.85, 1.0) / max(float(np.quantile(values, 0.99)), 1e-6))
-    values += (
-        noise_level
-        * np.sqrt(np.clip(values, 0.0, None) + 0.05)
-        * rng.standard_normal(geometry.shape, dtype=np.float32)
-    )
-    values = np.round(np.clip(values, 0.0, 1.0) * 255.0) / 255.0
+    lit = intensity * _illumination(geometry.shape, rng)
+    values = _expose(lit, rng, noise_level=noise_level)
     return Surface(
         values=values.astype(np.float32),
         pixel_um=pixel_um,
@@ -376,6 +335,80 @@ def render_photograph(
         source=f"synthetic:{fired.firearm.identifier}:{fired.ammunition.brand}:{fired.seed}",
         metadata=_metadata(fired, geometry, f"photograph-{lighting}"),
     )
+
+
+#: Angular width of the specular lobe of the primer's metal (radians).
+_SPECULAR_LOBE = np.deg2rad(7.0)
+
+
+def _facet_normals(
+    heights: np.ndarray, pixel_um: float, rng: np.random.Generator, *, facet_noise_deg: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return the (x, y, z) components of the unit surface normals, with sub-pixel facet noise."""
+    gradient_y, gradient_x = np.gradient(heights, pixel_um)
+    # Sub-pixel roughness: each pixel integrates facets the topography does not resolve.
+    facet = np.float32(np.tan(np.deg2rad(facet_noise_deg)))
+    gradient_x = gradient_x + facet * rng.standard_normal(heights.shape, dtype=np.float32)
+    gradient_y = gradient_y + facet * rng.standard_normal(heights.shape, dtype=np.float32)
+    norm = np.sqrt(1.0 + gradient_x**2 + gradient_y**2)
+    return -gradient_x / norm, -gradient_y / norm, 1.0 / norm
+
+
+def _ring_light(normal_z: np.ndarray, light_angle: float) -> tuple[np.ndarray, np.ndarray]:
+    """Return (specular, diffuse) reflection of a ring light at ``light_angle`` (radians)."""
+    tilt = np.arccos(np.clip(normal_z, -1.0, 1.0))
+    specular = np.exp(-0.5 * ((tilt - light_angle / 2.0) / _SPECULAR_LOBE) ** 2)
+    diffuse = np.cos(light_angle) * normal_z + 0.5 * np.sin(light_angle) * np.sqrt(
+        np.maximum(1.0 - normal_z**2, 0.0)
+    )
+    return specular, diffuse
+
+
+def _oblique_light(
+    normal: tuple[np.ndarray, np.ndarray, np.ndarray], light_angle: float, azimuth: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return (specular, diffuse) reflection of one light at ``light_angle`` and ``azimuth``."""
+    normal_x, normal_y, normal_z = normal
+    # Screen y points down: counter-clockwise on screen is -y.
+    light = np.array(
+        [
+            np.sin(light_angle) * np.cos(azimuth),
+            -np.sin(light_angle) * np.sin(azimuth),
+            np.cos(light_angle),
+        ]
+    )
+    half = light + np.array([0.0, 0.0, 1.0])
+    half /= np.linalg.norm(half)
+    cosine_half = normal_x * half[0] + normal_y * half[1] + normal_z * half[2]
+    specular = np.exp(-0.5 * (np.arccos(np.clip(cosine_half, -1.0, 1.0)) / _SPECULAR_LOBE) ** 2)
+    diffuse = np.maximum(normal_x * light[0] + normal_y * light[1] + normal_z * light[2], 0.0)
+    return specular, diffuse
+
+
+def _illumination(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
+    """Return the uneven illumination of a view: a random gradient and a darker rim."""
+    rows, columns = shape
+    row_index, column_index = np.indices(shape, dtype=np.float32)
+    # positions from the centre of the view, in view widths (float32, as the indices)
+    x = (column_index - np.float32((columns - 1) / 2.0)) / np.float32(max(rows, columns))
+    y = (row_index - np.float32((rows - 1) / 2.0)) / np.float32(max(rows, columns))
+    direction = rng.uniform(0.0, 2.0 * np.pi)
+    strength = rng.uniform(0.05, 0.25)
+    return (1.0 + strength * (x * np.cos(direction) + y * np.sin(direction))) * (
+        1.0 - 0.35 * (x * x + y * y)
+    )
+
+
+def _expose(values: np.ndarray, rng: np.random.Generator, *, noise_level: float) -> np.ndarray:
+    """Return the radiance as an 8-bit camera records it: exposed, noisy, clipped, quantised."""
+    # Auto-exposure: the brightest percent of the view saturates, as highlights do.
+    values *= np.float32(rng.uniform(0.85, 1.0) / max(float(np.quantile(values, 0.99)), 1e-6))
+    values += (
+        noise_level
+        * np.sqrt(np.clip(values, 0.0, None) + 0.05)
+        * rng.standard_normal(values.shape, dtype=np.float32)
+    )
+    return np.round(np.clip(values, 0.0, 1.0) * 255.0) / 255.0
 
 
 def _masked_gaussian(values: np.ndarray, sigma_px: float) -> np.ndarray:
