@@ -15,7 +15,8 @@ from __future__ import annotations
 import csv
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -30,19 +31,20 @@ from ballistics.items import (
     ItemKind,
     Pair,
     check_same_kind,
-    compare_items,
     describe_error,
     guess_kind,
     item_settings,
     kind_spec,
     parse_item_kind,
 )
+from ballistics.items.records import ComparisonRecord
 from ballistics.parallel import LocalExecutor, available_cores, worker_state
 
 #: called as ``progress(stage, done, total)`` with stage "prepare" or "compare"
 ProgressCallback = Callable[[str, int, int], None]
 
 __all__ = [
+    "PairResult",
     "PairsRun",
     "ProgressCallback",
     "compare_items",
@@ -51,16 +53,49 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
+class PairResult:
+    """What became of one pair: its comparison record, or why there is none.
+
+    Parameters
+    ----------
+    a, b
+        The paths exactly as written, echoed in the results.
+    kind
+        The kind of both items; None when the row itself is wrong (it names no items, or items
+        of different kinds).
+    record
+        The comparison (with ``compare_s`` and ``compare_cpu_s``); None when ``error`` is set.
+    error
+        Why the pair was not compared.
+    """
+
+    a: str
+    b: str
+    kind: ItemKind | None = None
+    record: ComparisonRecord | None = None
+    error: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        """Return ``a``, ``b``, ``kind`` and either the comparison's fields or ``error``."""
+        document: dict[str, Any] = {"a": self.a, "b": self.b}
+        if self.kind is not None:
+            document["kind"] = str(self.kind)
+        if self.record is not None:
+            document.update(self.record.as_json())
+        else:
+            document["error"] = self.error
+        return document
+
+
+@dataclass(frozen=True, eq=False)
 class PairsRun:
     """What :func:`compare_pairs` produced, with its timing.
 
     Parameters
     ----------
-    results
-        One JSON-ready record per pair, in the order of the pairs: ``a``, ``b``, ``kind`` and
-        either the comparison's fields (:meth:`~ballistics.items.ComparisonRecord.as_json`,
-        plus ``compare_s`` and ``compare_cpu_s``) or ``error``.
+    pairs
+        One result per pair, in the order of the pairs.
     elapsed_s
         Wall-clock seconds of the whole run.
     prepare_wall_s, compare_wall_s
@@ -72,12 +107,26 @@ class PairsRun:
         Number of processes used.
     """
 
-    results: list[dict[str, Any]]
+    pairs: tuple[PairResult, ...]
     elapsed_s: float
     prepare_wall_s: float
     compare_wall_s: float
     prepare_s: list[float] = field(default_factory=list)
     workers: int = 1
+
+    @cached_property
+    def results(self) -> list[dict[str, Any]]:
+        """Each pair's JSON (:meth:`PairResult.as_json`), in the order of the pairs."""
+        return [result.as_json() for result in self.pairs]
+
+    @property
+    def failed(self) -> int:
+        """Pairs that were not compared."""
+        return sum(result.record is None for result in self.pairs)
+
+    def as_json(self) -> dict[str, Any]:
+        """Return ``compare --pairs``' document: the results, the seconds and the workers."""
+        return {"results": self.results, "elapsed_s": self.elapsed_s, "workers": self.workers}
 
 
 def read_pairs_csv(
@@ -212,69 +261,118 @@ def compare_pairs(
         raise ValueError(f"workers must be at least 1, got {workers}; use 1 to run in-process.")
     settings = item_settings(prepare_config, compare_config, bullet_config)
     started = time.perf_counter()
-
-    pair_errors = [_pair_problem(pair) for pair in pairs]
-    items: dict[Item, int] = {}
-    for pair, problem in zip(pairs, pair_errors, strict=True):
-        if problem is None and pair.item_a is not None and pair.item_b is not None:
-            items.setdefault(pair.item_a, len(items))
-            items.setdefault(pair.item_b, len(items))
-
-    prepared: dict[int, Any] = {}
-    item_errors: dict[int, str] = {}
-    prepare_s: list[float] = []
-    prepare_tasks = list(enumerate(items))
-    with _executor(workers, len(prepare_tasks), state=settings) as executor:
-        outcomes = executor.map_unordered(_prepare_task, prepare_tasks, count=len(prepare_tasks))
-        for done, (index, result, error, seconds) in enumerate(outcomes, start=1):
-            if error is None:
-                prepared[index] = result
-                prepare_s.append(seconds)
-            else:
-                item_errors[index] = error
-            if progress is not None:
-                progress("prepare", done, len(prepare_tasks))
+    problems = [_pair_problem(pair) for pair in pairs]
+    items = _distinct_items(pairs, problems)
+    prepared = _prepare_items(items, workers=workers, settings=settings, progress=progress)
     prepare_finished = time.perf_counter()
-
-    results: list[dict[str, Any]] = []
-    compare_tasks = []
-    for row, (pair, problem) in enumerate(zip(pairs, pair_errors, strict=True)):
-        record: dict[str, Any] = {"a": pair.a, "b": pair.b}
-        results.append(record)
-        if problem is not None or pair.item_a is None or pair.item_b is None:
-            record["error"] = problem or "the row names no items"
-            continue
-        record["kind"] = str(pair.item_a.kind)
-        index_a, index_b = items[pair.item_a], items[pair.item_b]
-        problems = [item_errors[index] for index in (index_a, index_b) if index in item_errors]
-        if problems:
-            # one message per distinct problem: a pair of the same bad file reports it once
-            record["error"] = "; ".join(dict.fromkeys(problems))
-        else:
-            compare_tasks.append((row, pair.item_a.kind, index_a, index_b))
-
-    needed = {index for _, _, index_a, index_b in compare_tasks for index in (index_a, index_b)}
-    # the prepared marks reach each worker once, with its state, instead of being pickled
-    # again with every pair that uses them
-    state = _CompareState({index: prepared[index] for index in needed}, settings)
-    with _executor(workers, len(compare_tasks), state=state) as executor:
-        compared = executor.map_unordered(_compare_task, compare_tasks, count=len(compare_tasks))
-        for done, (row, outcome, error) in enumerate(compared, start=1):
-            if outcome is not None:
-                results[row].update(outcome)
-            else:
-                results[row]["error"] = error
-            if progress is not None:
-                progress("compare", done, len(compare_tasks))
+    results, tasks = _plan_comparisons(pairs, problems, items, prepared)
+    compared = _compare_prepared(
+        results, tasks, prepared, workers=workers, settings=settings, progress=progress
+    )
     finished = time.perf_counter()
     return PairsRun(
-        results=results,
+        pairs=tuple(compared),
         elapsed_s=finished - started,
         prepare_wall_s=prepare_finished - started,
         compare_wall_s=finished - prepare_finished,
-        prepare_s=prepare_s,
+        prepare_s=prepared.seconds,
         workers=workers,
     )
+
+
+@dataclass
+class _Prepared:
+    """The prepare stage's outcome: each distinct item's mark or error, by its index."""
+
+    marks: dict[int, Any] = field(default_factory=dict)
+    errors: dict[int, str] = field(default_factory=dict)
+    seconds: list[float] = field(default_factory=list)
+
+
+#: a pair to compare: (row, kind, index of item a, index of item b)
+_CompareTaskArgs = tuple[int, ItemKind, int, int]
+
+
+def _distinct_items(pairs: Sequence[Pair], problems: Sequence[str | None]) -> dict[Item, int]:
+    """Number the distinct items of the pairs that can be compared, in order of appearance."""
+    items: dict[Item, int] = {}
+    for pair, problem in zip(pairs, problems, strict=True):
+        if problem is None and pair.item_a is not None and pair.item_b is not None:
+            items.setdefault(pair.item_a, len(items))
+            items.setdefault(pair.item_b, len(items))
+    return items
+
+
+def _prepare_items(
+    items: dict[Item, int],
+    *,
+    workers: int,
+    settings: EngineSettings,
+    progress: ProgressCallback | None,
+) -> _Prepared:
+    """Read and prepare each distinct item once (the "prepare" stage)."""
+    prepared = _Prepared()
+    tasks = list(enumerate(items))
+    with _executor(workers, len(tasks), state=settings) as executor:
+        outcomes = executor.map_unordered(_prepare_task, tasks, count=len(tasks))
+        for done, (index, result, error, seconds) in enumerate(outcomes, start=1):
+            if error is None:
+                prepared.marks[index] = result
+                prepared.seconds.append(seconds)
+            else:
+                prepared.errors[index] = error
+            if progress is not None:
+                progress("prepare", done, len(tasks))
+    return prepared
+
+
+def _plan_comparisons(
+    pairs: Sequence[Pair],
+    problems: Sequence[str | None],
+    items: dict[Item, int],
+    prepared: _Prepared,
+) -> tuple[list[PairResult], list[_CompareTaskArgs]]:
+    """Return each pair's result so far (its error, or its kind) and the comparisons to run."""
+    results = []
+    tasks = []
+    for row, (pair, problem) in enumerate(zip(pairs, problems, strict=True)):
+        if problem is not None or pair.item_a is None or pair.item_b is None:
+            results.append(PairResult(pair.a, pair.b, error=problem or "the row names no items"))
+            continue
+        index_a, index_b = items[pair.item_a], items[pair.item_b]
+        failures = [
+            prepared.errors[index] for index in (index_a, index_b) if index in prepared.errors
+        ]
+        # one message per distinct problem: a pair of the same bad file reports it once
+        error = "; ".join(dict.fromkeys(failures)) if failures else None
+        results.append(PairResult(pair.a, pair.b, kind=pair.item_a.kind, error=error))
+        if error is None:
+            tasks.append((row, pair.item_a.kind, index_a, index_b))
+    return results, tasks
+
+
+def _compare_prepared(
+    results: list[PairResult],
+    tasks: list[_CompareTaskArgs],
+    prepared: _Prepared,
+    *,
+    workers: int,
+    settings: EngineSettings,
+    progress: ProgressCallback | None,
+) -> list[PairResult]:
+    """Compare the planned pairs in parallel (the "compare" stage); return every result."""
+    needed = {index for _, _, index_a, index_b in tasks for index in (index_a, index_b)}
+    # the prepared marks reach each worker once, with its state, instead of being pickled
+    # again with every pair that uses them
+    state = _CompareState({index: prepared.marks[index] for index in needed}, settings)
+    results = list(results)
+    with _executor(workers, len(tasks), state=state) as executor:
+        compared = executor.map_unordered(_compare_task, tasks, count=len(tasks))
+        for done, (row, record, error) in enumerate(compared, start=1):
+            results[row] = replace(results[row], record=record, error=error)
+            if progress is not None:
+                progress("compare", done, len(tasks))
+    return results
 
 
 def _pair_problem(pair: Pair) -> str | None:
@@ -286,6 +384,40 @@ def _pair_problem(pair: Pair) -> str | None:
     except ValueError as error:
         return str(error)
     return None
+
+
+def compare_items(
+    item_a: Item,
+    item_b: Item,
+    *,
+    prepare_config: PrepareConfig = DEFAULT_PREPARE_CONFIG,
+    compare_config: CompareConfig = DEFAULT_COMPARE_CONFIG,
+    bullet_config: BulletConfig = DEFAULT_BULLET_CONFIG,
+) -> ComparisonRecord:
+    """Read, prepare and compare two items of one kind in this process (``compare A B``).
+
+    Returns
+    -------
+    ComparisonRecord
+        The comparison, with ``compare_s`` (seconds of the comparison alone) and ``elapsed_s``
+        (seconds including reading and preparing both items).
+
+    Raises
+    ------
+    EvidenceError, ValueError
+        When the two are of different kinds (before anything is read), either item cannot be
+        read or prepared, or the two cannot be compared.
+    """
+    check_same_kind(item_a, item_b)
+    settings = item_settings(prepare_config, compare_config, bullet_config)
+    spec = kind_spec(item_a.kind)
+    started = time.perf_counter()
+    reference = spec.read(item_a.path, pixel_um=item_a.pixel_um, settings=settings)
+    questioned = spec.read(item_b.path, pixel_um=item_b.pixel_um, settings=settings)
+    compare_started = time.perf_counter()
+    record = spec.compare_marks(reference, questioned, settings=settings)
+    finished = time.perf_counter()
+    return record.timed(compare_s=finished - compare_started, elapsed_s=finished - started)
 
 
 # --- worker side ---------------------------------------------------------------------------------
@@ -330,28 +462,23 @@ def _prepare_task(task: tuple[int, Item]) -> tuple[int, Any, str | None, float]:
     return index, result, None, time.perf_counter() - started
 
 
-def _compare_task(
-    task: tuple[int, ItemKind, int, int],
-) -> tuple[int, dict[str, Any] | None, str | None]:
+def _compare_task(task: _CompareTaskArgs) -> tuple[int, ComparisonRecord | None, str | None]:
     row, kind, index_a, index_b = task
     state: _CompareState = worker_state()
     started = time.perf_counter()
     started_cpu = time.process_time()
     try:
-        record = (
-            kind_spec(kind)
-            .compare(
-                state.comparable(kind, index_a),
-                state.comparable(kind, index_b),
-                settings=state.settings,
-            )
-            .as_json()
+        record = kind_spec(kind).compare(
+            state.comparable(kind, index_a),
+            state.comparable(kind, index_b),
+            settings=state.settings,
         )
     except Exception as error:  # one failing pair must not stop the others
         reference, questioned = state.prepared[index_a], state.prepared[index_b]
         return row, None, describe_error(error, source=f"{reference.source} vs {questioned.source}")
-    record["compare_s"] = time.perf_counter() - started
     # CPU seconds of this process: what the comparison costs a core, whatever else the
     # machine is running at the same time
-    record["compare_cpu_s"] = time.process_time() - started_cpu
-    return row, record, None
+    timed = record.timed(
+        compare_s=time.perf_counter() - started, compare_cpu_s=time.process_time() - started_cpu
+    )
+    return row, timed, None

@@ -87,11 +87,11 @@ def _compare_two(
 
     item_a = Item(a, pixel_um, kind or guess_kind(a))
     item_b = Item(b, pixel_um, kind or guess_kind(b))
-    record = {"a": str(a), "b": str(b), **compare_items(item_a, item_b)}
+    record = compare_items(item_a, item_b)
     if json_output:
-        print_json(record)
+        print_json({"a": str(a), "b": str(b), **record.as_json()})
     else:
-        print_comparison(record)
+        print_comparison(str(a), str(b), record)
 
 
 def _compare_pairs(
@@ -104,13 +104,13 @@ def _compare_pairs(
     )
     with progress_reporter() as progress:
         run = compare_pairs(pairs, workers=workers, progress=progress)
-    failed = sum("error" in result for result in run.results)
+    failed = run.failed
     if failed:
         logger.warning(
             "%d of %d pairs failed; their rows carry the error", failed, len(run.results)
         )
     if json_output:
-        print_json({"results": run.results, "elapsed_s": run.elapsed_s, "workers": run.workers})
+        print_json(run.as_json())
     else:
         print_pairs_table(path, run, failed=failed)
     if failed:

@@ -4,8 +4,9 @@ Standard output carries the result alone; progress bars go to standard error, an
 is a terminal. ``rich`` is imported when something is drawn, so that ``--json`` runs without it.
 
 The human-readable comparison shows what each kind measured (a bullet's phase and land pairs, a
-cartridge case's congruent cells and registration): those few lines branch on the kind here,
-where the words are, rather than in the registry, which holds no presentation.
+cartridge case's congruent cells and registration) as its record says
+(:meth:`~ballistics.items.records.ComparisonRecord.summary_rows`, ``table_cells``): nothing here
+asks which kind a record is.
 """
 
 from __future__ import annotations
@@ -17,19 +18,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ballistics.items import ItemKind
+from ballistics.items.records import ComparisonRecord, table_record_types
+from ballistics.items.records import format_number as number
 
 if TYPE_CHECKING:
     from rich.console import Console
-    from rich.table import Table
 
     from api.pairs import PairsRun, ProgressCallback
     from api.service import SearchOutcome
-
-
-def number(value: Any, spec: str) -> str:
-    """Return ``value`` formatted by ``spec``, or "-" when there is none."""
-    return "-" if value is None else format(value, spec)
 
 
 def print_json(document: Any) -> None:
@@ -68,7 +64,7 @@ def progress_reporter() -> Iterator[ProgressCallback | None]:
 # --- compare -----------------------------------------------------------------------------------
 
 
-def print_comparison(record: dict[str, Any]) -> None:
+def print_comparison(a: str, b: str, record: ComparisonRecord) -> None:
     """Print ``compare A B``'s record as a two-column grid: the items, the score, the details."""
     from rich.markup import escape
     from rich.table import Table
@@ -77,52 +73,14 @@ def print_comparison(record: dict[str, Any]) -> None:
     table.add_column(style="bold")
     table.add_column()
     # escaped: a file name may hold brackets that are not rich markup
-    table.add_row("A", escape(record["a"]))
-    table.add_row("B", escape(record["b"]))
-    verdict = "[bold green]yes[/]" if record["lead"] else "[bold]no[/]"
-    table.add_row("score", f"{number(record['score'], '.2f')}   lead: {verdict}")
-    if record["kind"] == ItemKind.BULLET:
-        _add_bullet_rows(table, record)
-    else:
-        _add_casing_rows(table, record)
-    table.add_row("time", f"{record['elapsed_s']:.2f} s")
+    table.add_row("A", escape(a))
+    table.add_row("B", escape(b))
+    verdict = "[bold green]yes[/]" if record.lead else "[bold]no[/]"
+    table.add_row("score", f"{number(record.score, '.2f')}   lead: {verdict}")
+    for label, text in record.summary_rows():
+        table.add_row(label, text)
+    table.add_row("time", f"{record.elapsed_s or 0.0:.2f} s")
     stdout_console().print(table)
-
-
-def _add_bullet_rows(table: Table, record: dict[str, Any]) -> None:
-    """Add a bullet comparison's phase and its aligned land pairs."""
-    table.add_row(
-        "phase",
-        f"{record['phase']} of {record['land_count']}: land 1 of A faces land "
-        f"{record['phase'] % record['land_count'] + 1} of B",
-    )
-    for position, pair in enumerate(record["aligned_pairs"]):
-        table.add_row(
-            "land pairs" if position == 0 else "",
-            f"A{pair['land_a']} - B{pair['land_b']}: score {number(pair['score'], '.2f')}, "
-            f"lag {number(pair['lag_um'], '.0f')} µm, "
-            f"{pair['consecutive_matching_striae']} consecutive matching striae",
-        )
-
-
-def _add_casing_rows(table: Table, record: dict[str, Any]) -> None:
-    """Add a cartridge case comparison's congruent cells, registration and correlations."""
-    table.add_row(
-        "congruent cells",
-        f"{record['cmc_count']} of {record['valid_cells']} valid cells "
-        f"({number(record['cmc_fraction'], '.0%')})",
-    )
-    translation = record["translation_um"] or ["-", "-"]
-    table.add_row(
-        "registration",
-        f"rotation {number(record['rotation_deg'], '.1f')}°, translation (rows, columns) "
-        f"({number(translation[0], '.0f')}, {number(translation[1], '.0f')}) µm",
-    )
-    table.add_row(
-        "correlation",
-        f"breech face {number(record['correlation'], '.3f')}, firing pin "
-        f"{number(record['firing_pin_correlation'], '.3f')}",
-    )
 
 
 def print_pairs_table(path: Path, run: PairsRun, *, failed: int) -> None:
@@ -130,51 +88,35 @@ def print_pairs_table(path: Path, run: PairsRun, *, failed: int) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    compared = [result for result in run.results if "error" not in result]
-    has_bullets = any(result["kind"] == ItemKind.BULLET for result in compared)
-    # a list of cartridge cases alone shows the columns it always did
-    has_casings = not has_bullets or any(result["kind"] != ItemKind.BULLET for result in compared)
+    # each kind compared adds its own columns; a list of cartridge cases alone shows the
+    # columns it always did
+    shown = table_record_types(result.record for result in run.pairs if result.record)
     headings = ["a", "b", "score", "lead"]
-    headings += ["CMC", "rotation °"] if has_casings else []
-    headings += ["phase", "land pairs"] if has_bullets else []
-    table = Table(title=escape(f"{len(run.results)} pairs from {path}"))
+    headings += [heading for record_type in shown for heading in record_type.table_headings]
+    table = Table(title=escape(f"{len(run.pairs)} pairs from {path}"))
     for heading in headings:
         table.add_column(heading, justify="left" if heading in ("a", "b") else "right")
     errors = []
-    for row, result in enumerate(run.results, start=1):
-        names = (escape(result["a"]), escape(result["b"]))
-        if "error" in result:
+    for row, result in enumerate(run.pairs, start=1):
+        names = (escape(result.a), escape(result.b))
+        record = result.record
+        if record is None:
             table.add_row(*names, "[red]error[/]", *[""] * (len(headings) - 3))
-            errors.append(f"[red]row {row}[/]: {escape(result['error'])}")
+            errors.append(f"[red]row {row}[/]: {escape(result.error or '')}")
             continue
-        cells = [number(result["score"], ".2f"), "yes" if result["lead"] else "no"]
-        if has_casings:
-            cells += _casing_cells(result)
-        if has_bullets:
-            cells += _bullet_cells(result)
+        cells = [number(record.score, ".2f"), "yes" if record.lead else "no"]
+        for record_type in shown:
+            own = type(record) is record_type
+            cells += record.table_cells() if own else [""] * len(record_type.table_headings)
         table.add_row(*names, *cells)
     console = stdout_console()
     console.print(table)
     for line in errors:
         console.print(line)
     console.print(
-        f"{len(run.results) - failed} compared, {failed} failed, in {run.elapsed_s:.1f} s "
+        f"{len(run.pairs) - failed} compared, {failed} failed, in {run.elapsed_s:.1f} s "
         f"on {run.workers} worker(s)"
     )
-
-
-def _casing_cells(result: dict[str, Any]) -> list[str]:
-    """The CMC and rotation cells of a pairs row: empty for a bullet."""
-    if result["kind"] == ItemKind.BULLET:
-        return ["", ""]
-    return [str(result["cmc_count"]), number(result["rotation_deg"], ".1f")]
-
-
-def _bullet_cells(result: dict[str, Any]) -> list[str]:
-    """The phase and land-pairs cells of a pairs row: empty for a cartridge case."""
-    if result["kind"] != ItemKind.BULLET:
-        return ["", ""]
-    return [f"{result['phase']} of {result['land_count']}", str(len(result["aligned_pairs"]))]
 
 
 # --- the store's commands ----------------------------------------------------------------------

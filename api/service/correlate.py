@@ -62,6 +62,7 @@ from api.store import repository
 from api.store.database import Store
 from api.store.models import Exhibit, Link
 from ballistics.items import kind_spec
+from ballistics.items.records import ComparisonRecord
 
 logger = logging.getLogger(__name__)
 
@@ -100,7 +101,7 @@ class PlannedPair:
     reference: int
     questioned: int
     similarity: float
-    record: dict[str, Any] | None = None
+    record: ComparisonRecord | None = None
     error: str | None = None
 
     def other(self, key: int) -> int:
@@ -295,12 +296,14 @@ def _record_query(context: ServiceContext, plan: CorrelationPlan, key: int) -> i
         linkable: list[tuple[Exhibit, float]] = []
         for pair_key, pair in compared:
             candidate = exhibits.get(pair.other(key))
-            if candidate is None:  # removed since the search
+            if candidate is None or pair.record is None:  # removed since the search
                 continue
-            record = pair.record or {}
-            details = _details(pair, record, exhibits)
+            details = _details(pair, pair.record, exhibits)
+            score = pair.record.checked_score()
             scores.append(
-                _candidate_score(candidate.id, record, _seen_from(details, query.public_id))
+                _candidate_score(
+                    candidate.id, score, pair.record, _seen_from(details, query.public_id)
+                )
             )
             if pair_key not in plan.scheduled.get(candidate.id, ()):
                 # the candidate will not record this pair itself (it is no query of this run,
@@ -308,10 +311,14 @@ def _record_query(context: ServiceContext, plan: CorrelationPlan, key: int) -> i
                 repository.record_correlation_results(
                     session,
                     candidate,
-                    [_candidate_score(query.id, record, _seen_from(details, candidate.public_id))],
+                    [
+                        _candidate_score(
+                            query.id, score, pair.record, _seen_from(details, candidate.public_id)
+                        )
+                    ],
                     algorithm_version=plan.version,
                 )
-            linkable.append((candidate, float(record["score"])))
+            linkable.append((candidate, score))
         _record_links(session, query, linkable, context.config, plan.version)
         repository.record_correlation_results(
             session, query, scores, algorithm_version=plan.version
@@ -375,40 +382,21 @@ def _stored_link(link: Link | None) -> StoredLink | None:
 
 
 def _candidate_score(
-    key: int, record: dict[str, Any], details: dict[str, Any]
+    key: int, score: float, record: ComparisonRecord, details: dict[str, Any]
 ) -> repository.CandidateScore:
     return repository.CandidateScore(
-        candidate_key=key,
-        score=float(record["score"]),
-        cmc_count=record.get("cmc_count"),
-        details=details,
+        candidate_key=key, score=score, cmc_count=record.cmc_count, details=details
     )
 
 
 def _details(
-    pair: PlannedPair, record: dict[str, Any], exhibits: dict[int, Exhibit]
+    pair: PlannedPair, record: ComparisonRecord, exhibits: dict[int, Exhibit]
 ) -> dict[str, Any]:
     """The comparison record worth keeping with a result (JSON), and which side was the
     reference (the registration moves the other one onto it)."""
     reference = exhibits.get(pair.reference)
-    kept = {
-        name: record.get(name)
-        for name in (
-            "lead",
-            "cmc_fraction",
-            "valid_cells",
-            "rotation_deg",
-            "translation_um",
-            "correlation",
-            "firing_pin_correlation",
-            "cmc_count_reverse",
-            "phase",
-            "land_count",
-            "compare_s",
-        )
-    }
     return {
-        **kept,
+        **record.stored_details(),
         "descriptor_similarity": pair.similarity,
         "reference": reference.public_id if reference is not None else None,
     }

@@ -20,13 +20,14 @@ from typing import Any
 from api.rifling import RiflingClass
 from api.service.config import partition_of
 from api.service.context import ServiceContext
-from api.service.shortlist import Shortlisted, ShortlistQuery, compare_with, shortlist
+from api.service.shortlist import Outcome, Shortlisted, ShortlistQuery, compare_with, shortlist
 from api.service.workers import MarkRef
 from api.store import repository
 from api.store.models import Exhibit
 from ballistics.io.files import Source
 from ballistics.io.limits import DEFAULT_LIMITS, ReadLimits
 from ballistics.items import Extracted, ItemKind, KindSpec, kind_spec
+from ballistics.items.records import ComparisonRecord
 
 logger = logging.getLogger(__name__)
 
@@ -295,7 +296,7 @@ def _stored(
 def _ranked(
     hits: list[Shortlisted],
     exhibits: dict[int, Exhibit],
-    records: dict[int, tuple[dict[str, Any] | None, str | None]],
+    records: dict[int, Outcome],
     *,
     rerank: bool,
     query_sha256: str = "",
@@ -308,27 +309,13 @@ def _ranked(
 
     def order(key: int) -> tuple[float, float, int]:
         record = records.get(key, (None, None))[0]
-        score = record["score"] if (rerank and record is not None) else -math.inf
+        score = record.checked_score() if (rerank and record is not None) else -math.inf
         return (-score if rerank else 0.0, -similarities[key], key)
 
     candidates = []
     for rank, key in enumerate(sorted(similarities, key=order), start=1):
         exhibit = exhibits[key]
         record, error = records.get(key, (None, None))
-        details: dict[str, Any] = {}
-        if record is not None:
-            details = {
-                name: record.get(name)
-                for name in (
-                    "cmc_fraction",
-                    "valid_cells",
-                    "rotation_deg",
-                    "correlation",
-                    "phase",
-                    "land_count",
-                )
-                if name in record
-            }
         candidates.append(
             Candidate(
                 key=key,
@@ -344,25 +331,25 @@ def _ranked(
                 rank=rank,
                 descriptor_similarity=similarities[key],
                 descriptor_rank=descriptor_ranks[key],
-                lead=None if record is None else bool(record["lead"]),
-                cmc_count=None if record is None else record.get("cmc_count"),
+                lead=None if record is None else record.lead,
+                cmc_count=None if record is None else record.cmc_count,
                 error=error,
                 same_file=(
                     bool(query_sha256)
                     and exhibit.sha256 == query_sha256
                     and (viewer is None or exhibit.shared or exhibit.agency.name == viewer)
                 ),
-                details=details,
+                details={} if record is None else record.search_details(),
             )
         )
     return candidates
 
 
-def _score(record: dict[str, Any] | None, similarity: float, *, rerank: bool) -> float:
+def _score(record: ComparisonRecord | None, similarity: float, *, rerank: bool) -> float:
     if not rerank:
         return similarity
     # a failed comparison ranks last with the lowest score a comparison can give
-    return 0.0 if record is None else float(record["score"])
+    return 0.0 if record is None else record.checked_score()
 
 
 def _audit_search(

@@ -24,7 +24,6 @@ from __future__ import annotations
 import collections
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -34,6 +33,7 @@ from api.service.context import ServiceContext
 from api.service.workers import CompareTask, MarkRef, compare_task
 from api.store import repository
 from api.store.database import Store
+from ballistics.items.records import ComparisonRecord
 from indexer import Partition
 
 #: pairs whose marks are fetched from the database together
@@ -44,7 +44,9 @@ _MARK_CACHE = 256
 #: one side of a pair to compare: a stored exhibit's integer id, or a mark in memory
 Side = int | MarkRef
 #: what the comparison of pair ``position`` gave: its record, or why it failed
-Compared = tuple[int, dict[str, Any] | None, str | None]
+Compared = tuple[int, ComparisonRecord | None, str | None]
+#: a stored exhibit's comparison with a query: its record, or why it failed
+Outcome = tuple[ComparisonRecord | None, str | None]
 
 
 @dataclass(frozen=True, eq=False)
@@ -127,10 +129,10 @@ def compare_pairs(
 
 def compare_with(
     context: ServiceContext, query: MarkRef, keys: Sequence[int]
-) -> dict[int, tuple[dict[str, Any] | None, str | None]]:
+) -> dict[int, Outcome]:
     """Compare the mark ``query`` with each stored exhibit ``keys`` (as its reference); return
     each key's comparison record, or why it failed."""
-    compared: dict[int, tuple[dict[str, Any] | None, str | None]] = {}
+    compared: dict[int, Outcome] = {}
     for position, record, error in compare_pairs(context, [(key, query) for key in keys]):
         compared[keys[position]] = (record, error)
     return compared

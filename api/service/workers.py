@@ -35,6 +35,7 @@ from ballistics.casing.compare import CompareConfig
 from ballistics.casing.prepare import PrepareConfig
 from ballistics.io.limits import DEFAULT_LIMITS
 from ballistics.items import ItemKind, ItemSettings, decode_prepared, describe_error, kind_spec
+from ballistics.items.records import ComparisonRecord
 from ballistics.parallel import LocalExecutor, worker_state
 
 logger = logging.getLogger(__name__)
@@ -192,11 +193,10 @@ class CompareTask:
     questioned: MarkRef
 
 
-def compare_task(task: CompareTask) -> tuple[int, dict[str, Any] | None, str | None]:
+def compare_task(task: CompareTask) -> tuple[int, ComparisonRecord | None, str | None]:
     """Compare two encoded marks; return (pair, comparison record, None) or (pair, None, error).
 
-    The record is the comparison's JSON
-    (:meth:`~ballistics.items.ComparisonRecord.as_json`) plus ``compare_s``.
+    The record carries ``compare_s``, the seconds of the comparison.
     """
     started = time.perf_counter()
     state: ServiceWorkerState = worker_state()
@@ -208,16 +208,11 @@ def compare_task(task: CompareTask) -> tuple[int, dict[str, Any] | None, str | N
                 f"{kind_spec(reference_kind).noun} cannot be compared with "
                 f"{kind_spec(questioned_kind).noun}."
             )
-        record = (
-            kind_spec(reference_kind)
-            .compare(reference, questioned, settings=state.settings)
-            .as_json()
-        )
+        record = kind_spec(reference_kind).compare(reference, questioned, settings=state.settings)
     except Exception as error:  # one failing pair must not stop the others
         source = f"{task.reference.key} vs {task.questioned.key}"
         return task.pair, None, describe_error(error, source=source)
-    record["compare_s"] = time.perf_counter() - started
-    return task.pair, record, None
+    return task.pair, record.timed(compare_s=time.perf_counter() - started), None
 
 
 def describe_task(

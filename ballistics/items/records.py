@@ -1,11 +1,17 @@
-"""The result of comparing two items, as a frozen record that writes the JSON of the contract."""
+"""The result of comparing two items, as a frozen record that writes the JSON of the contract.
+
+One record type per kind (:class:`CasingRecord`, :class:`BulletRecord`) says what its comparison
+shows a reader (:meth:`~ComparisonRecord.summary_rows`, :meth:`~ComparisonRecord.table_cells`),
+what a search answers with it and what a stored result keeps of it, so that the application
+passes records along and never asks which kind it holds.
+"""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass, fields
-from typing import Any
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, fields, replace
+from typing import Any, ClassVar, Self
 
 import numpy as np
 
@@ -17,6 +23,31 @@ from ballistics.items.kinds import ItemKind
 #: the name ``lead`` had before 2026-12 (CONTRACT.md "Words of a result"), kept in JSON for one
 #: release so that lab scripts reading it keep working; remove after 0.2
 DEPRECATED_LEAD_ALIAS = "same_source"
+
+
+#: fields of a comparison that a search answers beside the score (where the kind has them)
+SEARCH_DETAILS = (
+    "cmc_fraction",
+    "valid_cells",
+    "rotation_deg",
+    "correlation",
+    "phase",
+    "land_count",
+)
+#: fields of a comparison kept with a stored result (null where the kind has none)
+STORED_DETAILS = (
+    "lead",
+    "cmc_fraction",
+    "valid_cells",
+    "rotation_deg",
+    "translation_um",
+    "correlation",
+    "firing_pin_correlation",
+    "cmc_count_reverse",
+    "phase",
+    "land_count",
+    "compare_s",
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -34,16 +65,161 @@ class ComparisonRecord:
     fields
         Every JSON field of the comparison, JSON-ready, in the order written (``score``,
         ``lead`` and the kind's own details: CMC counts and rotation, land scores and phase).
+    compare_s, compare_cpu_s, elapsed_s
+        Seconds of the comparison alone (wall clock, and CPU of the process that ran it) and
+        of reading, preparing and comparing both items; None where not measured.
     """
 
     kind: ItemKind
     score: float | None
     lead: bool
     fields: Mapping[str, Any]
+    compare_s: float | None = None
+    compare_cpu_s: float | None = None
+    elapsed_s: float | None = None
+
+    #: headings of the columns this kind adds to a table of pairs (:meth:`table_cells`)
+    table_headings: ClassVar[tuple[str, ...]] = ()
 
     def as_json(self) -> dict[str, Any]:
-        """Return the record's JSON fields, with ``same_source`` (deprecated) beside ``lead``."""
-        return with_deprecated_alias(dict(self.fields))
+        """Return the record's JSON fields, with ``same_source`` (deprecated) beside ``lead``,
+        then the seconds measured."""
+        document = with_deprecated_alias(dict(self.fields))
+        for name in ("compare_s", "compare_cpu_s", "elapsed_s"):
+            seconds = getattr(self, name)
+            if seconds is not None:
+                document[name] = seconds
+        return document
+
+    def timed(
+        self,
+        *,
+        compare_s: float | None = None,
+        compare_cpu_s: float | None = None,
+        elapsed_s: float | None = None,
+    ) -> Self:
+        """Return the record with the seconds given (those not given stay as they are)."""
+        return replace(
+            self,
+            compare_s=self.compare_s if compare_s is None else compare_s,
+            compare_cpu_s=self.compare_cpu_s if compare_cpu_s is None else compare_cpu_s,
+            elapsed_s=self.elapsed_s if elapsed_s is None else elapsed_s,
+        )
+
+    def checked_score(self) -> float:
+        """Return the score, refusing a comparison that gave none (NaN) with a ValueError."""
+        if self.score is None:
+            raise ValueError(f"the {self.kind} comparison gave no score (not a number)")
+        return float(self.score)
+
+    @property
+    def cmc_count(self) -> int | None:
+        """Congruent matching cells (cartridge cases); None for kinds that count none."""
+        count = self.fields.get("cmc_count")
+        return None if count is None else int(count)
+
+    def search_details(self) -> dict[str, Any]:
+        """Return what a search answers of the comparison beside its score (JSON)."""
+        document = self.as_json()
+        return {name: document[name] for name in SEARCH_DETAILS if name in document}
+
+    def stored_details(self) -> dict[str, Any]:
+        """Return what a stored result keeps of the comparison (JSON; null where absent)."""
+        document = self.as_json()
+        return {name: document.get(name) for name in STORED_DETAILS}
+
+    def summary_rows(self) -> list[tuple[str, str]]:
+        """Return (label, text) lines telling a reader what the kind measured."""
+        return []
+
+    def table_cells(self) -> list[str]:
+        """Return this record's cells under :attr:`table_headings`."""
+        return []
+
+
+@dataclass(frozen=True, eq=False)
+class CasingRecord(ComparisonRecord):
+    """A cartridge case comparison: congruent cells, registration, correlations."""
+
+    table_headings: ClassVar[tuple[str, ...]] = ("CMC", "rotation °")
+
+    def summary_rows(self) -> list[tuple[str, str]]:
+        """Return the congruent cells, the registration and the correlations."""
+        values = self.fields
+        translation = values["translation_um"] or ["-", "-"]
+        return [
+            (
+                "congruent cells",
+                f"{values['cmc_count']} of {values['valid_cells']} valid cells "
+                f"({format_number(values['cmc_fraction'], '.0%')})",
+            ),
+            (
+                "registration",
+                f"rotation {format_number(values['rotation_deg'], '.1f')}°, translation "
+                f"(rows, columns) ({format_number(translation[0], '.0f')}, "
+                f"{format_number(translation[1], '.0f')}) µm",
+            ),
+            (
+                "correlation",
+                f"breech face {format_number(values['correlation'], '.3f')}, firing pin "
+                f"{format_number(values['firing_pin_correlation'], '.3f')}",
+            ),
+        ]
+
+    def table_cells(self) -> list[str]:
+        """Return the CMC count and the rotation."""
+        return [str(self.fields["cmc_count"]), format_number(self.fields["rotation_deg"], ".1f")]
+
+
+@dataclass(frozen=True, eq=False)
+class BulletRecord(ComparisonRecord):
+    """A bullet comparison: the phase and the aligned land pairs."""
+
+    table_headings: ClassVar[tuple[str, ...]] = ("phase", "land pairs")
+
+    def summary_rows(self) -> list[tuple[str, str]]:
+        """Return the phase and each aligned land pair."""
+        phase, land_count = self.fields["phase"], self.fields["land_count"]
+        rows = [
+            (
+                "phase",
+                f"{phase} of {land_count}: land 1 of A faces land {phase % land_count + 1} of B",
+            )
+        ]
+        for position, pair in enumerate(self.fields["aligned_pairs"]):
+            rows.append(
+                (
+                    "land pairs" if position == 0 else "",
+                    f"A{pair['land_a']} - B{pair['land_b']}: score "
+                    f"{format_number(pair['score'], '.2f')}, lag "
+                    f"{format_number(pair['lag_um'], '.0f')} µm, "
+                    f"{pair['consecutive_matching_striae']} consecutive matching striae",
+                )
+            )
+        return rows
+
+    def table_cells(self) -> list[str]:
+        """Return the phase and the number of aligned land pairs."""
+        return [
+            f"{self.fields['phase']} of {self.fields['land_count']}",
+            str(len(self.fields["aligned_pairs"])),
+        ]
+
+
+#: every record type, in the order their columns appear in a table of pairs
+RECORD_TYPES: tuple[type[ComparisonRecord], ...] = (CasingRecord, BulletRecord)
+
+
+def table_record_types(records: Iterable[ComparisonRecord]) -> list[type[ComparisonRecord]]:
+    """Return the record types whose columns a table of ``records`` shows, in a fixed order;
+    a table without records shows a cartridge case's columns, as it always did."""
+    present = {type(record) for record in records}
+    return [record_type for record_type in RECORD_TYPES if record_type in present] or [CasingRecord]
+
+
+def format_number(value: Any, spec: str) -> str:
+    """Return ``value`` formatted by ``spec``, or "-" when there is none."""
+    return "-" if value is None else format(value, spec)
 
 
 def with_deprecated_alias(record: dict[str, Any]) -> dict[str, Any]:
@@ -53,14 +229,14 @@ def with_deprecated_alias(record: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
-def casing_record(comparison: CasingComparison) -> ComparisonRecord:
+def casing_record(comparison: CasingComparison) -> CasingRecord:
     """Return the record of a cartridge case comparison: every field but the per-cell details."""
     values = {
         spec.name: json_ready(getattr(comparison, spec.name))
         for spec in fields(comparison)
         if spec.name != "cells"
     }
-    return ComparisonRecord(
+    return CasingRecord(
         kind=ItemKind.CARTRIDGE_CASE,
         score=values["score"],
         lead=bool(comparison.lead),
@@ -74,7 +250,7 @@ def bullet_record(
     second: PreparedBullet,
     *,
     config: BulletConfig = DEFAULT_BULLET_CONFIG,
-) -> ComparisonRecord:
+) -> BulletRecord:
     """Return the record of a bullet comparison, with the details of its land pairs.
 
     Parameters
@@ -88,7 +264,7 @@ def bullet_record(
 
     Returns
     -------
-    ComparisonRecord
+    BulletRecord
         Its fields: ``score``, ``lead``, ``kind`` (``"bullet"``), ``phase`` (land number ``k``
         of the first bullet faces land ``(k - 1 + phase) % land_count + 1`` of the second),
         ``land_count``, ``land_numbers_a`` and ``land_numbers_b`` (the lands each bullet has),
@@ -120,7 +296,7 @@ def bullet_record(
             }
         )
     score = json_ready(comparison.score)
-    return ComparisonRecord(
+    return BulletRecord(
         kind=ItemKind.BULLET,
         score=score,
         lead=bool(comparison.lead),
