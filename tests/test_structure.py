@@ -52,8 +52,6 @@ KNOWN_LONG_FUNCTIONS: set[str] = {
     "api.demo:run_demo",  # issue 10: to remove
     "api.pairs:compare_pairs",  # issue 10: to remove
     "api.scenario:run_scenario",  # issue 10: to remove
-    "ballistics.bullet.overlay:signature_overlay_png",  # issue 10: to remove
-    "ballistics.casing.cmc:register_cells",  # issue 10: to remove
 }
 
 

@@ -8,6 +8,7 @@ comparison found. Built from the generic blocks of :mod:`ballistics.render`.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -99,61 +100,111 @@ def signature_overlay_png(
     if width_px < 200 or height_px < 120:
         raise ValueError("width_px must be >= 200 and height_px >= 120 for the axes to fit.")
     positions = (np.arange(first.size) * pixel_um, lag_um + np.arange(second.size) * pixel_um)
-    x_low = min(positions[0][0], positions[1][0])
-    x_high = max(positions[0][-1], positions[1][-1])
+    y_low, y_high = _height_range(first, second)
+    axes = _Axes(
+        left=64,
+        right=width_px - 16,
+        top=8,
+        bottom=height_px - 44,
+        x_range=(min(positions[0][0], positions[1][0]), max(positions[0][-1], positions[1][-1])),
+        y_range=(y_low, y_high),
+    )
+    plot = blank(height_px, width_px)
+    _draw_axes(plot, axes)
+    for profile, x_values, colour in zip((first, second), positions, PROFILE_BGR, strict=True):
+        _draw_profile(plot, axes, profile, x_values, colour)
+    blocks = [text_block([title])] if title else []
+    lag_line = f"second profile shifted by {lag_um:+g} µm; {pixel_um:g} µm per point"
+    blocks += [_legend(labels), text_block([lag_line]), plot]
+    figure, _ = stack_blocks(blocks)
+    return encode_png(figure)
+
+
+def _height_range(first: np.ndarray, second: np.ndarray) -> tuple[float, float]:
+    """Return the heights the plot spans: both profiles but their outliers, with a margin."""
     both = np.concatenate([first[np.isfinite(first)], second[np.isfinite(second)]])
     y_low, y_high = (float(v) for v in np.percentile(both, [0.5, 99.5]))
     if not y_high > y_low:
         y_low, y_high = y_low - 0.5, y_low + 0.5
     padding = 0.08 * (y_high - y_low)
-    y_low, y_high = y_low - padding, y_high + padding
+    return y_low - padding, y_high + padding
 
-    plot = blank(height_px, width_px)
-    left, right, top, bottom = 64, width_px - 16, 8, height_px - 44
 
-    def to_x(value: np.ndarray | float) -> np.ndarray:
-        return left + (np.asarray(value) - x_low) / max(x_high - x_low, 1e-9) * (right - left)
+@dataclass(frozen=True)
+class _Axes:
+    """The plot area in pixels of the image and the values it spans (µm along and in height)."""
 
-    def to_y(value: np.ndarray | float) -> np.ndarray:
-        return bottom - (np.asarray(value) - y_low) / (y_high - y_low) * (bottom - top)
+    left: int
+    right: int
+    top: int
+    bottom: int
+    x_range: tuple[float, float]
+    y_range: tuple[float, float]
 
+    def to_x(self, value: np.ndarray | float) -> np.ndarray:
+        """Return the image column of positions ``value`` (µm)."""
+        x_low, x_high = self.x_range
+        return self.left + (np.asarray(value) - x_low) / max(x_high - x_low, 1e-9) * (
+            self.right - self.left
+        )
+
+    def to_y(self, value: np.ndarray | float) -> np.ndarray:
+        """Return the image row of heights ``value`` (µm)."""
+        y_low, y_high = self.y_range
+        return self.bottom - (np.asarray(value) - y_low) / (y_high - y_low) * (
+            self.bottom - self.top
+        )
+
+
+def _draw_axes(plot: np.ndarray, axes: _Axes) -> None:
+    """Draw the grid, its tick labels, the frame and the axis labels on ``plot``."""
+    left, right, top, bottom = axes.left, axes.right, axes.top, axes.bottom
     # a tick label's digits are centred on its tick: half their height below it
     half_digit_px = round(0.36 * FONT_SIZE_PX)
-    for tick in _ticks(x_low, x_high, count=8):
-        x = round(float(to_x(tick)))
+    for tick in _ticks(*axes.x_range, count=8):
+        x = round(float(axes.to_x(tick)))
         cv2.line(plot, (x, top), (x, bottom), GRID_BGR, 1)
         label = f"{tick:g}"
         draw_text(plot, label, origin=(x - text_width(label) // 2, bottom + 18))
-    for tick in _ticks(y_low, y_high, count=5):
-        y = round(float(to_y(tick)))
+    for tick in _ticks(*axes.y_range, count=5):
+        y = round(float(axes.to_y(tick)))
         cv2.line(plot, (left, y), (right, y), GRID_BGR, 1)
         label = f"{tick:g}"
         draw_text(plot, label, origin=(left - 6 - text_width(label), y + half_digit_px))
     cv2.rectangle(plot, (left, top), (right, bottom), TEXT_BGR, 1)
     x_label = "position (µm)"
-    draw_text(plot, x_label, origin=((left + right - text_width(x_label)) // 2, height_px - 6))
+    draw_text(plot, x_label, origin=((left + right - text_width(x_label)) // 2, plot.shape[0] - 6))
     draw_text(plot, "µm", origin=(4, top + baseline_offset()))
 
-    for profile, x_values, colour in zip((first, second), positions, PROFILE_BGR, strict=True):
-        points = np.stack([to_x(x_values), to_y(np.where(np.isfinite(profile), profile, 0))], 1)
-        points = np.round(points).astype(np.int32)
-        for start, stop in _runs(np.isfinite(profile)):
-            if stop - start == 1:
-                cv2.circle(plot, tuple(int(v) for v in points[start]), 1, colour, -1)
-            else:
-                cv2.polylines(plot, [points[start:stop]], False, colour, 2, cv2.LINE_AA)
 
+def _draw_profile(
+    plot: np.ndarray,
+    axes: _Axes,
+    profile: np.ndarray,
+    x_values: np.ndarray,
+    colour: tuple[int, int, int],
+) -> None:
+    """Draw one profile as a line on ``plot``, with gaps where it is NaN."""
+    points = np.stack(
+        [axes.to_x(x_values), axes.to_y(np.where(np.isfinite(profile), profile, 0))], 1
+    )
+    points = np.round(points).astype(np.int32)
+    for start, stop in _runs(np.isfinite(profile)):
+        if stop - start == 1:
+            cv2.circle(plot, tuple(int(v) for v in points[start]), 1, colour, -1)
+        else:
+            cv2.polylines(plot, [points[start:stop]], False, colour, 2, cv2.LINE_AA)
+
+
+def _legend(labels: tuple[str, str]) -> np.ndarray:
+    """Return the legend: a line of each profile's colour before its label."""
     legend_entries = []
     for label, colour in zip(labels, PROFILE_BGR, strict=True):
         text = text_block([label or "-"])
         swatch = blank(text.shape[0], 28)
         cv2.line(swatch, (2, text.shape[0] // 2), (25, text.shape[0] // 2), colour, 3)
         legend_entries += [swatch, text]
-    blocks = [text_block([title])] if title else []
-    lag_line = f"second profile shifted by {lag_um:+g} µm; {pixel_um:g} µm per point"
-    blocks += [side_by_side(legend_entries, gap_px=6), text_block([lag_line]), plot]
-    figure, _ = stack_blocks(blocks)
-    return encode_png(figure)
+    return side_by_side(legend_entries, gap_px=6)
 
 
 def bullet_overlay_png(

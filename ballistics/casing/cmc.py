@@ -110,12 +110,78 @@ def register_cells(
     list of CellRegistration
         One per valid cell, with its best correlation, angle, shift relative to the global
         registration and whether it is congruent with the consensus.
+
+    References
+    ----------
+    .. [1] J. Song, AFTE Journal 45(2), 184-194 (2013).
+    .. [2] M. Tong, J. Song, W. Chu, Journal of Research of NIST 120, 102-112 (2015).
     """
     cell_px = settings.cell_px
-    margin = settings.search_margin_px
     corners = _cells(reference_mask, cell_px, settings.min_valid_fraction)
     if not corners:
         return []
+    best = _search_cells(
+        reference,
+        reference_mask,
+        moving,
+        moving_mask,
+        corners,
+        base_angle_deg=base_angle_deg,
+        base_shift_px=base_shift_px,
+        settings=settings,
+    )
+    searched = np.isfinite(best.correlation)
+    # A cell found at a slightly different angle is also found at a shifted place (the scan
+    # turns about its centre, so a cell far from it moves sideways). Judge every cell by where
+    # its own best registration sends its centre, mapped back through the global registration:
+    # the landing error. For a true match these errors gather around one point.
+    landing = _landing_errors(
+        corners,
+        cell_px,
+        reference.shape,
+        settings.search_margin_px,
+        best.angle_deg - base_angle_deg,
+        best.shift_px,
+        base_shift_px,
+    )
+    congruent = _congruent_cells(best, landing, searched, settings)
+    return [
+        CellRegistration(
+            row_px=row,
+            column_px=column,
+            correlation=float(best.correlation[i]) if searched[i] else 0.0,
+            angle_deg=float(best.angle_deg[i]),
+            shift_rows_px=float(best.shift_px[i, 0]),
+            shift_columns_px=float(best.shift_px[i, 1]),
+            congruent=bool(congruent[i]),
+        )
+        for i, (row, column) in enumerate(corners)
+    ]
+
+
+@dataclass(frozen=True, eq=False)
+class _BestCells:
+    """Each cell's best registration over all angles (arrays with one row per cell)."""
+
+    correlation: np.ndarray  # -inf for a cell never searched
+    angle_deg: np.ndarray
+    shift_px: np.ndarray  # (rows, columns) from the global registration
+    peak_margin: np.ndarray
+
+
+def _search_cells(
+    reference: np.ndarray,
+    reference_mask: np.ndarray,
+    moving: np.ndarray,
+    moving_mask: np.ndarray,
+    corners: list[tuple[int, int]],
+    *,
+    base_angle_deg: float,
+    base_shift_px: tuple[float, float],
+    settings: CellSettings,
+) -> _BestCells:
+    """Return where each reference cell correlates best in the moving scan, over all angles."""
+    cell_px = settings.cell_px
     rows, columns = reference.shape
     reference_filled = np.where(reference_mask, reference, 0.0).astype(np.float32)
     template_masks = [
@@ -125,7 +191,7 @@ def register_cells(
 
     # Place the moving scan on the reference's grid once per angle, so that each cell is
     # looked for at the same place in the reference frame, plus or minus the margin.
-    pad = margin
+    pad = settings.search_margin_px
     best_correlation = np.full(len(corners), -np.inf)
     best_angle = np.zeros(len(corners))
     best_shift = np.zeros((len(corners), 2))
@@ -159,52 +225,33 @@ def register_cells(
                 best_angle[index] = angle
                 best_shift[index] = (best_y - pad, best_x - pad)
                 best_margin[index] = _peak_margin(response, best_y, best_x, exclusion_px)
+    return _BestCells(best_correlation, best_angle, best_shift, best_margin)
 
-    searched = np.isfinite(best_correlation)
-    # A cell found at a slightly different angle is also found at a shifted place (the scan
-    # turns about its centre, so a cell far from it moves sideways). Judge every cell by where
-    # its own best registration sends its centre, mapped back through the global registration:
-    # the landing error. For a true match these errors gather around one point.
-    landing = _landing_errors(
-        corners,
-        cell_px,
-        (rows, columns),
-        pad,
-        best_angle - base_angle_deg,
-        best_shift,
-        base_shift_px,
-    )
+
+def _congruent_cells(
+    best: _BestCells, landing: np.ndarray, searched: np.ndarray, settings: CellSettings
+) -> np.ndarray:
+    """Return which cells are congruent: well correlated and near the consensus registration."""
     # A cell whose best place is hardly better than places far from it (a cell of parallel
     # tool marks matches anywhere along them) says nothing about where it belongs; class marks
     # shared by every pistol of a model would otherwise make unrelated casings congruent.
     high = (
         searched
-        & (best_correlation >= settings.correlation_threshold)
-        & (best_margin >= settings.min_peak_margin)
+        & (best.correlation >= settings.correlation_threshold)
+        & (best.peak_margin >= settings.min_peak_margin)
     )
-    congruent = np.zeros(len(corners), dtype=bool)
+    congruent = np.zeros(len(best.correlation), dtype=bool)
     if high.sum() >= 2:
         # The consensus is the median registration of the well-correlated cells (Song 2013):
         # a true match pulls them together, chance peaks scatter.
-        consensus_angle = float(np.median(best_angle[high]))
+        consensus_angle = float(np.median(best.angle_deg[high]))
         consensus_landing = np.median(landing[high], axis=0)
         congruent = (
             high
-            & (np.abs(best_angle - consensus_angle) <= settings.rotation_tolerance_deg)
+            & (np.abs(best.angle_deg - consensus_angle) <= settings.rotation_tolerance_deg)
             & (np.abs(landing - consensus_landing).max(axis=1) <= settings.translation_tolerance_px)
         )
-    return [
-        CellRegistration(
-            row_px=row,
-            column_px=column,
-            correlation=float(best_correlation[i]) if searched[i] else 0.0,
-            angle_deg=float(best_angle[i]),
-            shift_rows_px=float(best_shift[i, 0]),
-            shift_columns_px=float(best_shift[i, 1]),
-            congruent=bool(congruent[i]),
-        )
-        for i, (row, column) in enumerate(corners)
-    ]
+    return congruent
 
 
 def _peak_margin(response: np.ndarray, row: int, column: int, exclusion_px: int) -> float:
