@@ -42,9 +42,7 @@ KNOWN_CYCLES: set[frozenset[str]] = set()
 KNOWN_LAYER_VIOLATIONS: set[tuple[str, str]] = set()
 
 # Modules longer than MAX_MODULE_LINES.
-KNOWN_LONG_MODULES: set[str] = {
-    "ballistics.io.x3p",  # issue 10: to remove
-}
+KNOWN_LONG_MODULES: set[str] = set()
 
 # "module:function" longer than MAX_FUNCTION_LINES.
 KNOWN_LONG_FUNCTIONS: set[str] = set()
