@@ -161,6 +161,45 @@ def run_demo(
         run_size=PRODUCTION_RUN_SIZE,
         modality=None,
     )
+    files = _write_casings(records, folder)
+    table = _compare_every_pair(records, files, workers=workers, progress=progress)
+    bullets = write_bullets(folder / "bullets", seed=seed)
+    network, links, keys = _run_network(
+        files.manifests[Modality.TOPOGRAPHY],
+        folder / "store",
+        records,
+        files.exhibits,
+        workers=workers,
+        bullets=bullets,
+    )
+    return DemoReport(
+        folder,
+        files.exhibits,
+        table,
+        time.perf_counter() - started,
+        network,
+        links,
+        api_keys=keys,
+        bullets=bullets,
+    )
+
+
+@dataclass(frozen=True)
+class _CasingFiles:
+    """The fired cases written as files: each modality's manifest and its rows, and one row
+    per exhibit naming its file in every modality."""
+
+    manifests: dict[Modality, Path]
+    rows: dict[Modality, list[dict[str, str]]]
+    exhibits: list[dict[str, str]]
+
+    def item(self, modality: Modality, index: int) -> Item:
+        """The exhibit ``index`` as a file of ``modality``."""
+        return Item(self.manifests[modality].parent / self.rows[modality][index]["path"])
+
+
+def _write_casings(records: Sequence[Any], folder: Path) -> _CasingFiles:
+    """Write every fired case as an X3P scan and a PNG photograph, with a manifest each."""
     manifests = {
         modality: write_exhibit_files(
             records,
@@ -180,14 +219,26 @@ def run_demo(
         | {modality.value: rows[modality][index]["path"] for modality in MODALITIES}
         for index, row in enumerate(rows[Modality.TOPOGRAPHY])
     ]
+    return _CasingFiles(manifests, rows, exhibits)
 
+
+def _compare_every_pair(
+    records: Sequence[Any],
+    files: _CasingFiles,
+    *,
+    workers: int | None,
+    progress: ProgressCallback | None,
+) -> list[dict[str, Any]]:
+    """Compare every pair of exhibits within each modality; return one row per pair with the
+    ground truth and each modality's comparison (JSON, or its ``error``)."""
+    exhibits = files.exhibits
     indices = list(itertools.combinations(range(len(records)), 2))
     pairs = [
         Pair(
             exhibits[i]["exhibit_id"],
             exhibits[j]["exhibit_id"],
-            Item(manifests[modality].parent / rows[modality][i]["path"]),
-            Item(manifests[modality].parent / rows[modality][j]["path"]),
+            files.item(modality, i),
+            files.item(modality, j),
         )
         for modality in MODALITIES
         for i, j in indices
@@ -209,25 +260,7 @@ def run_demo(
             del result["a"], result["b"]
             row[modality.value] = result
         table.append(row)
-    bullets = write_bullets(folder / "bullets", seed=seed)
-    network, links, keys = _run_network(
-        manifests[Modality.TOPOGRAPHY],
-        folder / "store",
-        records,
-        exhibits,
-        workers=workers,
-        bullets=bullets,
-    )
-    return DemoReport(
-        folder,
-        exhibits,
-        table,
-        time.perf_counter() - started,
-        network,
-        links,
-        api_keys=keys,
-        bullets=bullets,
-    )
+    return table
 
 
 #: the network's other accounts: an examiner who reviews leads, an investigator who follows them

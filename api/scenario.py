@@ -64,8 +64,9 @@ class ScenarioExhibit:
     kind: str = "cartridge_case"
 
     def files(self) -> list[Path]:
-        """The files to upload: the casing's, or the bullet's lands in name order."""
-        if self.kind == "bullet":
+        """The files to upload: the item's file, or the land scans of its folder in name order
+        (a bullet)."""
+        if self.path.is_dir():
             return sorted(self.path.glob("*.x3p"))
         return [self.path]
 
@@ -136,15 +137,53 @@ def run_scenario(
     ScenarioError
         A step was answered with an unexpected status, or the jobs did not finish in time.
     """
+    caller = _Caller(client, keys, progress)
     report = ScenarioReport()
+    ids = _upload(caller, exhibits, report)
+    _wait_until_correlated(caller, exhibits, ids, report, timeout_s=timeout_s, poll_s=poll_s)
+    report.leads = caller.answer(
+        caller.client.get(
+            "/v1/links",
+            headers=caller.headers(examiner),
+            params={"cross_border": "true", "status": "lead"},
+        ),
+        (200,),
+        "cross-border leads",
+    )["links"]
+    caller.say(f"{len(report.leads)} cross-border leads")
+    if not report.leads:
+        return report
+    best = report.leads[0]
+    report.confirmed = _confirm(caller, best, examiner=examiner)
+    report.linked = _linked(caller, best, investigator=investigator)
+    report.unshared_image = _unshared_image(caller, exhibits, ids)
+    return report
 
-    def say(message: str) -> None:
-        if progress is not None:
-            progress(message)
 
-    def headers(agency: str) -> dict[str, str]:
-        return {"X-API-Key": keys[agency]}
+@dataclass(frozen=True)
+class _Caller:
+    """The client, every agency's key, and where progress lines go."""
 
+    client: HttpClient
+    keys: Mapping[str, str]
+    progress: Callable[[str], None] | None
+
+    def say(self, message: str) -> None:
+        if self.progress is not None:
+            self.progress(message)
+
+    def headers(self, agency: str) -> dict[str, str]:
+        return {"X-API-Key": self.keys[agency]}
+
+    def answer(self, response: Any, expected: Sequence[int], step: str) -> Any:
+        """Return the response's JSON, refusing a status not ``expected``."""
+        return _checked(response, expected, step).json()
+
+
+def _upload(
+    caller: _Caller, exhibits: Sequence[ScenarioExhibit], report: ScenarioReport
+) -> dict[str, str]:
+    """Step 1: each lab uploads its exhibits; return each exhibit id's public id."""
     ids: dict[str, str] = {}
     for exhibit in exhibits:
         form = {
@@ -159,11 +198,13 @@ def run_scenario(
             ("file", (path.name, path.read_bytes(), "application/octet-stream"))
             for path in exhibit.files()
         ]
-        answer = _checked(
-            client.post("/v1/exhibits", headers=headers(exhibit.agency), data=form, files=files),
+        answer = caller.answer(
+            caller.client.post(
+                "/v1/exhibits", headers=caller.headers(exhibit.agency), data=form, files=files
+            ),
             (201, 202),
             f"upload of {exhibit.exhibit_id}",
-        ).json()
+        )
         ids[exhibit.exhibit_id] = answer["id"]
         report.uploads.append(
             {
@@ -175,18 +216,32 @@ def run_scenario(
                 "kind": exhibit.kind,
             }
         )
-        say(f"{exhibit.agency} uploaded {exhibit.exhibit_id}: {answer['status']}")
+        caller.say(f"{exhibit.agency} uploaded {exhibit.exhibit_id}: {answer['status']}")
+    return ids
 
+
+def _wait_until_correlated(
+    caller: _Caller,
+    exhibits: Sequence[ScenarioExhibit],
+    ids: Mapping[str, str],
+    report: ScenarioReport,
+    *,
+    timeout_s: float,
+    poll_s: float,
+) -> None:
+    """Step 2: wait until every uploaded exhibit is ``correlated``."""
     started = time.monotonic()
     owner = {exhibit.exhibit_id: exhibit.agency for exhibit in exhibits}
     waiting = dict(ids)
     while waiting:
         for exhibit_id, public_id in list(waiting.items()):
-            state = _checked(
-                client.get(f"/v1/exhibits/{public_id}", headers=headers(owner[exhibit_id])),
+            state = caller.answer(
+                caller.client.get(
+                    f"/v1/exhibits/{public_id}", headers=caller.headers(owner[exhibit_id])
+                ),
                 (200,),
                 f"status of {exhibit_id}",
-            ).json()
+            )
             if state["status"] == "failed":
                 raise ScenarioError(f"correlation of {exhibit_id} failed: {state.get('job')}")
             if state["status"] == "correlated":
@@ -199,26 +254,15 @@ def run_scenario(
             time.sleep(poll_s)
     report.correlated = len(ids)
     report.correlation_s = time.monotonic() - started
-    say(f"all {len(ids)} exhibits correlated in {report.correlation_s:.1f} s")
+    caller.say(f"all {len(ids)} exhibits correlated in {report.correlation_s:.1f} s")
 
-    leads = _checked(
-        client.get(
-            "/v1/links",
-            headers=headers(examiner),
-            params={"cross_border": "true", "status": "lead"},
-        ),
-        (200,),
-        "cross-border leads",
-    ).json()["links"]
-    report.leads = leads
-    say(f"{len(leads)} cross-border leads")
-    if not leads:
-        return report
-    best = leads[0]
-    report.confirmed = _checked(
-        client.post(
+
+def _confirm(caller: _Caller, best: Mapping[str, Any], *, examiner: str) -> Any:
+    """Step 3: the examiner confirms the best cross-border lead; return the link."""
+    confirmed = caller.answer(
+        caller.client.post(
             f"/v1/links/{best['id']}/confirm",
-            headers=headers(examiner),
+            headers=caller.headers(examiner),
             # the status the examiner saw: had another examiner decided it meanwhile, 409
             json={
                 "comment": "breech-face marks agree under the comparison microscope",
@@ -228,25 +272,36 @@ def run_scenario(
         ),
         (200,),
         "confirming the best lead",
-    ).json()
-    say(
+    )
+    caller.say(
         f"{examiner} confirmed the lead {best['exhibit_a']} ({best['country_a']}) - "
         f"{best['exhibit_b']} ({best['country_b']}) under the microscope"
     )
-    report.linked = _checked(
-        client.get(
+    return confirmed
+
+
+def _linked(caller: _Caller, best: Mapping[str, Any], *, investigator: str) -> Any:
+    """Step 4: the investigator asks which incidents are linked to the hit's first case."""
+    linked = caller.answer(
+        caller.client.get(
             f"/v1/cases/{best['case_a']}/linked",
-            headers=headers(investigator),
+            headers=caller.headers(investigator),
             params={"agency": best["agency_a"]},
         ),
         (200,),
         "linked incidents",
-    ).json()
-    say(
-        f"{investigator}: case {best['case_a']} is linked to "
-        + ", ".join(f"{case['case_id']} ({case['country']})" for case in report.linked["cases"])
     )
+    caller.say(
+        f"{investigator}: case {best['case_a']} is linked to "
+        + ", ".join(f"{case['case_id']} ({case['country']})" for case in linked["cases"])
+    )
+    return linked
 
+
+def _unshared_image(
+    caller: _Caller, exhibits: Sequence[ScenarioExhibit], ids: Mapping[str, str]
+) -> dict[str, Any] | None:
+    """Step 5: another lab asks for an unshared exhibit's image (refused), its owner too."""
     unshared = next((exhibit for exhibit in exhibits if not exhibit.shared), None)
     other_lab = next(
         (
@@ -256,21 +311,21 @@ def run_scenario(
         ),
         None,
     )
-    if unshared is not None and other_lab is not None:
-        url = f"/v1/exhibits/{ids[unshared.exhibit_id]}/image"
-        refused = client.get(url, headers=headers(other_lab))
-        own = client.get(url, headers=headers(unshared.agency))
-        report.unshared_image = {
-            "exhibit_id": unshared.exhibit_id,
-            "owner": unshared.agency,
-            "asked_by": other_lab,
-            "status_for_other": refused.status_code,
-            "detail_for_other": refused.json().get("detail") if refused.status_code >= 400 else "",
-            "status_for_owner": own.status_code,
-            "owner_png_bytes": len(own.content) if own.status_code == 200 else 0,
-        }
-        say(
-            f"{other_lab} asked for the image of {unshared.agency}'s unshared "
-            f"{unshared.exhibit_id}: HTTP {refused.status_code}"
-        )
-    return report
+    if unshared is None or other_lab is None:
+        return None
+    url = f"/v1/exhibits/{ids[unshared.exhibit_id]}/image"
+    refused = caller.client.get(url, headers=caller.headers(other_lab))
+    own = caller.client.get(url, headers=caller.headers(unshared.agency))
+    caller.say(
+        f"{other_lab} asked for the image of {unshared.agency}'s unshared "
+        f"{unshared.exhibit_id}: HTTP {refused.status_code}"
+    )
+    return {
+        "exhibit_id": unshared.exhibit_id,
+        "owner": unshared.agency,
+        "asked_by": other_lab,
+        "status_for_other": refused.status_code,
+        "detail_for_other": refused.json().get("detail") if refused.status_code >= 400 else "",
+        "status_for_owner": own.status_code,
+        "owner_png_bytes": len(own.content) if own.status_code == 200 else 0,
+    }

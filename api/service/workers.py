@@ -23,7 +23,7 @@ import hashlib
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -129,20 +129,22 @@ def extract_task(task: ExtractTask) -> Extraction:
         files, source = spec.load(task.path, name=None, limits=state.limits)
         digests = [hashlib.sha256(data).hexdigest() for _, data in files]
         sha256 = item_sha256(digests)
-        base: dict[str, Any] = {
-            "position": task.position,
-            "sha256": sha256,
-            "size_bytes": sum(len(data) for _, data in files),
-            "files": tuple(
+        # what every outcome carries: the item's digests and names
+        digested = Extraction(
+            position=task.position,
+            outcome=EXTRACTED,
+            sha256=sha256,
+            size_bytes=sum(len(data) for _, data in files),
+            files=tuple(
                 (digest, len(data), _file_name(name))
                 for digest, (name, data) in zip(digests, files, strict=True)
             ),
-            "name": _file_name(source),
-        }
+            name=_file_name(source),
+        )
         if task.known_sha256 is not None and task.known_sha256 != sha256:
-            return Extraction(outcome=CONFLICT, **base)
+            return replace(digested, outcome=CONFLICT)
         if task.known_sha256 == sha256 and task.known_complete:
-            return Extraction(outcome=SKIPPED, **base)
+            return replace(digested, outcome=SKIPPED)
         if task.originals_folder is not None:
             # first, so that a stored exhibit always has its originals: a kill after this
             # leaves at worst unreferenced blobs, stored once and reused by the next run
@@ -160,15 +162,14 @@ def extract_task(task: ExtractTask) -> Extraction:
             seconds=time.perf_counter() - started,
             cpu_s=time.process_time() - started_cpu,
         )
-    return Extraction(
-        outcome=EXTRACTED,
+    return replace(
+        digested,
         modality=extracted.modality,
         pixel_um=extracted.pixel_um,
         mark=extracted.encoded,
         descriptor=extracted.descriptor,
         seconds=time.perf_counter() - started,
         cpu_s=time.process_time() - started_cpu,
-        **base,
     )
 
 
