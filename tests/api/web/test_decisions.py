@@ -2,30 +2,11 @@
 
 from __future__ import annotations
 
-import datetime
 from concurrent.futures import ThreadPoolExecutor
 
 from api.store import repository
 from api.store.models import Link
-from tests.api.network import EXAMINER, LABS, Network
-
-
-def _lead(network: Network) -> str:
-    """Store two exhibits of two labs (no scan needed) and a lead between them; its id."""
-    store = network.service.store
-    with store.transaction(write=True) as session:
-        exhibits = []
-        for (agency_name, _), case_id in zip(LABS[:2], ("C-1", "C-2"), strict=True):
-            agency = repository.get_agency(session, agency_name)
-            case = repository.get_or_create_case(
-                session, agency, case_id, occurred_on=datetime.date(2026, 1, 5)
-            )
-            original = store.originals.put_bytes(f"{agency_name}/{case_id}".encode(), name="x.x3p")
-            added = repository.add_exhibit(
-                session, case, f"E-{case_id}", kind="cartridge_case", files=[original]
-            )
-            exhibits.append(added.exhibit)
-        return repository.upsert_link(session, exhibits[0], exhibits[1], score=30.0).public_id
+from tests.api.network import EXAMINER, Network, store_lead
 
 
 def _decisions(network: Network, link_id: str) -> list[dict[str, object]]:
@@ -41,7 +22,7 @@ def test_concurrent_decisions_record_the_status_each_one_replaced(
     network_on_each_backend: Network,
 ) -> None:
     network = network_on_each_backend
-    link_id = _lead(network)
+    link_id = store_lead(network)
     headers = network.headers(EXAMINER)
 
     def decide(number: int) -> int:
@@ -68,7 +49,7 @@ def test_a_decision_on_a_link_decided_meanwhile_is_refused_and_changes_nothing(
     network_on_each_backend: Network,
 ) -> None:
     network = network_on_each_backend
-    link_id = _lead(network)
+    link_id = store_lead(network)
     headers = network.headers(EXAMINER)
     first = network.client.post(
         f"/v1/links/{link_id}/confirm",
@@ -113,7 +94,7 @@ def test_a_decision_on_a_link_decided_meanwhile_is_refused_and_changes_nothing(
 
 def test_the_decision_method_is_stored_and_audited(network_on_each_backend: Network) -> None:
     network = network_on_each_backend
-    link_id = _lead(network)
+    link_id = store_lead(network)
     answer = network.client.post(
         f"/v1/links/{link_id}/confirm",
         headers=network.headers(EXAMINER),
@@ -140,7 +121,7 @@ def test_the_decision_method_is_stored_and_audited(network_on_each_backend: Netw
 
 
 def test_an_unknown_method_or_expected_status_is_refused(network: Network) -> None:
-    link_id = _lead(network)
+    link_id = store_lead(network)
     for body in ({"method": "guess"}, {"expected_status": "maybe"}):
         answer = network.client.post(
             f"/v1/links/{link_id}/confirm", headers=network.headers(EXAMINER), json=body

@@ -15,7 +15,7 @@ from sqlalchemy import update
 
 from api.store import repository
 from api.store.models import Agency, utc_now
-from tests.api.network import ADMIN, EXAMINER, UNSHARED_LAB, Network
+from tests.api.network import ADMIN, EXAMINER, UNSHARED_LAB, Network, store_exhibit, store_lead
 
 pytestmark = pytest.mark.slow
 
@@ -68,18 +68,6 @@ def _asgi_request(
     return start["status"], json.loads(body), asked
 
 
-def _first_link(network: Network) -> str:
-    """Upload two firings of one pistol (two labs, two cases) and return their link's id."""
-    mates = [row for row in network.rows if row["firearm"] == network.rows[0]["firearm"]]
-    for row in mates[:2]:
-        answer = network.upload(row)
-        assert answer.status_code == 202, answer.text
-    network.wait_for_jobs()
-    links = network.client.get("/v1/links", headers=network.headers(EXAMINER)).json()["links"]
-    assert links, "two mates should make a lead"
-    return links[0]["id"]
-
-
 # --- credentials before the body -------------------------------------------------------------
 
 
@@ -130,7 +118,7 @@ def test_the_key_is_looked_up_once_per_request(network, monkeypatch):
 
 def test_a_nul_in_any_parameter_is_422_naming_it_on_each_backend(network_on_each_backend):
     network = network_on_each_backend
-    link_id = _first_link(network)
+    link_id = store_lead(network)
     some = network.client.get("/v1/links", headers=network.headers(EXAMINER)).json()["links"][0]
     exhibit = some["exhibit_a_id"]
     examiner, admin = network.headers(EXAMINER), network.headers(ADMIN)
@@ -217,9 +205,7 @@ def test_a_nul_in_any_parameter_is_422_naming_it_on_each_backend(network_on_each
 def test_every_refusal_of_a_known_key_is_an_access_denied_line(network):
     unshared = next(row for row in network.rows if row["agency"] == UNSHARED_LAB)
     other_lab = next(row["agency"] for row in network.rows if row["agency"] != UNSHARED_LAB)
-    answer = network.upload(unshared)
-    assert answer.status_code == 202, answer.text
-    exhibit = answer.json()["id"]
+    exhibit = store_exhibit(network, UNSHARED_LAB, unshared["exhibit_id"], shared=False)
 
     image = network.client.get(f"/v1/exhibits/{exhibit}/image", headers=network.headers(other_lab))
     assert image.status_code == 403
@@ -268,8 +254,7 @@ def test_every_refusal_of_a_known_key_is_an_access_denied_line(network):
 def test_an_internal_error_is_a_500_with_an_id_and_no_internal_text(
     network, monkeypatch, caplog, error
 ):
-    answer = network.upload(network.rows[0])
-    exhibit = answer.json()["id"]
+    exhibit = store_exhibit(network, network.rows[0]["agency"], network.rows[0]["exhibit_id"])
 
     def broken(*args, **kwargs):
         raise error

@@ -16,11 +16,15 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def idle(tmp_path, exhibit_files, database_url):
+def idle(tmp_path, exhibit_files, database_url, prepared_scans):
     """The API with no job worker: uploads stay queued until a runner is driven by hand (on
     SQLite and on PostgreSQL)."""
     yield from open_network(
-        tmp_path / "store", exhibit_files, database_url=database_url, job_worker=False
+        tmp_path / "store",
+        exhibit_files,
+        database_url=database_url,
+        prepared=prepared_scans,
+        job_worker=False,
     )
 
 
@@ -69,10 +73,12 @@ def test_a_job_left_running_by_a_killed_worker_is_taken_over(idle):
     assert job.worker == runner.name
 
 
-def test_the_background_worker_resumes_pending_jobs_when_the_server_starts(tmp_path, exhibit_files):
+def test_the_background_worker_resumes_pending_jobs_when_the_server_starts(
+    tmp_path, exhibit_files, prepared_scans
+):
     store = tmp_path / "store"
     ids = []
-    for network in open_network(store, exhibit_files, job_worker=False):
+    for network in open_network(store, exhibit_files, prepared=prepared_scans, job_worker=False):
         for row in network.rows[:2]:
             ids.append((row["agency"], network.upload(row).json()["id"]))
         assert network.client.get("/v1/health").json()["jobs"] == {"pending": 2}

@@ -40,8 +40,10 @@ def _operation_labels() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def api_network(tmp_path_factory, exhibit_files):
-    yield from open_network(tmp_path_factory.mktemp("openapi") / "store", exhibit_files)
+def api_network(tmp_path_factory, exhibit_files, prepared_scans):
+    yield from open_network(
+        tmp_path_factory.mktemp("openapi") / "store", exhibit_files, prepared=prepared_scans
+    )
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from api.store.models import AuditEntry
 from api.web.routes import compare
-from tests.api.network import EXAMINER, UNSHARED_LAB, Network
+from tests.api.network import EXAMINER, UNSHARED_LAB, Network, store_exhibit
 
 pytestmark = pytest.mark.slow
 
@@ -137,7 +137,7 @@ def test_a_search_never_tells_that_an_unshared_exhibit_is_the_very_file(network:
 
 def test_candidates_top_out_of_bounds_is_refused(network: Network) -> None:
     row = network.rows[0]
-    public_id = network.upload(row).json()["id"]
+    public_id = store_exhibit(network, row["agency"], row["exhibit_id"])
     headers = network.headers(row["agency"])
     for top in ("0", "-5", "1001", "100000000", "many"):
         answer = network.client.get(
