@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from ballistics.items.kinds import ItemKind
+
 #: an upload's files, as httpx takes them: ("file", (name, content, media type)) per file
 UploadFiles = Sequence[tuple[str, tuple[str, bytes, str]]]
 
@@ -61,7 +63,7 @@ class ScenarioExhibit:
     agency: str
     caliber: str | None = None
     shared: bool = True
-    kind: str = "cartridge_case"
+    kind: str = ItemKind.CARTRIDGE_CASE
 
     def files(self) -> list[Path]:
         """The files to upload: the item's file, or the land scans of its folder in name order

@@ -61,7 +61,7 @@ from api.service.shortlist import Shortlisted, ShortlistQuery, compare_pairs, sh
 from api.store import repository
 from api.store.database import Store
 from api.store.models import Exhibit, Link
-from ballistics.items import kind_spec
+from ballistics.items import ItemKind, kind_spec
 from ballistics.items.records import ComparisonRecord
 
 logger = logging.getLogger(__name__)
@@ -162,7 +162,7 @@ def correlate_exhibits(
         kinds = repository.exhibit_kinds(session, keys)
     by_kind: dict[str, list[int]] = collections.defaultdict(list)
     for key in keys:
-        by_kind[kinds.get(key, "cartridge_case")].append(key)
+        by_kind[kinds.get(key, ItemKind.CARTRIDGE_CASE)].append(key)
     if len(by_kind) > 1:  # each kind has its own versions and scores: one run per kind
         reports = [
             correlate_exhibits(context, group, progress=progress) for group in by_kind.values()

@@ -23,6 +23,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
+from ballistics.items.kinds import ItemKind
+
 #: the status the engine gives a new link; only an examiner sets another
 LEAD = "lead"
 #: the modality whose threshold applies to an exhibit of unknown modality
@@ -56,7 +58,7 @@ class LinkSide:
     key: int
     case_key: int
     country: str
-    kind: str = "cartridge_case"
+    kind: str = ItemKind.CARTRIDGE_CASE
     modality: str | None = None
 
 

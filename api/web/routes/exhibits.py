@@ -26,6 +26,7 @@ from api.web.access import (
 from api.web.images import exhibit_preview_png
 from api.web.routes._common import AUTH_ERRORS, BAD_BODY, NOT_FOUND, audit_read, load_exhibit
 from api.web.schemas import CandidatePublic, Candidates, ExhibitCreated, ExhibitPublic
+from ballistics.items import ItemKind
 
 router = APIRouter(prefix="/v1/exhibits", tags=["exhibits"])
 
@@ -64,7 +65,7 @@ def upload_exhibit(
     ],
     exhibit_id: Annotated[str, Form(min_length=1, max_length=200)],
     case_id: Annotated[str, Form(min_length=1, max_length=200)],
-    kind: Annotated[Literal["cartridge_case", "bullet"], Form()],
+    kind: Annotated[ItemKind, Form(description="the kind of mark (the registry's kinds)")],
     caliber: Annotated[str | None, Form(max_length=64)] = None,
     pixel_um: Annotated[float | None, Form(gt=0, le=10000)] = None,
     occurred_on: Annotated[datetime.date | None, Form()] = None,

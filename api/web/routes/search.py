@@ -11,7 +11,7 @@ from api.service import client_file_name
 from api.web.access import ADMIN, EXAMINER, LAB, CurrentCaller, Service, require_role
 from api.web.routes._common import AUTH_ERRORS, BAD_BODY
 from api.web.schemas import CandidatePublic, Candidates
-from ballistics.items import kind_spec
+from ballistics.items import ItemKind, kind_spec
 
 router = APIRouter(prefix="/v1", tags=["search"])
 
@@ -36,7 +36,8 @@ def search(
         list[UploadFile],
         File(description="the questioned item: one file for a casing, one per land for a bullet"),
     ],
-    kind: Annotated[Literal["cartridge_case", "bullet"], Form()] = "cartridge_case",
+    # the kinds of the registry: a new kind of mark is accepted here without an edit
+    kind: Annotated[ItemKind, Form()] = ItemKind.CARTRIDGE_CASE,
     pixel_um: Annotated[float | None, Form(gt=0, le=10000)] = None,
     caliber: Annotated[str | None, Form(max_length=64)] = None,
     top: Annotated[int, Form(ge=1, le=200)] = 10,
