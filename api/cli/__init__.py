@@ -22,6 +22,7 @@ Exit statuses, the same for every command, so that a script can tell them apart:
 - :mod:`~api.cli.compare`: ``compare`` (two items, or ``--pairs``; no store);
 - :mod:`~api.cli.evidence`: ``ingest``, ``search``, ``links``, ``reindex`` on the store;
 - :mod:`~api.cli.agency`: ``agency add|list|revoke``;
+- :mod:`~api.cli.people`: ``user add``;
 - :mod:`~api.cli.server`: ``serve`` and ``demo``;
 - :mod:`~api.cli.output`: JSON, tables and lines for a reader, progress bars;
 - :mod:`~api.cli.resources`: the store and the service, opened from ``--store``.

@@ -27,6 +27,7 @@ from api.cli.options import (
     EXIT_INTERRUPTED,
     EXIT_UNEXPECTED,
 )
+from api.cli.people import user_app
 
 try:
     from typer import TyperException as _UsageError
@@ -86,6 +87,7 @@ app.command()(evidence.search)
 app.command()(evidence.links)
 app.command()(evidence.reindex)
 app.add_typer(agency_app, name="agency")
+app.add_typer(user_app, name="user")
 app.command()(server.serve)
 
 

@@ -489,3 +489,61 @@ class StoreState(Base):
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     generation: Mapped[int] = mapped_column(BigInteger, default=0)
     index_epoch: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class User(Base):
+    """A person with an account under an agency: the review station's sign-in.
+
+    The person's own ``role`` governs what they may do in the pages (the agency's role governs
+    its API keys). ``password_hash`` is an Argon2 hash (the password itself is never stored);
+    ``failed_sign_ins`` counts failures since the last success, and ``locked_until`` brakes
+    guessing after repeated ones.
+    """
+
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint(_in("role", ROLES), name="role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(
+        String(PUBLIC_ID_LENGTH), unique=True, default=new_public_id
+    )
+    agency_pk: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
+    #: stored lower-cased, so that one address is one account however it is typed
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    #: the language the person chose in the pages; None: from the browser
+    language: Mapped[str | None] = mapped_column(String(8))
+    created_at: Mapped[datetime.datetime] = mapped_column(default=utc_now)
+    disabled_at: Mapped[datetime.datetime | None]
+    failed_sign_ins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime.datetime | None]
+
+    agency: Mapped[Agency] = relationship()
+
+    def __repr__(self) -> str:
+        return f"User(email={self.email!r}, role={self.role!r})"
+
+
+class SignInSession(Base):
+    """A signed-in session of the review station.
+
+    ``id`` is the SHA-256 (hex) of the random token the browser holds in its cookie; the token
+    itself is never stored, so a copy of the database opens no session.
+    """
+
+    __tablename__ = "sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_pk: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime.datetime] = mapped_column(default=utc_now)
+    expires_at: Mapped[datetime.datetime]
+    last_seen_at: Mapped[datetime.datetime] = mapped_column(default=utc_now)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    revoked_at: Mapped[datetime.datetime | None]
+
+    user: Mapped[User] = relationship()
+
+    def __repr__(self) -> str:
+        return f"SignInSession(user_pk={self.user_pk!r}, expires_at={self.expires_at!r})"

@@ -23,6 +23,7 @@ from api.web.docs import install_docs
 from api.web.errors import BodySizeLimit, install_error_handlers, refuse_nul_characters
 from api.web.routes import audit, cases, compare, exhibits, links, search
 from api.web.schemas import Health
+from api.web.sessions import install_sessions
 from api.web.settings import ApiSettings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -111,6 +112,8 @@ def create_app(
     # the last added runs first: the key is checked before anything reads the body
     app.add_middleware(BodySizeLimit, limit_bytes=(settings or get_settings()).max_upload_bytes)
     app.add_middleware(RequireApiKey)
+    # the review station's sessions are resolved before anything reads a page's body
+    install_sessions(app)
     install_error_handlers(app)
     install_docs(app)
 

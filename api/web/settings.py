@@ -44,6 +44,12 @@ class ApiSettings(BaseSettings):
         costs one comparison per candidate, so a server that must keep up with bursts of
         uploads on few cores may lower it; the descriptor finds true mates within the top 10
         on the real scans measured (README).
+    session_hours
+        How long a sign-in to the review station lasts (``BALLISTICS_SESSION_HOURS``).
+    secure_cookies
+        Mark the session cookie ``Secure`` even when the request arrived over plain HTTP: for a
+        server behind a proxy that ends TLS (``BALLISTICS_SECURE_COOKIES``). Requests that
+        arrive over HTTPS get ``Secure`` cookies anyway.
     """
 
     model_config = SettingsConfigDict(env_prefix="BALLISTICS_", extra="ignore", frozen=True)
@@ -59,6 +65,8 @@ class ApiSettings(BaseSettings):
     job_stale_after_s: float = Field(default=30.0, gt=0)
     lead_threshold: float | None = None
     top_k: int | None = Field(default=None, ge=1)
+    session_hours: float = Field(default=12.0, gt=0)
+    secure_cookies: bool = False
 
     @property
     def max_upload_bytes(self) -> int:

@@ -15,6 +15,7 @@ One module per resource, each re-exported here (``repository.get_exhibit(session
 - :mod:`~api.store.repository.results`: correlation results;
 - :mod:`~api.store.repository.links`: links and examiners' decisions on them;
 - :mod:`~api.store.repository.jobs`: the jobs queue;
+- :mod:`~api.store.repository.people`: people's accounts, passwords and sign-in sessions;
 - :mod:`~api.store.repository.audit_log`: the audit log;
 - :mod:`~api.store.repository.counters`: the store's change counters.
 
@@ -92,6 +93,24 @@ from api.store.repository.links import (
     set_link_status,
     upsert_link,
 )
+from api.store.repository.people import (
+    MIN_PASSWORD_LENGTH,
+    NewSession,
+    check_password_strength,
+    create_session,
+    create_user,
+    find_session,
+    find_user,
+    hash_password,
+    is_locked,
+    list_users,
+    normalise_email,
+    record_failed_sign_in,
+    record_successful_sign_in,
+    revoke_session,
+    set_user_language,
+    verify_password,
+)
 from api.store.repository.prepared import (
     get_mark,
     load_descriptors,
@@ -107,11 +126,13 @@ from api.store.repository.results import (
 )
 
 __all__ = [
+    "MIN_PASSWORD_LENGTH",
     "SYSTEM_ACTOR",
     "AgencyRevoked",
     "CandidateScore",
     "ExhibitAdded",
     "IndexedExhibit",
+    "NewSession",
     "StoreGeneration",
     "StoredItem",
     "add_exhibit",
@@ -122,12 +143,15 @@ __all__ = [
     "audit",
     "case_members",
     "check_assigned_country_code",
+    "check_password_strength",
     "check_same_item",
     "claim_next_job",
     "count_exhibits",
     "count_indexed_exhibits",
     "count_jobs_by_status",
     "count_links",
+    "create_session",
+    "create_user",
     "descriptors_by_key",
     "enqueue_job",
     "exhibit_kinds",
@@ -135,6 +159,8 @@ __all__ = [
     "exhibits_by_key",
     "fail_job",
     "find_exhibit",
+    "find_session",
+    "find_user",
     "finish_job",
     "get_agency",
     "get_case",
@@ -145,8 +171,10 @@ __all__ = [
     "get_or_create_case",
     "has_prepared_data",
     "hash_api_key",
+    "hash_password",
     "heartbeat_job",
     "indexed_exhibits",
+    "is_locked",
     "issue_api_key",
     "item_sha256",
     "latest_job",
@@ -158,21 +186,28 @@ __all__ = [
     "list_candidates",
     "list_exhibits",
     "list_links",
+    "list_users",
     "load_descriptors",
     "marked_without_descriptor",
     "marks_by_key",
     "new_api_key",
+    "normalise_email",
     "record_correlation_results",
+    "record_failed_sign_in",
+    "record_successful_sign_in",
     "recorded_pairs",
     "requeue_stale_jobs",
     "revoke_agency",
+    "revoke_session",
     "set_descriptor",
     "set_exhibit_status",
     "set_link_score",
     "set_link_status",
     "set_mark",
+    "set_user_language",
     "store_generation",
     "stored_items",
     "uncorrelated_keys",
     "upsert_link",
+    "verify_password",
 ]
