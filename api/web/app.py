@@ -25,6 +25,7 @@ from api.web.routes import audit, cases, compare, exhibits, links, search
 from api.web.schemas import Health
 from api.web.sessions import install_sessions
 from api.web.settings import ApiSettings, get_settings
+from api.web.ui import install_ui
 
 logger = logging.getLogger(__name__)
 
@@ -116,6 +117,7 @@ def create_app(
     install_sessions(app)
     install_error_handlers(app)
     install_docs(app)
+    install_ui(app)
 
     @app.get("/v1/health", response_model=Health, tags=["health"], summary="Liveness")
     def health(service: Service) -> Health:

@@ -203,6 +203,7 @@ def set_link_status(
     comment: str | None = None,
     method: str = "images",
     expected_status: str | None = None,
+    actor: str | None = None,
 ) -> Link:
     """Record an examiner's decision on a link: ``confirmed`` or ``rejected``.
 
@@ -219,6 +220,9 @@ def set_link_status(
         ``"microscope"`` (with the exhibits under a comparison microscope).
     expected_status
         The status the examiner saw when deciding; None: decide whatever the status is now.
+    actor
+        Who decided, as the audit log names them (a person and their agency, from the review
+        station's pages); None: ``by_agency``'s name.
 
     Raises
     ------
@@ -246,7 +250,7 @@ def set_link_status(
     session.flush()
     audit(
         session,
-        by_agency.name,
+        actor or by_agency.name,
         f"link.{status}",
         object_type="link",
         object_id=link.public_id,

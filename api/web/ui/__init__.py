@@ -1,0 +1,37 @@
+"""The review station: server-rendered pages served by the API's application under ``/ui/``.
+
+Labs upload exhibits, examiners judge leads side by side and decide, investigators follow a
+case's linked incidents across borders, in English, French, Spanish and Arabic. The pages
+apply the API's rules (:mod:`api.web.access`) to the signed-in person
+(:mod:`api.web.sessions`). Templates, the one stylesheet and script, and the message
+catalogues are package data; no page loads anything from elsewhere.
+
+May import ``api.web``'s access rules, images and sessions, ``api.service``, ``api.store`` and
+``ballistics``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+from starlette.staticfiles import StaticFiles
+
+from api.web.ui import auth, cases, exhibits, i18n, leads, pages
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def install_ui(app: FastAPI) -> None:
+    """Serve the pages under ``/ui/``, their static files under ``/ui/static``, and lead
+    ``/`` to them."""
+
+    @app.get("/", include_in_schema=False)
+    def home() -> RedirectResponse:
+        """The review station's pages."""
+        return RedirectResponse("/ui/", status_code=303)
+
+    app.mount("/ui/static", StaticFiles(directory=STATIC_DIR), name="ui-static")
+    for module in (pages, i18n, leads, exhibits, cases, auth):
+        app.include_router(module.router)

@@ -1,0 +1,130 @@
+"""The investigator's page: the incidents one firearm connects, as a table and a graph drawn
+on the server (SVG: cases as nodes grouped by country, confirmed hits as edges)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from api.store import repository
+from api.store.models import Case
+from api.web.access import LAB, AccessDenied, Service
+from api.web.routes._common import audit_read
+from api.web.sessions import SignedIn, require_person
+from api.web.ui.i18n import choose_language, translator
+from api.web.ui.rendering import render
+
+router = APIRouter(prefix="/ui", tags=["ui"], include_in_schema=False)
+
+Person = Annotated[SignedIn, Depends(require_person)]
+#: the graph's drawing size (SVG user units)
+WIDTH, HEIGHT = 640, 360
+
+
+def graph_layout(cases: list[Case], edges: list[tuple[int, int]]) -> dict[str, Any]:
+    """Place the cases for the SVG: one column per country (sorted), the cases of a country
+    down its column; edges between the case keys of ``edges``."""
+    countries = sorted({case.agency.country for case in cases})
+    column = WIDTH / max(len(countries), 1)
+    nodes, where = [], {}
+    for position, country in enumerate(countries):
+        members = sorted(
+            (case for case in cases if case.agency.country == country),
+            key=lambda case: (case.occurred_on is None, case.occurred_on, case.case_id),
+        )
+        row = (HEIGHT - 60) / max(len(members), 1)
+        for index, case in enumerate(members):
+            x = column * (position + 0.5)
+            y = 50 + row * (index + 0.5)
+            where[case.id] = (x, y)
+            nodes.append({"case": case, "x": round(x, 1), "y": round(y, 1)})
+    lines = [
+        {"x1": where[a][0], "y1": where[a][1], "x2": where[b][0], "y2": where[b][1]}
+        for a, b in edges
+        if a in where and b in where
+    ]
+    return {
+        "width": WIDTH,
+        "height": HEIGHT,
+        "countries": [
+            {"name": name, "x": round(column * (i + 0.5), 1)} for i, name in enumerate(countries)
+        ],
+        "nodes": nodes,
+        "edges": lines,
+    }
+
+
+@router.get("/cases")
+def find_case(case_id: Annotated[str, Query(min_length=1, max_length=200)]) -> Response:
+    """The home page's case form: on to the case's page."""
+    return RedirectResponse(f"/ui/cases/{quote(case_id, safe='')}", status_code=303)
+
+
+@router.get("/cases/{case_id}")
+def case_page(
+    request: Request,
+    service: Service,
+    person: Person,
+    case_id: str,
+    agency: Annotated[str | None, Query(max_length=200)] = None,
+) -> Response:
+    """The case, the incidents linked to it through confirmed hits, and their graph."""
+    caller = person.caller()
+    owner = agency or caller.name
+    if owner != caller.name and caller.role == LAB:
+        raise AccessDenied(
+            caller,
+            "a lab asks about its own cases",
+            object_type="case",
+            object_id=case_id,
+            details={"agency": owner},
+        )
+    with service.store.transaction(write=True) as session:
+        case = repository.get_case(session, repository.get_agency(session, owner), case_id)
+        linked = repository.linked_cases(session, case)
+        cases = [case, *linked]
+        keys = {item.id for item in cases}
+        edges = [
+            (link.exhibit_a.case_pk, link.exhibit_b.case_pk)
+            for link in repository.list_links(session, status="confirmed")
+            if link.exhibit_a.case_pk in keys and link.exhibit_b.case_pk in keys
+        ]
+        graph = graph_layout(cases, edges)
+        rows = [
+            {
+                "case_id": item.case_id,
+                "agency": item.agency.name,
+                "country": item.agency.country,
+                "occurred_on": item.occurred_on,
+            }
+            for item in cases
+        ]
+        audit_read(
+            session,
+            caller,
+            "case.linked",
+            object_type="case",
+            object_id=case.public_id,
+            details={"case_id": case_id, "agency": owner, "person": person.actor},
+        )
+    return render(
+        request,
+        "case.html",
+        person=person,
+        case=rows[0],
+        linked=rows[1:],
+        graph=graph,
+        owner=owner,
+    )
+
+
+@router.get("/cases/{case_id}/report.pdf")
+def case_report(request: Request, person: Person, case_id: str) -> Response:
+    """The hit report (PDF): not written yet, 501 saying so."""
+    _ = translator(choose_language(request, person))
+    return HTMLResponse(
+        _("The PDF hit report is not available yet on this server."), status_code=501
+    )
