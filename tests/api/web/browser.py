@@ -34,6 +34,8 @@ CHROMIUM_FLAGS = (
     "--disable-component-update",
     "--disable-sync",
 )
+#: how long a step waits for the page (Playwright's own default, 30 s, hides a missing control)
+DEFAULT_TIMEOUT_MS = 10_000
 #: small screenshots for the README
 VIEWPORT = {"width": 1200, "height": 800}
 #: where the tests save the main pages' screenshots when asked (the README shows them)
@@ -139,6 +141,7 @@ class Screenshots:
 def contexts(browser, *, locale: str = "en-GB") -> Iterator[object]:
     """A fresh browser context (no cookies) with the screenshots' viewport, closed afterwards."""
     context = browser.new_context(viewport=VIEWPORT, locale=locale)
+    context.set_default_timeout(DEFAULT_TIMEOUT_MS)
     try:
         yield context
     finally:

@@ -12,11 +12,14 @@ Set ``BALLISTICS_SCREENSHOTS=1`` to refresh the README's pictures in ``docs/scre
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from api.store.database import DATABASE_URL_VARIABLE
 from benchmarks.api_load import (
@@ -24,6 +27,7 @@ from benchmarks.api_load import (
     PoolFile,
     server_environment,
     upload_exhibit,
+    wait_until_jobs_finished,
     wait_until_settled,
     write_casing_pool,
 )
@@ -31,8 +35,10 @@ from tests.api.web.browser import (
     Person,
     Screenshots,
     add_agency,
+    add_person,
     contexts,
     launch_chromium,
+    sign_in,
 )
 
 pytestmark = pytest.mark.slow
@@ -46,6 +52,8 @@ LAB = Person("lab@nl.example.org", "staple lab battery 9", "Lab NL", "lab")
 PEOPLE = (EXAMINER, READER, LAB)
 #: only the synthetic pistols' true mates (~30) become leads, not consecutive slides (~8)
 LEAD_THRESHOLD = 15.0
+#: the cases of the two mates, one in each country
+CASES = ("NL-2026-17", "BE-2026-4")
 SETTLE_TIMEOUT_S = 180.0
 
 
@@ -66,15 +74,17 @@ def station(tmp_path_factory: pytest.TempPathFactory, pool: list[PoolFile]) -> I
         name: add_agency(name, country=country, role=role, store=store, environment=environment)
         for name, country, role in AGENCIES
     }
+    for person in PEOPLE:
+        add_person(person, store=store, environment=environment)
     with ApiServer(
         store, workers=1, log_path=folder / "server.log", environment=environment
     ) as server:
         server.start()
         with httpx.Client(base_url=server.url, timeout=60.0) as client:
             public_ids = []
-            for item, owner in zip(pool[:2], ("Lab NL", "Lab BE"), strict=True):
+            for item, owner, case_id in zip(pool[:2], ("Lab NL", "Lab BE"), CASES, strict=True):
                 response = upload_exhibit(
-                    client, item, api_key=keys[owner], exhibit_id=item.exhibit_id, case_id="C1"
+                    client, item, api_key=keys[owner], exhibit_id=item.exhibit_id, case_id=case_id
                 )
                 assert response.status_code == 202, response.text
                 public_ids.append(response.json()["id"])
@@ -139,3 +149,124 @@ def test_chromium_loads_the_servers_health_over_http(station, page):
     response = page.goto(f"{station.url}/v1/health")
     assert response is not None and response.status == 200
     assert '"exhibits"' in page.content()
+
+
+def test_a_page_asked_without_signing_in_redirects_to_the_sign_in(station, page, screenshots):
+    response = page.goto(f"{station.url}/ui/leads")
+    assert response is not None and response.ok
+    assert urlsplit(page.url).path == "/ui/login"
+    assert parse_qs(urlsplit(page.url).query)["next"] == ["/ui/leads"]
+    expect(page.get_by_label("Email")).to_be_visible()
+    expect(page.get_by_label("Password")).to_be_visible()
+    screenshots.take(page, "login")
+
+    # a wrong password leaves the person on the sign-in page, saying so
+    page.get_by_label("Email").fill(EXAMINER.email)
+    page.get_by_label("Password").fill("not the password at all")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_be_visible()
+    assert urlsplit(page.url).path == "/ui/login"
+
+    sign_in(page, station.url, EXAMINER, next_path="/ui/leads")
+    assert urlsplit(page.url).path == "/ui/leads"
+
+
+def test_an_examiner_confirms_the_first_lead_of_the_queue(station, page, screenshots):
+    sign_in(page, station.url, EXAMINER)
+    page.goto(f"{station.url}/ui/leads")
+    expect(page.get_by_role("table")).to_be_visible()
+    screenshots.take(page, "leads")
+
+    page.locator("table a[href*='/ui/links/']").first.click()
+    page.wait_for_url("**/ui/links/**")
+    link_id = urlsplit(page.url).path.rsplit("/", 1)[-1]
+    links = station.api("/v1/links", agency="Examiner")["links"]
+    assert [link["status"] for link in links if link["id"] == link_id] == ["lead"]
+    expect(page.get_by_role("img").first).to_be_visible()
+    assert page.get_by_role("img").count() >= 2  # the two marks side by side
+    screenshots.take(page, "lead")
+
+    page.get_by_label("Comment").fill("Breech face agrees over most cells; seen on the images.")
+    page.get_by_role("button", name="Confirm").click()
+    page.wait_for_load_state()
+
+    links = station.api("/v1/links", agency="Examiner")["links"]
+    decided = [link for link in links if link["id"] == link_id]
+    assert [link["status"] for link in decided] == ["confirmed"], decided
+
+    # the confirmed link joins the two cases: the Dutch case shows the Belgian one, as a graph
+    page.goto(f"{station.url}/ui/cases/{CASES[0]}?agency=Lab%20NL")
+    expect(page.get_by_text(CASES[1]).first).to_be_visible()
+    expect(page.locator("main svg")).to_be_visible()
+    expect(page.get_by_role("link", name="Download report")).to_be_visible()
+    screenshots.take(page, "case")
+
+
+def choose_language(page, language: str) -> None:
+    """Pick ``language`` in the "Language" select (sent on change; else with its button)."""
+    html = page.locator("html")
+    page.get_by_label("Language").select_option(language)
+    try:
+        expect(html).to_have_attribute("lang", language, timeout=5000)
+    except AssertionError:
+        page.locator("form:has(select[name='language']) [type='submit']").click()
+        expect(html).to_have_attribute("lang", language)
+
+
+def test_the_pages_in_arabic_run_right_to_left(station, page, screenshots):
+    sign_in(page, station.url, READER)
+    page.goto(f"{station.url}/ui/leads?status=")  # every link, decided or not
+    html = page.locator("html")
+    assert (html.get_attribute("lang"), html.get_attribute("dir")) == ("en", "ltr")
+    values = (
+        page.get_by_label("Language")
+        .locator("option")
+        .evaluate_all("options => options.map(option => option.value)")
+    )
+    assert set(values) == {"en", "fr", "es", "ar"}
+
+    choose_language(page, "ar")
+    expect(html).to_have_attribute("dir", "rtl")
+    assert urlsplit(page.url).path == "/ui/leads"
+    expect(page.locator("table a[href*='/ui/links/']").first).to_be_visible()
+    screenshots.take(page, "leads-ar")
+
+    # the person's choice follows them to the next page
+    page.goto(f"{station.url}/ui/leads?status=confirmed")
+    assert (html.get_attribute("lang"), html.get_attribute("dir")) == ("ar", "rtl")
+
+
+def test_a_form_posted_without_its_csrf_token_is_refused(station, page):
+    sign_in(page, station.url, READER)
+    page.goto(f"{station.url}/ui/leads")
+    form = {"language": "ar", "next": "/ui/leads"}
+    refused = page.request.post(f"{station.url}/ui/language", form=form, max_redirects=0)
+    assert refused.status == 403, refused.text()
+
+    # the same form with the page's token is taken: the token, not the session, made the 403
+    token = page.locator("form:has(select[name='language']) [name='csrf_token']").input_value()
+    taken = page.request.post(
+        f"{station.url}/ui/language", form={**form, "csrf_token": token}, max_redirects=0
+    )
+    assert taken.status == 303, taken.text()
+
+
+def test_a_lab_uploads_a_casing_and_sees_it_queued_then_correlated(station, page, pool, tmp_path):
+    scan = tmp_path / pool[2].name
+    scan.write_bytes(pool[2].data)
+    sign_in(page, station.url, LAB)
+    page.goto(f"{station.url}/ui/exhibits/new")
+    page.get_by_label("Scan or photograph").set_input_files(str(scan))
+    page.get_by_label("Exhibit ID").fill("NL-UI-1")
+    page.get_by_label("Case ID").fill("C-UI-1")
+    page.get_by_label("Kind").select_option("cartridge_case")
+    page.get_by_role("button", name="Upload").click()
+    page.wait_for_load_state()
+    outcome = page.get_by_role("status")
+    expect(outcome).to_contain_text("NL-UI-1")
+    expect(outcome).to_contain_text(re.compile(r"\b(queued|done)\b"))
+
+    # the server's worker correlates it against the network's two exhibits
+    with httpx.Client(base_url=station.url, timeout=30.0) as client:
+        assert wait_until_jobs_finished(client, timeout_s=SETTLE_TIMEOUT_S) == {"done": 3}
+        assert client.get("/v1/health").json()["exhibits"] == 3
