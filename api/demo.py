@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import csv
 import itertools
+import re
+import secrets
 import shutil
+import string
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -47,6 +50,16 @@ PRODUCTION_RUN_SIZE = 2
 
 
 @dataclass(frozen=True)
+class DemoPerson:
+    """A demo person's sign-in to the review station: email, random password, agency, role."""
+
+    email: str
+    password: str = field(repr=False)
+    agency: str
+    role: str
+
+
+@dataclass(frozen=True)
 class DemoReport:
     """What the demo did.
 
@@ -71,6 +84,9 @@ class DemoReport:
         them, each with the ground truth added (``truth``, ``known_match``).
     api_keys
         The demo agencies' API keys (for trying the API afterwards; never in :meth:`as_json`).
+    people
+        The demo people's sign-ins to the review station (``/ui/``), one per agency and role,
+        with their random passwords (never in :meth:`as_json`).
     bullets
         The synthetic bullets (one folder of land scans each) the labs uploaded too:
         ``exhibit_id``, ``case_id``, ``agency``, ``country``, ``barrel``, ``path``.
@@ -84,6 +100,7 @@ class DemoReport:
     links: list[dict[str, Any]]
     api_keys: dict[str, str] = field(default_factory=dict, repr=False)
     bullets: list[dict[str, str]] = field(default_factory=list)
+    people: list[DemoPerson] = field(default_factory=list, repr=False)
 
     def known_bullet_pairs(self) -> int:
         """Pairs of the demo's bullets fired by one barrel."""
@@ -164,7 +181,7 @@ def run_demo(
     files = _write_casings(records, folder)
     table = _compare_every_pair(records, files, workers=workers, progress=progress)
     bullets = write_bullets(folder / "bullets", seed=seed)
-    network, links, keys = _run_network(
+    network, links, keys, people = _run_network(
         files.manifests[Modality.TOPOGRAPHY],
         folder / "store",
         records,
@@ -181,6 +198,7 @@ def run_demo(
         links,
         api_keys=keys,
         bullets=bullets,
+        people=people,
     )
 
 
@@ -268,6 +286,33 @@ EXAMINER = ("Regional examiner", "TT")
 INVESTIGATOR = ("Abidjan investigations", "CI")
 #: this lab uploads its exhibits unshared (the others' images stay visible to the network)
 UNSHARED_AGENCY = "N'Djamena lab"
+#: the demo people's emails end so (one person per agency, and the network's administrator)
+DEMO_EMAIL_DOMAIN = "demo.example.org"
+#: the demo passwords' characters: letters and digits, easy to copy from a terminal
+PASSWORD_ALPHABET = string.ascii_letters + string.digits
+#: the administrator's account sits with the regional examiner
+ADMIN_EMAIL = f"admin@{DEMO_EMAIL_DOMAIN}"
+
+
+def demo_email(agency: str) -> str:
+    """The demo person's email at ``agency``: ``port-of-spain-lab@demo.example.org``."""
+    local = re.sub(r"[^a-z0-9]+", "-", agency.lower().replace("'", "")).strip("-")
+    return f"{local}@{DEMO_EMAIL_DOMAIN}"
+
+
+def _add_people(session: Any, agencies: dict[str, tuple[Any, str]]) -> list[DemoPerson]:
+    """Give each agency one person in its role, and the examiner's agency an administrator,
+    each with a random password; return their sign-ins."""
+    from api.store import repository
+
+    accounts = [(name, demo_email(name), role) for name, (_, role) in agencies.items()]
+    accounts.append((EXAMINER[0], ADMIN_EMAIL, "admin"))
+    people = []
+    for name, email, role in accounts:
+        password = "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(16))
+        repository.create_user(session, agencies[name][0], email, role=role, password=password)
+        people.append(DemoPerson(email, password, name, role))
+    return people
 
 
 #: synthetic bullets: (exhibit id, case id, agency index, barrel); two fired by barrel 1
@@ -325,10 +370,10 @@ def _run_network(
     *,
     workers: int | None,
     bullets: Sequence[dict[str, str]] = (),
-) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, str]]:
-    """Give every agency an account, start the API on a fresh store and run the network's
-    scenario over HTTP (:mod:`api.scenario`); return the scenario's report, the links with
-    their ground truth and the agencies' keys."""
+) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, str], list[DemoPerson]]:
+    """Give every agency an account and a person, start the API on a fresh store and run the
+    network's scenario over HTTP (:mod:`api.scenario`); return the scenario's report, the links
+    with their ground truth, the agencies' keys and the people's sign-ins."""
     import httpx
 
     from api.scenario import ScenarioExhibit, run_scenario
@@ -345,12 +390,16 @@ def _run_network(
     keys: dict[str, str] = {}
     with EvidenceService.open(store, workers=workers) as service:
         with service.store.transaction(write=True) as session:
+            agencies = {}
             for name, country in AGENCIES:
                 agency = repository.get_or_create_agency(session, name, country=country)
                 keys[name] = repository.issue_api_key(session, agency)
+                agencies[name] = (agency, "lab")
             for (name, country), role in ((EXAMINER, "examiner"), (INVESTIGATOR, "investigator")):
                 agency = repository.get_or_create_agency(session, name, country=country, role=role)
                 keys[name] = repository.issue_api_key(session, agency)
+                agencies[name] = (agency, role)
+            people = _add_people(session, agencies)
         uploads = [
             ScenarioExhibit(
                 path=manifest.parent / row["path"],
@@ -393,7 +442,7 @@ def _run_network(
     document["url"] = url
     document["ingested"] = len(scenario.uploads)
     document["failed"] = []
-    return document, links, keys
+    return document, links, keys, people
 
 
 def print_report(report: DemoReport, console: Any) -> None:

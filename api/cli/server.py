@@ -119,4 +119,11 @@ def _serve_demo(report: DemoReport, *, workers: int | None) -> None:
     console.print(
         f'Try: curl -H "X-API-Key: <key>" "{url}/v1/links?cross_border=true"   (Ctrl-C stops)'
     )
+    console.print(f"\nThe review station: {url}/ui/  Sign-ins of the demo people:")
+    for person in report.people:
+        console.print(
+            f"  {person.email}  password {person.password}  ({person.role}, {person.agency})",
+            markup=False,
+            soft_wrap=True,  # one sign-in a line, whatever the terminal's width
+        )
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
