@@ -36,6 +36,7 @@ from tests.api.web.browser import (
     Screenshots,
     add_agency,
     add_person,
+    chromium_path,
     contexts,
     launch_chromium,
     sign_in,
@@ -114,8 +115,14 @@ class Station:
         return response.json()
 
 
+@pytest.fixture(scope="module", autouse=True)
+def chromium() -> Path:
+    """The browser, found before any server starts (skip or, under CI, fail without it)."""
+    return chromium_path()
+
+
 @pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
+def browser(chromium: Path) -> Iterator[object]:
     """Headless Chromium for the module's tests."""
     from playwright.sync_api import sync_playwright
 
