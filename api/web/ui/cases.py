@@ -3,11 +3,12 @@ on the server (SVG: cases as nodes grouped by country, confirmed hits as edges).
 
 from __future__ import annotations
 
+import datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import RedirectResponse
 
 from api.store import repository
 from api.store.models import Case
@@ -16,6 +17,7 @@ from api.web.routes._common import audit_read
 from api.web.sessions import SignedIn, require_person
 from api.web.ui.i18n import choose_language, translator
 from api.web.ui.rendering import render
+from api.web.ui.report import gather_report, render_report, report_filename
 
 router = APIRouter(prefix="/ui", tags=["ui"], include_in_schema=False)
 
@@ -122,9 +124,44 @@ def case_page(
 
 
 @router.get("/cases/{case_id}/report.pdf")
-def case_report(request: Request, person: Person, case_id: str) -> Response:
-    """The hit report (PDF): not written yet, 501 saying so."""
-    _ = translator(choose_language(request, person))
-    return HTMLResponse(
-        _("The PDF hit report is not available yet on this server."), status_code=501
+def case_report(
+    request: Request,
+    service: Service,
+    person: Person,
+    case_id: str,
+    agency: Annotated[str | None, Query(max_length=200)] = None,
+) -> Response:
+    """The hit report of the case (PDF, a download): its linked incidents, each confirmed
+    link's exhibits and decision; the same access rule as the case's page."""
+    caller = person.caller()
+    owner = agency or caller.name
+    if owner != caller.name and caller.role == LAB:
+        raise AccessDenied(
+            caller,
+            "a lab asks about its own cases",
+            object_type="case",
+            object_id=case_id,
+            details={"agency": owner, "report": True},
+        )
+    language = choose_language(request, person)
+    made_at = datetime.datetime.now(datetime.UTC)
+    with service.store.transaction(write=True) as session:
+        case = repository.get_case(session, repository.get_agency(session, owner), case_id)
+        data = gather_report(session, case, asked_by=person.actor, made_at=made_at)
+        audit_read(
+            session,
+            caller,
+            "case.report",
+            object_type="case",
+            object_id=case.public_id,
+            details={"case_id": case_id, "agency": owner, "person": person.actor},
+        )
+    content = render_report(data, language, translator(language))
+    return Response(
+        content,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="{report_filename(case_id, made_at)}"',
+            "Cache-Control": "no-store",
+        },
     )
