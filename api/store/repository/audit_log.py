@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Mapping
 from typing import Any
 
@@ -57,8 +58,12 @@ def list_audit(
     action: str | None = None,
     after_id: int = 0,
     limit: int | None = None,
+    before_id: int | None = None,
+    since: datetime.datetime | None = None,
+    until: datetime.datetime | None = None,
+    newest_first: bool = False,
 ) -> list[AuditEntry]:
-    """Return audit lines, oldest first, optionally of one object, actor or action.
+    """Return audit lines, oldest first, optionally of one object, actor, action or time.
 
     Parameters
     ----------
@@ -72,8 +77,21 @@ def list_audit(
         Only lines after this one (to page through the log).
     limit
         At most this many lines; None: all.
+    before_id
+        Only lines before this one (to page back through the log, newest first).
+    since, until
+        Only lines written at or after ``since``, and before ``until`` (timezone-aware).
+    newest_first
+        The newest lines first (with ``limit``: the latest ones).
     """
-    statement = select(AuditEntry).where(AuditEntry.id > after_id).order_by(AuditEntry.id)
+    order = AuditEntry.id.desc() if newest_first else AuditEntry.id
+    statement = select(AuditEntry).where(AuditEntry.id > after_id).order_by(order)
+    if before_id is not None:
+        statement = statement.where(AuditEntry.id < before_id)
+    if since is not None:
+        statement = statement.where(AuditEntry.at >= since)
+    if until is not None:
+        statement = statement.where(AuditEntry.at < until)
     if object_type is not None:
         statement = statement.where(AuditEntry.object_type == object_type)
     if object_id is not None:

@@ -18,7 +18,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from api.store.errors import ConflictError
+from api.store.errors import ConflictError, NotFoundError
 from api.store.models import ROLES, Agency, SignInSession, User, utc_now
 from api.store.repository._common import SYSTEM_ACTOR, _identifier, _one_of
 from api.store.repository.audit_log import audit
@@ -122,6 +122,49 @@ def find_user(session: Session, email: str) -> User | None:
 def list_users(session: Session) -> list[User]:
     """Return every person, in order of email."""
     return list(session.scalars(select(User).order_by(User.email)))
+
+
+def get_user(session: Session, public_id: str) -> User:
+    """Return the person of public id ``public_id``; raise NotFoundError if there is none."""
+    user = session.scalar(select(User).where(User.public_id == public_id))
+    if user is None:
+        raise NotFoundError("person", public_id)
+    return user
+
+
+def disable_user(session: Session, user: User, *, actor: str = SYSTEM_ACTOR) -> bool:
+    """Disable ``user`` for good and end their open sessions; audit ``person.disable``.
+
+    Idempotent: return whether this call disabled them (one audit line, by that call). Their
+    audit lines and decisions stay, naming them.
+    """
+    now = utc_now()
+    # conditional, so that of two concurrent calls one writes and one audit line is kept
+    changed = session.scalar(
+        update(User)
+        .where(User.id == user.id, User.disabled_at.is_(None))
+        .values(disabled_at=now)
+        .returning(User.id)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(user)
+    if changed is None:
+        return False
+    session.execute(
+        update(SignInSession)
+        .where(SignInSession.user_pk == user.id, SignInSession.revoked_at.is_(None))
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    audit(
+        session,
+        actor,
+        "person.disable",
+        object_type="person",
+        object_id=user.public_id,
+        details={"email": user.email, "agency": user.agency.name},
+    )
+    return True
 
 
 def is_locked(user: User, *, now: datetime.datetime | None = None) -> bool:

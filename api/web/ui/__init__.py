@@ -19,6 +19,7 @@ from fastapi.responses import RedirectResponse
 from starlette.staticfiles import StaticFiles
 
 from api.web.ui import auth, cases, exhibits, i18n, leads, pages
+from api.web.ui.admin import router as admin_router
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -35,3 +36,4 @@ def install_ui(app: FastAPI) -> None:
     app.mount("/ui/static", StaticFiles(directory=STATIC_DIR), name="ui-static")
     for module in (pages, i18n, leads, exhibits, cases, auth):
         app.include_router(module.router)
+    app.include_router(admin_router)
