@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import datetime
 import math
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, union_all
+from sqlalchemy import ColumnElement, and_, func, or_, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, selectinload
 
@@ -267,15 +268,21 @@ def list_links(
     exhibit: Exhibit | None = None,
     agency: Agency | None = None,
     limit: int | None = None,
+    **filters: Any,
 ) -> list[Link]:
     """Return links, best score first, with both exhibits, cases and agencies loaded;
-    ``agency``: only links one of whose exhibits that agency holds."""
+    ``agency``: only links one of whose exhibits that agency holds.
+
+    ``filters`` (None or absent: no filter), each on either side of the link: ``kind``,
+    ``modality``, ``country``, ``caliber`` (either case); ``occurred_from`` / ``occurred_to``
+    (dates, inclusive: the incident's date), ``entered_from`` / ``entered_to`` (dates,
+    inclusive: the exhibit's entry, UTC); and ``min_score``. All in the database's query.
+    """
     statement = (
         select(Link).options(*_LINK_LOADING).order_by(Link.score.desc(), Link.id).limit(limit)
     )
     if agency is not None:
-        held = select(Exhibit.id).where(Exhibit.agency_pk == agency.id)
-        statement = statement.where(or_(Link.exhibit_a_pk.in_(held), Link.exhibit_b_pk.in_(held)))
+        statement = statement.where(_either_side(Exhibit.agency_pk == agency.id))
     if cross_border is not None:
         statement = statement.where(Link.cross_border == cross_border)
     if status is not None:
@@ -284,7 +291,58 @@ def list_links(
         statement = statement.where(
             or_(Link.exhibit_a_pk == exhibit.id, Link.exhibit_b_pk == exhibit.id)
         )
+    for condition in _filter_conditions(**filters):
+        statement = statement.where(condition)
     return list(session.scalars(statement))
+
+
+def _filter_conditions(
+    *,
+    kind: str | None = None,
+    modality: str | None = None,
+    country: str | None = None,
+    caliber: str | None = None,
+    occurred_from: datetime.date | None = None,
+    occurred_to: datetime.date | None = None,
+    entered_from: datetime.date | None = None,
+    entered_to: datetime.date | None = None,
+    min_score: float | None = None,
+) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if kind is not None:
+        conditions.append(_either_side(Exhibit.kind == kind))
+    if modality is not None:
+        conditions.append(_either_side(Exhibit.modality == modality))
+    if country is not None:
+        held = select(Agency.id).where(func.upper(Agency.country) == country.upper())
+        conditions.append(_either_side(Exhibit.agency_pk.in_(held)))
+    if caliber is not None:
+        conditions.append(_either_side(func.lower(Exhibit.caliber) == caliber.lower()))
+    if occurred_from is not None or occurred_to is not None:
+        dated = select(Case.id)
+        if occurred_from is not None:
+            dated = dated.where(Case.occurred_on >= occurred_from)
+        if occurred_to is not None:
+            dated = dated.where(Case.occurred_on <= occurred_to)
+        conditions.append(_either_side(Exhibit.case_pk.in_(dated)))
+    if entered_from is not None:
+        conditions.append(_either_side(Exhibit.created_at >= _day_start(entered_from)))
+    if entered_to is not None:
+        day_after = entered_to + datetime.timedelta(days=1)
+        conditions.append(_either_side(Exhibit.created_at < _day_start(day_after)))
+    if min_score is not None:
+        conditions.append(Link.score >= float(min_score))
+    return conditions
+
+
+def _either_side(condition: ColumnElement[bool]) -> ColumnElement[bool]:
+    """Links one of whose exhibits meets ``condition`` (on :class:`Exhibit`)."""
+    held = select(Exhibit.id).where(condition)
+    return or_(Link.exhibit_a_pk.in_(held), Link.exhibit_b_pk.in_(held))
+
+
+def _day_start(day: datetime.date) -> datetime.datetime:
+    return datetime.datetime.combine(day, datetime.time.min, tzinfo=datetime.UTC)
 
 
 def link_summary(link: Link) -> dict[str, Any]:

@@ -1,30 +1,160 @@
-"""The examiner's pages: the queue of leads, a lead side by side, and the decision on it.
+"""The examiner's queue of leads: filters kept in the query string, best score first, and the
+next undecided lead of a queue (:mod:`api.web.ui.decisions` goes on to it after a decision).
 
-The API's rules hold here as on ``/v1/links``: a lab sees the links of its own exhibits, only
-examiners decide, and a mark another agency did not share is never shown (its place says so).
+The API's rules hold here as on ``/v1/links``: a lab sees the links of its own exhibits; those
+who read every link choose between the whole network (the default) and their own agency's.
+Every filter is applied by the database (:func:`api.store.repository.list_links`).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+import dataclasses
+import datetime
+import math
+from collections.abc import Mapping
+from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Query, Request, Response
-from fastapi.responses import RedirectResponse
+from fastapi import APIRouter, Depends, Request, Response
+from sqlalchemy.orm import Session
 
 from api.store import repository
-from api.store.errors import ConflictError
-from api.store.models import Exhibit, Link
-from api.web.access import EXAMINER, Service, check_can_see_images, require_role
-from api.web.images import exhibit_preview_png
-from api.web.routes._common import audit_read, load_exhibit
-from api.web.sessions import SignedIn, check_csrf, require_person
+from api.store.models import LINK_STATUSES, MODALITIES, Link
+from api.web.access import Service
+from api.web.routes._common import audit_read
+from api.web.sessions import SignedIn, require_person
 from api.web.ui.rendering import render
+from ballistics.items import ItemKind
 
 router = APIRouter(prefix="/ui", tags=["ui"], include_in_schema=False)
 
 Person = Annotated[SignedIn, Depends(require_person)]
 #: the queue's length on one page (best first)
 QUEUE_LENGTH = 200
+#: the longest filter value read from a query string
+_LONGEST = 64
+
+
+@dataclasses.dataclass(frozen=True)
+class QueueFilters:
+    """A queue's filters as the form and the query string hold them ("" is no filter)."""
+
+    status: str = "lead"
+    cross_border: str = ""
+    kind: str = ""
+    modality: str = ""
+    country: str = ""
+    caliber: str = ""
+    occurred_from: str = ""
+    occurred_to: str = ""
+    entered_from: str = ""
+    entered_to: str = ""
+    min_score: str = ""
+    scope: str = "network"
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, str]) -> QueueFilters:
+        """The filters of a query string; a value that is not one of a filter's is left out."""
+        given = {
+            field.name: str(params[field.name]).strip()[:_LONGEST]
+            for field in dataclasses.fields(cls)
+            if field.name in params
+        }
+        choices = {
+            "status": ("", *LINK_STATUSES),
+            "cross_border": ("", "yes", "no"),
+            "kind": ("", *(kind.value for kind in ItemKind)),
+            "modality": ("", *MODALITIES),
+            "scope": ("network", "own"),
+        }
+        for name, allowed in choices.items():
+            if name in given and given[name] not in allowed:
+                del given[name]
+        for name in ("occurred_from", "occurred_to", "entered_from", "entered_to"):
+            if name in given and _date(given[name]) is None:
+                del given[name]
+        if "min_score" in given and _number(given["min_score"]) is None:
+            del given["min_score"]
+        if "country" in given:
+            given["country"] = given["country"].upper()
+        return cls(**given)
+
+    def query_string(self) -> str:
+        """The filters as a query string (the status always: absent, it is "lead")."""
+        pairs = {
+            name: value
+            for name, value in dataclasses.asdict(self).items()
+            if value or name == "status"
+        }
+        if pairs.get("scope") == "network":
+            del pairs["scope"]
+        return urlencode(pairs)
+
+    def repository_filters(self) -> dict[str, Any]:
+        """The keyword filters of :func:`api.store.repository.list_links` (scope aside)."""
+        return {
+            "status": self.status or None,
+            "cross_border": {"yes": True, "no": False}.get(self.cross_border),
+            "kind": self.kind or None,
+            "modality": self.modality or None,
+            "country": self.country or None,
+            "caliber": self.caliber or None,
+            "occurred_from": _date(self.occurred_from),
+            "occurred_to": _date(self.occurred_to),
+            "entered_from": _date(self.entered_from),
+            "entered_to": _date(self.entered_to),
+            "min_score": _number(self.min_score),
+        }
+
+
+def _date(text: str) -> datetime.date | None:
+    try:
+        return datetime.date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def _number(text: str) -> float | None:
+    try:
+        value = float(text) if text else None
+    except ValueError:
+        return None
+    return value if value is not None and math.isfinite(value) else None
+
+
+def queue_links(
+    session: Session,
+    person: SignedIn,
+    filters: QueueFilters,
+    *,
+    limit: int = QUEUE_LENGTH,
+    **overrides: Any,
+) -> list[Link]:
+    """The links of ``person``'s queue under ``filters``, best first: a lab's own always; for
+    those who read every link, their own agency's when the scope is ``own``."""
+    caller = person.caller()
+    own = not caller.sees_everything() or filters.scope == "own"
+    return repository.list_links(
+        session,
+        agency=repository.get_agency(session, caller.name) if own else None,
+        limit=limit,
+        **{**filters.repository_filters(), **overrides},
+    )
+
+
+def next_lead(session: Session, person: SignedIn, filters: QueueFilters) -> str | None:
+    """The public id of the best undecided lead of the queue under ``filters``; None if none."""
+    found = queue_links(session, person, filters, limit=1, status="lead")
+    return found[0].public_id if found else None
+
+
+def decision_name(status: str, method: str | None) -> str:
+    """A link's status as NIBIN/IBIN practice words it: a confirmation under a comparison
+    microscope is a ``hit``; one on the images a ``confirmed_lead`` until the exhibits are
+    examined; else the status."""
+    if status == "confirmed":
+        return "hit" if method == "microscope" else "confirmed_lead"
+    return status
 
 
 @router.get("/leads")
@@ -32,25 +162,16 @@ def leads_page(
     request: Request,
     service: Service,
     person: Person,
-    cross_border: Annotated[Literal["", "yes", "no"], Query()] = "",
-    status: Annotated[Literal["", "lead", "confirmed", "rejected"], Query()] = "lead",
-    kind: Annotated[str, Query(max_length=32)] = "",
 ) -> Response:
-    """The queue: links best first, filtered (a lab's own links only)."""
-    caller = person.caller()
+    """The queue: links best first, filtered in the database (a lab's own links only)."""
+    filters = QueueFilters.from_params(request.query_params)
     with service.store.transaction(write=True) as session:
-        own = None if caller.sees_everything() else repository.get_agency(session, caller.name)
-        links = repository.list_links(
-            session,
-            cross_border={"yes": True, "no": False}.get(cross_border),
-            status=status or None,
-            agency=own,
-            limit=QUEUE_LENGTH,
-        )
-        rows = [_row(link) for link in links if not kind or link.exhibit_a.kind == kind]
+        links = queue_links(session, person, filters)
+        rows = [_row(link) for link in links]
+        countries = sorted({agency.country for agency in repository.list_agencies(session)})
         audit_read(
             session,
-            caller,
+            person.caller(),
             "links.list",
             object_type="links",
             object_id="*",
@@ -61,156 +182,19 @@ def leads_page(
         "leads.html",
         person=person,
         rows=rows,
-        filters={"cross_border": cross_border, "status": status, "kind": kind},
+        filters=filters,
+        # the default queue goes without saying: its leads' addresses stay plain
+        queue="" if filters == QueueFilters() else filters.query_string(),
+        countries=countries,
+        chooses_scope=person.caller().sees_everything(),
+        done=request.query_params.get("done") == "1",
     )
 
 
 def _row(link: Link) -> dict[str, Any]:
-    return {**repository.link_summary(link), "kind": link.exhibit_a.kind}
-
-
-def _side(exhibit: Exhibit, person: SignedIn) -> dict[str, Any]:
-    visible = person.caller().owns(exhibit) or exhibit.shared
     return {
-        "id": exhibit.public_id,
-        "exhibit_id": exhibit.exhibit_id,
-        "agency": exhibit.agency.name,
-        "country": exhibit.agency.country,
-        "case_id": exhibit.case.case_id,
-        "caliber": exhibit.caliber,
-        "occurred_on": exhibit.case.occurred_on,
-        "modality": exhibit.modality,
-        "kind": exhibit.kind,
-        "image": f"/ui/exhibits/{exhibit.public_id}/image.png" if visible else None,
+        **repository.link_summary(link),
+        "kind": link.exhibit_a.kind,
+        "caliber": link.exhibit_a.caliber or link.exhibit_b.caliber or "",
+        "decision": decision_name(link.status, link.decision_method),
     }
-
-
-def _link_view(
-    request: Request,
-    service: Service,
-    person: SignedIn,
-    link_id: str,
-    *,
-    message: str = "",
-    status_code: int = 200,
-) -> Response:
-    caller = person.caller()
-    with service.store.transaction(write=True) as session:
-        link = repository.get_link(session, link_id)
-        sides = [link.exhibit_a, link.exhibit_b]
-        if not (caller.sees_everything() or any(caller.owns(side) for side in sides)):
-            require_role(caller, EXAMINER, action="reading another agency's link")
-        decisions = [
-            entry
-            for entry in repository.list_audit(session, object_type="link", object_id=link_id)
-            if entry.action in ("link.confirmed", "link.rejected")
-        ]
-        threshold = service.config.lead_threshold_for(
-            link.exhibit_a.modality or "topography", kind=link.exhibit_a.kind
-        )
-        view = {
-            "id": link.public_id,
-            "score": link.score,
-            "threshold": threshold,
-            "status": link.status,
-            "cross_border": link.cross_border,
-            "sides": [_side(side, person) for side in sides],
-            "decisions": [
-                {
-                    "at": entry.at,
-                    "actor": entry.actor,
-                    "status": entry.action.removeprefix("link."),
-                    "comment": (entry.details or {}).get("comment") or "",
-                    "method": (entry.details or {}).get("method") or "",
-                }
-                for entry in decisions
-            ],
-        }
-        audit_read(
-            session,
-            caller,
-            "link.view",
-            object_type="link",
-            object_id=link_id,
-            details={"person": person.actor},
-        )
-    return render(
-        request,
-        "link.html",
-        person=person,
-        link=view,
-        message=message,
-        status_code=status_code,
-    )
-
-
-@router.get("/links/{link_id}")
-def link_page(request: Request, service: Service, person: Person, link_id: str) -> Response:
-    """A lead side by side: both exhibits, the score and what it means, earlier decisions."""
-    return _link_view(request, service, person, link_id)
-
-
-@router.post("/links/{link_id}/decision", dependencies=[Depends(check_csrf)])
-def decide(
-    request: Request,
-    service: Service,
-    person: Person,
-    link_id: str,
-    decision: Annotated[Literal["confirm", "reject"], Form()],
-    method: Annotated[Literal["images", "microscope"], Form()] = "images",
-    comment: Annotated[str, Form(max_length=4000)] = "",
-    expected_status: Annotated[Literal["lead", "confirmed", "rejected"] | None, Form()] = None,
-) -> Response:
-    """An examiner confirms or rejects the lead, as ``POST /v1/links/{id}/confirm|reject``
-    does; the audit line names the person. 409 on the page when it was decided meanwhile."""
-    caller = person.caller()
-    require_role(caller, EXAMINER, action="confirming or rejecting links")
-    status = "confirmed" if decision == "confirm" else "rejected"
-    try:
-        with service.store.transaction(write=True) as session:
-            link = repository.get_link(session, link_id, for_update=True)
-            repository.set_link_status(
-                session,
-                link,
-                status,
-                by_agency=repository.get_agency(session, caller.name),
-                comment=comment.strip() or None,
-                method=method,
-                expected_status=expected_status,
-                actor=person.actor,
-            )
-    except ConflictError:
-        return _link_view(
-            request,
-            service,
-            person,
-            link_id,
-            message="conflict",
-            status_code=409,
-        )
-    return RedirectResponse(f"/ui/links/{link_id}?decided={status}", status_code=303)
-
-
-@router.get("/exhibits/{exhibit_id}/image.png")
-def exhibit_image(service: Service, person: Person, exhibit_id: str) -> Response:
-    """A mark's preview for the pages (the session's person, the sharing rule as the API's)."""
-    caller = person.caller()
-    with service.store.transaction(write=True) as session:
-        exhibit = load_exhibit(session, exhibit_id)
-        check_can_see_images(caller, exhibit)
-        mark = repository.get_mark(session, exhibit)
-        label = f"{exhibit.exhibit_id} - {exhibit.agency.name} ({exhibit.agency.country})"
-        kind = exhibit.kind
-        audit_read(
-            session,
-            caller,
-            "exhibit.image",
-            object_type="exhibit",
-            object_id=exhibit_id,
-            details={"person": person.actor},
-        )
-    return Response(
-        content=exhibit_preview_png(kind, mark, title=label),
-        media_type="image/png",
-        headers={"Cache-Control": "private, no-store"},
-    )
