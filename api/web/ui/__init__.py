@@ -20,13 +20,15 @@ from starlette.staticfiles import StaticFiles
 
 from api.web.ui import auth, cases, decisions, exhibits, i18n, leads, pages
 from api.web.ui.admin import router as admin_router
+from api.web.ui.error_pages import install_error_pages
 
 STATIC_DIR = Path(__file__).parent / "static"
 
 
 def install_ui(app: FastAPI) -> None:
     """Serve the pages under ``/ui/``, their static files under ``/ui/static``, and lead
-    ``/`` to them."""
+    ``/`` to them; errors raised in a page answer as pages (after the API's handlers)."""
+    install_error_pages(app)
 
     @app.get("/", include_in_schema=False)
     def home() -> RedirectResponse:
