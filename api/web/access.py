@@ -276,6 +276,26 @@ def require_role(caller: Caller, *roles: str, action: str) -> None:
         )
 
 
+def case_owner(
+    caller: Caller, case_id: str, agency: str | None, *, details: Mapping[str, Any] | None = None
+) -> str:
+    """The agency whose case ``case_id`` is asked about: ``agency``, else the caller's.
+
+    Answers 403 (recorded as ``access.denied``) when a lab asks about another agency's case:
+    labs follow their own cases; the other roles any agency's.
+    """
+    owner = agency or caller.name
+    if owner != caller.name and caller.role == LAB:
+        raise AccessDenied(
+            caller,
+            "a lab asks about its own cases; leave out the agency",
+            object_type="case",
+            object_id=case_id,
+            details={"agency": owner, **(details or {})},
+        )
+    return owner
+
+
 def check_can_read(caller: Caller, exhibit: Exhibit) -> None:
     """Answer 403 (recorded as ``access.denied``) when a lab asks about another agency's
     exhibit."""

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from api.store import repository
 from api.store.models import Case
-from api.web.access import LAB, AccessDenied, CurrentCaller, Service
+from api.web.access import CurrentCaller, Service, case_owner
 from api.web.routes._common import AUTH_ERRORS, NOT_FOUND, audit_read
 from api.web.schemas import LinkedCase, LinkedCases
 
@@ -45,15 +45,7 @@ def linked_cases(
 ) -> LinkedCases:
     """Every case reachable from this one through links an examiner confirmed (leads and
     rejected links do not connect cases): the series of crimes committed with one firearm."""
-    owner = agency or caller.name
-    if owner != caller.name and caller.role == LAB:
-        raise AccessDenied(
-            caller,
-            "a lab asks about its own cases; leave out the agency parameter",
-            object_type="case",
-            object_id=case_id,
-            details={"agency": owner},
-        )
+    owner = case_owner(caller, case_id, agency)
     with service.store.transaction(write=True) as session:
         owning = repository.get_agency(session, owner)
         case = repository.get_case(session, owning, case_id)

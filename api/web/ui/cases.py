@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse
 
 from api.store import repository
 from api.store.models import Case
-from api.web.access import LAB, AccessDenied, Service
+from api.web.access import Service, case_owner
 from api.web.routes._common import audit_read
 from api.web.sessions import SignedIn, require_person
 from api.web.ui.i18n import choose_language, translator
@@ -75,15 +75,7 @@ def case_page(
 ) -> Response:
     """The case, the incidents linked to it through confirmed hits, and their graph."""
     caller = person.caller()
-    owner = agency or caller.name
-    if owner != caller.name and caller.role == LAB:
-        raise AccessDenied(
-            caller,
-            "a lab asks about its own cases",
-            object_type="case",
-            object_id=case_id,
-            details={"agency": owner},
-        )
+    owner = case_owner(caller, case_id, agency)
     with service.store.transaction(write=True) as session:
         case = repository.get_case(session, repository.get_agency(session, owner), case_id)
         linked = repository.linked_cases(session, case)
@@ -134,15 +126,7 @@ def case_report(
     """The hit report of the case (PDF, a download): its linked incidents, each confirmed
     link's exhibits and decision; the same access rule as the case's page."""
     caller = person.caller()
-    owner = agency or caller.name
-    if owner != caller.name and caller.role == LAB:
-        raise AccessDenied(
-            caller,
-            "a lab asks about its own cases",
-            object_type="case",
-            object_id=case_id,
-            details={"agency": owner, "report": True},
-        )
+    owner = case_owner(caller, case_id, agency, details={"report": True})
     language = choose_language(request, person)
     made_at = datetime.datetime.now(datetime.UTC)
     with service.store.transaction(write=True) as session:
