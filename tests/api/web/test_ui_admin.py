@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from api.store import repository
 from tests.api.network import ADMIN, EXAMINER, LABS
-from tests.api.web.test_ui_pages import PASSWORD, form_token, sign_in
+from tests.api.web.pages import PASSWORD, form_token, sign_in
 
 LAB = LABS[0][0]
 ACTOR = f"Admin ({ADMIN})"

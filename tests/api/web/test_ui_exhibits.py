@@ -9,7 +9,7 @@ import re
 from api.store import repository
 from api.store.repository import CandidateScore
 from tests.api.network import EXAMINER, LABS, UNSHARED_LAB, store_exhibit
-from tests.api.web.test_ui_pages import form_token, sign_in
+from tests.api.web.pages import form_token, sign_in
 
 LAB = LABS[0][0]
 OTHER_LAB = LABS[1][0]

@@ -12,7 +12,7 @@ import pytest
 
 from api.store import repository
 from tests.api.network import EXAMINER, LABS
-from tests.api.web.test_ui_pages import form_token, has_label, sign_in
+from tests.api.web.pages import form_token, has_label, sign_in
 
 (TT_LAB, _), (GY_LAB, _), (CI_LAB, _) = LABS
 Day = datetime.date

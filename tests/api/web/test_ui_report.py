@@ -12,7 +12,7 @@ from pypdf import PdfReader
 from api.store import repository
 from api.web.ui.report import engine_version
 from tests.api.network import EXAMINER, INVESTIGATOR, LABS, store_lead
-from tests.api.web.test_ui_pages import sign_in
+from tests.api.web.pages import sign_in
 
 ARABIC_AGENCY = "مختبر الأدلة الجنائية"
 COMMENT = "Firing pin drag and breech face marks agree"
