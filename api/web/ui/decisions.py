@@ -18,13 +18,16 @@ from fastapi.responses import RedirectResponse
 
 from api.store import repository
 from api.store.errors import ConflictError
-from api.store.models import Exhibit
-from api.web.access import EXAMINER, Service, check_can_see_images, require_role
+from api.store.models import Exhibit, Link
+from api.web.access import EXAMINER, Caller, Service, check_can_see_images, require_role
 from api.web.images import exhibit_preview_png
+from api.web.routes import compare
 from api.web.routes._common import audit_read, load_exhibit
 from api.web.sessions import SignedIn, check_csrf, require_person
 from api.web.ui.leads import QueueFilters, decision_name, next_lead
 from api.web.ui.rendering import render
+from ballistics.casing.overlay import DEFAULT_PANEL_SIDE_PX
+from ballistics.render import MARGIN_PX
 
 router = APIRouter(prefix="/ui", tags=["ui"], include_in_schema=False)
 
@@ -46,7 +49,17 @@ def _side(exhibit: Exhibit, person: SignedIn) -> dict[str, Any]:
         "modality": exhibit.modality,
         "kind": exhibit.kind,
         "image": f"/ui/exhibits/{exhibit.public_id}/image.png" if visible else None,
+        "visible": visible,
     }
+
+
+def _readable_sides(caller: Caller, link: Link) -> list[Exhibit]:
+    """The link's two exhibits, when the caller may read the link (one is theirs, or they
+    are an examiner or see everything)."""
+    sides = [link.exhibit_a, link.exhibit_b]
+    if not (caller.sees_everything() or any(caller.owns(side) for side in sides)):
+        require_role(caller, EXAMINER, action="reading another agency's link")
+    return sides
 
 
 def _link_view(
@@ -62,9 +75,7 @@ def _link_view(
     caller = person.caller()
     with service.store.transaction(write=True) as session:
         link = repository.get_link(session, link_id)
-        sides = [link.exhibit_a, link.exhibit_b]
-        if not (caller.sees_everything() or any(caller.owns(side) for side in sides)):
-            require_role(caller, EXAMINER, action="reading another agency's link")
+        sides = _readable_sides(caller, link)
         decisions = [
             entry
             for entry in repository.list_audit(session, object_type="link", object_id=link_id)
@@ -80,6 +91,8 @@ def _link_view(
             "status": link.status,
             "decision": decision_name(link.status, link.decision_method),
             "cross_border": link.cross_border,
+            "kind": link.exhibit_a.kind,
+            "panel_pitch_px": DEFAULT_PANEL_SIDE_PX + MARGIN_PX,
             "sides": [_side(side, person) for side in sides],
             "decisions": [
                 {
@@ -204,3 +217,19 @@ def exhibit_image(service: Service, person: Person, exhibit_id: str) -> Response
         media_type="image/png",
         headers={"Cache-Control": "private, no-store"},
     )
+
+
+@router.get("/links/{link_id}/overlay.png")
+def link_overlay(service: Service, person: Person, link_id: str) -> Response:
+    """The lead's two marks registered side by side (the congruent cells for casings, the
+    aligned land signatures for bullets), drawn, cached and audited as
+    ``GET /v1/compare/{a}/{b}/overlay.png`` does; 403 when either mark may not be shown."""
+    caller = person.caller()
+    with service.store.transaction(write=True) as session:
+        sides = _readable_sides(caller, repository.get_link(session, link_id))
+        for side in sides:
+            check_can_see_images(caller, side)
+        first, second = (side.public_id for side in sides)
+    answer = compare.overlay(first, second, service, caller)
+    answer.headers["Cache-Control"] = "no-store"
+    return answer
