@@ -547,3 +547,37 @@ class SignInSession(Base):
 
     def __repr__(self) -> str:
         return f"SignInSession(user_pk={self.user_pk!r}, expires_at={self.expires_at!r})"
+
+
+#: what an agency is told about a link: an examiner confirmed it, or rejected a confirmed one
+NOTIFICATION_KINDS = ("link.confirmed", "link.rejected")
+
+
+class Notification(Base):
+    """What an agency is told about a link (every person of the agency sees it).
+
+    One line per (agency, link, kind); ``read_at`` is the agency's (None: unread), and telling
+    the agency again makes the line unread again.
+    """
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        UniqueConstraint("agency_pk", "link_pk", "kind"),
+        CheckConstraint(_in("kind", NOTIFICATION_KINDS), name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_pk: Mapped[int] = mapped_column(ForeignKey("agencies.id", ondelete="CASCADE"))
+    link_pk: Mapped[int] = mapped_column(ForeignKey("links.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime.datetime] = mapped_column(default=utc_now)
+    read_at: Mapped[datetime.datetime | None]
+
+    agency: Mapped[Agency] = relationship()
+    link: Mapped[Link] = relationship()
+
+    def __repr__(self) -> str:
+        return (
+            f"Notification(agency_pk={self.agency_pk!r}, link_pk={self.link_pk!r}, "
+            f"kind={self.kind!r}, read_at={self.read_at!r})"
+        )

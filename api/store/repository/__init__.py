@@ -15,6 +15,7 @@ One module per resource, each re-exported here (``repository.get_exhibit(session
 - :mod:`~api.store.repository.results`: correlation results;
 - :mod:`~api.store.repository.links`: links and examiners' decisions on them;
 - :mod:`~api.store.repository.jobs`: the jobs queue;
+- :mod:`~api.store.repository.notifications`: what agencies are told of confirmed links;
 - :mod:`~api.store.repository.people`: people's accounts, passwords and sign-in sessions;
 - :mod:`~api.store.repository.audit_log`: the audit log;
 - :mod:`~api.store.repository.counters`: the store's change counters.
@@ -93,6 +94,13 @@ from api.store.repository.links import (
     set_link_status,
     upsert_link,
 )
+from api.store.repository.notifications import (
+    agencies_to_tell,
+    count_unread_notifications,
+    list_notifications,
+    mark_notifications_read,
+    notify_link,
+)
 from api.store.repository.people import (
     MIN_PASSWORD_LENGTH,
     NewSession,
@@ -139,6 +147,7 @@ __all__ = [
     "add_lead",
     "advance_generation",
     "advance_index_epoch",
+    "agencies_to_tell",
     "agency_for_api_key",
     "audit",
     "case_members",
@@ -150,6 +159,7 @@ __all__ = [
     "count_indexed_exhibits",
     "count_jobs_by_status",
     "count_links",
+    "count_unread_notifications",
     "create_session",
     "create_user",
     "descriptors_by_key",
@@ -186,12 +196,15 @@ __all__ = [
     "list_candidates",
     "list_exhibits",
     "list_links",
+    "list_notifications",
     "list_users",
     "load_descriptors",
+    "mark_notifications_read",
     "marked_without_descriptor",
     "marks_by_key",
     "new_api_key",
     "normalise_email",
+    "notify_link",
     "record_correlation_results",
     "record_failed_sign_in",
     "record_successful_sign_in",

@@ -24,6 +24,7 @@ from api.store.models import (
 )
 from api.store.repository._common import SYSTEM_ACTOR, _one_of
 from api.store.repository.audit_log import audit
+from api.store.repository.notifications import notify_link
 
 #: exhibits whose links are read in one query
 _LOOKUP_BATCH = 500
@@ -257,6 +258,9 @@ def set_link_status(
         object_id=link.public_id,
         details={"previous_status": previous, "comment": comment, "method": method},
     )
+    if status != previous and "confirmed" in (status, previous):
+        # a confirmation joins two cases, a rejection of a confirmed link parts them again
+        notify_link(session, link, f"link.{status}")
     return link
 
 

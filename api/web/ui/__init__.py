@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from starlette.staticfiles import StaticFiles
 
-from api.web.ui import auth, cases, decisions, exhibits, i18n, leads, pages
+from api.web.ui import auth, cases, decisions, exhibits, i18n, leads, notifications, pages
 from api.web.ui.admin import router as admin_router
 from api.web.ui.error_pages import install_error_pages
 
@@ -36,6 +36,6 @@ def install_ui(app: FastAPI) -> None:
         return RedirectResponse("/ui/", status_code=303)
 
     app.mount("/ui/static", StaticFiles(directory=STATIC_DIR), name="ui-static")
-    for module in (pages, i18n, leads, decisions, exhibits, cases, auth):
+    for module in (pages, i18n, leads, decisions, exhibits, cases, auth, notifications):
         app.include_router(module.router)
     app.include_router(admin_router)

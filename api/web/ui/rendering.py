@@ -8,7 +8,10 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
+from sqlalchemy.exc import SQLAlchemyError
 
+from api.store import repository
+from api.store.errors import StoreError
 from api.web.access import ADMIN, EXAMINER, INVESTIGATOR, LAB
 from api.web.sessions import SignedIn
 from api.web.ui.i18n import (
@@ -28,6 +31,20 @@ NAVIGATION: dict[str, tuple[tuple[str, str], ...]] = {
     INVESTIGATOR: (("/ui/", "Home"), ("/ui/leads", "Leads")),
     ADMIN: (("/ui/", "Home"), ("/ui/leads", "Leads")),
 }
+
+
+def unread_notifications(request: Request, person: SignedIn | None) -> int:
+    """How many of the person's agency's notifications are unread (0 signed out, or when the
+    store cannot say: an error page still renders)."""
+    app = request.scope.get("app")
+    service = getattr(getattr(app, "state", None), "service", None)
+    if person is None or service is None:
+        return 0
+    try:
+        with service.store.transaction() as session:
+            return repository.count_unread_notifications(session, person.agency_pk)
+    except (SQLAlchemyError, StoreError):
+        return 0
 
 
 @functools.cache
@@ -66,6 +83,8 @@ def render(
             languages=[(code, LANGUAGE_NAMES[code]) for code in LANGUAGES],
             person=person,
             navigation=NAVIGATION.get(person.role, ()) if person is not None else (),
+            unread_notifications=context.pop("unread_notifications", None)
+            or unread_notifications(request, person),
             csrf_token=form_token,
             here=path,
             date=lambda value: date_text(value, language),
