@@ -31,6 +31,7 @@ from ballistics.items import (
     ItemKind,
     Pair,
     check_same_kind,
+    compare_items,
     describe_error,
     guess_kind,
     item_settings,
@@ -384,40 +385,6 @@ def _pair_problem(pair: Pair) -> str | None:
     except ValueError as error:
         return str(error)
     return None
-
-
-def compare_items(
-    item_a: Item,
-    item_b: Item,
-    *,
-    prepare_config: PrepareConfig = DEFAULT_PREPARE_CONFIG,
-    compare_config: CompareConfig = DEFAULT_COMPARE_CONFIG,
-    bullet_config: BulletConfig = DEFAULT_BULLET_CONFIG,
-) -> ComparisonRecord:
-    """Read, prepare and compare two items of one kind in this process (``compare A B``).
-
-    Returns
-    -------
-    ComparisonRecord
-        The comparison, with ``compare_s`` (seconds of the comparison alone) and ``elapsed_s``
-        (seconds including reading and preparing both items).
-
-    Raises
-    ------
-    EvidenceError, ValueError
-        When the two are of different kinds (before anything is read), either item cannot be
-        read or prepared, or the two cannot be compared.
-    """
-    check_same_kind(item_a, item_b)
-    settings = item_settings(prepare_config, compare_config, bullet_config)
-    spec = kind_spec(item_a.kind)
-    started = time.perf_counter()
-    reference = spec.read(item_a.path, pixel_um=item_a.pixel_um, settings=settings)
-    questioned = spec.read(item_b.path, pixel_um=item_b.pixel_um, settings=settings)
-    compare_started = time.perf_counter()
-    record = spec.compare_marks(reference, questioned, settings=settings)
-    finished = time.perf_counter()
-    return record.timed(compare_s=finished - compare_started, elapsed_s=finished - started)
 
 
 # --- worker side ---------------------------------------------------------------------------------

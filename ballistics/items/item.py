@@ -15,6 +15,7 @@ from ballistics.casing.compare import DEFAULT_COMPARE_CONFIG, CompareConfig
 from ballistics.casing.prepare import PrepareConfig
 from ballistics.errors import EvidenceError
 from ballistics.items.kinds import ItemKind
+from ballistics.items.records import ComparisonRecord
 from ballistics.items.registry import kind_spec
 from ballistics.items.spec import EngineSettings, ItemSettings
 
@@ -160,8 +161,8 @@ def compare_items(
     prepare_config: PrepareConfig = DEFAULT_PREPARE_CONFIG,
     compare_config: CompareConfig = DEFAULT_COMPARE_CONFIG,
     bullet_config: BulletConfig = DEFAULT_BULLET_CONFIG,
-) -> dict[str, Any]:
-    """Read, prepare and compare two items of one kind in this process.
+) -> ComparisonRecord:
+    """Read, prepare and compare two items of one kind in this process (``compare A B``).
 
     Parameters
     ----------
@@ -174,10 +175,9 @@ def compare_items(
 
     Returns
     -------
-    dict
-        The comparison record's JSON (:meth:`~ballistics.items.records.ComparisonRecord.as_json`)
-        plus ``compare_s`` (seconds of the comparison alone) and ``elapsed_s`` (seconds
-        including reading and preparing both items).
+    ComparisonRecord
+        The comparison, with ``compare_s`` (seconds of the comparison alone) and ``elapsed_s``
+        (seconds including reading and preparing both items); ``as_json()`` gives its JSON.
 
     Raises
     ------
@@ -193,11 +193,9 @@ def compare_items(
     reference = spec.read(item_a.path, pixel_um=item_a.pixel_um, settings=settings)
     questioned = spec.read(item_b.path, pixel_um=item_b.pixel_um, settings=settings)
     compare_started = time.perf_counter()
-    record = spec.compare_marks(reference, questioned, settings=settings).as_json()
+    record = spec.compare_marks(reference, questioned, settings=settings)
     finished = time.perf_counter()
-    record["compare_s"] = finished - compare_started
-    record["elapsed_s"] = finished - started
-    return record
+    return record.timed(compare_s=finished - compare_started, elapsed_s=finished - started)
 
 
 def describe_error(error: BaseException, *, source: str = "") -> str:
