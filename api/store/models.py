@@ -581,3 +581,44 @@ class Notification(Base):
             f"Notification(agency_pk={self.agency_pk!r}, link_pk={self.link_pk!r}, "
             f"kind={self.kind!r}, read_at={self.read_at!r})"
         )
+
+
+class Region(Base):
+    """A group of countries an admin defines (the examiner's queue can be scoped to one).
+
+    Its countries are :class:`RegionCountry` lines, one per ISO 3166-1 alpha-2 code;
+    ``created_by`` names the person who defined it, as the audit log does.
+    """
+
+    __tablename__ = "regions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime.datetime] = mapped_column(default=utc_now)
+    created_by: Mapped[str] = mapped_column(String(200))
+
+    members: Mapped[list[RegionCountry]] = relationship(
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="RegionCountry.country",
+    )
+
+    @property
+    def countries(self) -> list[str]:
+        """The region's country codes, in alphabetical order."""
+        return sorted(member.country for member in self.members)
+
+    def __repr__(self) -> str:
+        return f"Region(name={self.name!r}, countries={self.countries!r})"
+
+
+class RegionCountry(Base):
+    """One country of a region."""
+
+    __tablename__ = "region_countries"
+    __table_args__ = (CheckConstraint("length(country) = 2", name="country_alpha2"),)
+
+    region_pk: Mapped[int] = mapped_column(
+        ForeignKey("regions.id", ondelete="CASCADE"), primary_key=True
+    )
+    country: Mapped[str] = mapped_column(String(2), primary_key=True)

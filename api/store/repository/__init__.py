@@ -17,11 +17,13 @@ One module per resource, each re-exported here (``repository.get_exhibit(session
 - :mod:`~api.store.repository.jobs`: the jobs queue;
 - :mod:`~api.store.repository.notifications`: what agencies are told of confirmed links;
 - :mod:`~api.store.repository.people`: people's accounts, passwords and sign-in sessions;
+- :mod:`~api.store.repository.regions`: regions, groups of countries an admin defines;
 - :mod:`~api.store.repository.audit_log`: the audit log;
 - :mod:`~api.store.repository.counters`: the store's change counters.
 
 Each imports only :mod:`api.store` (models, errors, marks, originals), ``_common`` and the audit
-log; no module here decides policy (which pairs become leads: :mod:`api.service.linking`).
+log (``regions`` also the agencies' country check); no module here decides policy (which pairs
+become leads: :mod:`api.service.linking`).
 """
 
 from api.store.repository._common import SYSTEM_ACTOR
@@ -126,6 +128,14 @@ from api.store.repository.prepared import (
     set_descriptor,
     set_mark,
 )
+from api.store.repository.regions import (
+    add_region,
+    check_region_countries,
+    delete_region,
+    get_region,
+    list_regions,
+    set_region_countries,
+)
 from api.store.repository.results import (
     CandidateScore,
     list_candidates,
@@ -145,6 +155,7 @@ __all__ = [
     "StoredItem",
     "add_exhibit",
     "add_lead",
+    "add_region",
     "advance_generation",
     "advance_index_epoch",
     "agencies_to_tell",
@@ -153,6 +164,7 @@ __all__ = [
     "case_members",
     "check_assigned_country_code",
     "check_password_strength",
+    "check_region_countries",
     "check_same_item",
     "claim_next_job",
     "count_exhibits",
@@ -162,6 +174,7 @@ __all__ = [
     "count_unread_notifications",
     "create_session",
     "create_user",
+    "delete_region",
     "descriptors_by_key",
     "enqueue_job",
     "exhibit_kinds",
@@ -179,6 +192,7 @@ __all__ = [
     "get_mark",
     "get_or_create_agency",
     "get_or_create_case",
+    "get_region",
     "has_prepared_data",
     "hash_api_key",
     "hash_password",
@@ -197,6 +211,7 @@ __all__ = [
     "list_exhibits",
     "list_links",
     "list_notifications",
+    "list_regions",
     "list_users",
     "load_descriptors",
     "mark_notifications_read",
@@ -217,6 +232,7 @@ __all__ = [
     "set_link_score",
     "set_link_status",
     "set_mark",
+    "set_region_countries",
     "set_user_language",
     "store_generation",
     "stored_items",

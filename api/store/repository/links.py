@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 import math
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, or_, select, union_all
@@ -278,9 +278,11 @@ def list_links(
     ``agency``: only links one of whose exhibits that agency holds.
 
     ``filters`` (None or absent: no filter), each on either side of the link: ``kind``,
-    ``modality``, ``country``, ``caliber`` (either case); ``occurred_from`` / ``occurred_to``
-    (dates, inclusive: the incident's date), ``entered_from`` / ``entered_to`` (dates,
-    inclusive: the exhibit's entry, UTC); and ``min_score``. All in the database's query.
+    ``modality``, ``country``, ``caliber`` (either case); ``countries`` (a collection of
+    country codes, e.g. a region's: one of them on either side; empty: no link);
+    ``occurred_from`` / ``occurred_to`` (dates, inclusive: the incident's date),
+    ``entered_from`` / ``entered_to`` (dates, inclusive: the exhibit's entry, UTC); and
+    ``min_score``. All in the database's query.
     """
     statement = (
         select(Link).options(*_LINK_LOADING).order_by(Link.score.desc(), Link.id).limit(limit)
@@ -305,6 +307,7 @@ def _filter_conditions(
     kind: str | None = None,
     modality: str | None = None,
     country: str | None = None,
+    countries: Collection[str] | None = None,
     caliber: str | None = None,
     occurred_from: datetime.date | None = None,
     occurred_to: datetime.date | None = None,
@@ -319,6 +322,10 @@ def _filter_conditions(
         conditions.append(_either_side(Exhibit.modality == modality))
     if country is not None:
         held = select(Agency.id).where(func.upper(Agency.country) == country.upper())
+        conditions.append(_either_side(Exhibit.agency_pk.in_(held)))
+    if countries is not None:
+        codes = sorted({code.upper() for code in countries})
+        held = select(Agency.id).where(func.upper(Agency.country).in_(codes))
         conditions.append(_either_side(Exhibit.agency_pk.in_(held)))
     if caliber is not None:
         conditions.append(_either_side(func.lower(Exhibit.caliber) == caliber.lower()))
