@@ -17,7 +17,7 @@ from api.web.routes._common import audit_read
 from api.web.sessions import SignedIn, require_person
 from api.web.ui.i18n import choose_language, translator
 from api.web.ui.rendering import render
-from api.web.ui.report import gather_report, render_report, report_filename
+from api.web.ui.report import confirmed_links, gather_report, render_report, report_filename
 
 router = APIRouter(prefix="/ui", tags=["ui"], include_in_schema=False)
 
@@ -73,18 +73,22 @@ def case_page(
     case_id: str,
     agency: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
-    """The case, the incidents linked to it through confirmed hits, and their graph."""
+    """The case, the incidents linked to it through confirmed hits, and their graph; each
+    confirmed link with the agency it is credited to, who confirmed it, when and how."""
     caller = person.caller()
     owner = case_owner(caller, case_id, agency)
     with service.store.transaction(write=True) as session:
         case = repository.get_case(session, repository.get_agency(session, owner), case_id)
         linked = repository.linked_cases(session, case)
         cases = [case, *linked]
-        keys = {item.id for item in cases}
+        confirmations = confirmed_links(session, cases)
+        pks = {(item.case_id, item.agency.name): item.id for item in cases}
         edges = [
-            (link.exhibit_a.case_pk, link.exhibit_b.case_pk)
-            for link in repository.list_links(session, status="confirmed")
-            if link.exhibit_a.case_pk in keys and link.exhibit_b.case_pk in keys
+            (
+                pks[(link.exhibits[0].case_id, link.exhibits[0].agency)],
+                pks[(link.exhibits[1].case_id, link.exhibits[1].agency)],
+            )
+            for link in confirmations
         ]
         graph = graph_layout(cases, edges)
         rows = [
@@ -110,6 +114,7 @@ def case_page(
         person=person,
         case=rows[0],
         linked=rows[1:],
+        confirmations=confirmations,
         graph=graph,
         owner=owner,
     )

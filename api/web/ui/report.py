@@ -69,10 +69,19 @@ class LinkRow:
     exhibits: tuple[ExhibitRow, ExhibitRow]
     score: float
     algorithm_version: str | None
-    decided_by: str
+    #: the confirming agency, to which the link is credited
+    credited_to: str
+    #: the person who confirmed it, as the audit log names them (``"Name (Agency)"``); empty
+    #: when the decision came through the agency's API key (no person recorded)
+    confirmed_by: str
     decided_at: datetime.datetime | None
     comment: str | None
     method: str | None
+
+    @property
+    def decision(self) -> str:
+        """``hit`` (under a comparison microscope) or ``confirmed_lead`` (on the images)."""
+        return "hit" if self.method == "microscope" else "confirmed_lead"
 
 
 @dataclass(frozen=True)
@@ -112,9 +121,10 @@ def _exhibit_row(exhibit: Exhibit) -> ExhibitRow:
     )
 
 
-def _deciders(session: Session, link: Link) -> str:
-    """Who confirmed ``link``: the person the audit log names (``"Name (Agency)"``), else the
-    deciding agency."""
+def _confirming_person(session: Session, link: Link, agency: str) -> str:
+    """Who confirmed ``link``: the person the last ``link.confirmed`` audit line names
+    (``"Name (Agency)"``), or ``""`` when that line names only the agency (an API key's
+    decision)."""
     lines = repository.list_audit(
         session,
         object_type="link",
@@ -123,9 +133,36 @@ def _deciders(session: Session, link: Link) -> str:
         newest_first=True,
         limit=1,
     )
-    if lines:
-        return lines[0].actor
-    return link.decided_by.name if link.decided_by is not None else ""
+    if not lines or lines[0].actor == agency:
+        return ""
+    return lines[0].actor
+
+
+def confirmed_links(session: Session, cases: list[Case]) -> list[LinkRow]:
+    """Every confirmed link between two of ``cases``, oldest decision first, each with the
+    agency it is credited to, the person who confirmed it, when and how."""
+    keys = {case.id for case in cases}
+    rows = []
+    for link in repository.list_links(session, status="confirmed"):
+        first, second = link.exhibit_a, link.exhibit_b
+        if first.case_pk not in keys or second.case_pk not in keys:
+            continue
+        agency = link.decided_by.name if link.decided_by is not None else ""
+        rows.append(
+            LinkRow(
+                link_id=link.public_id,
+                exhibits=(_exhibit_row(first), _exhibit_row(second)),
+                score=link.score,
+                algorithm_version=link.algorithm_version,
+                credited_to=agency,
+                confirmed_by=_confirming_person(session, link, agency),
+                decided_at=link.decided_at,
+                comment=link.comment,
+                method=link.decision_method,
+            )
+        )
+    rows.sort(key=lambda row: (row.decided_at is None, row.decided_at, row.link_id))
+    return rows
 
 
 def gather_report(
@@ -134,28 +171,10 @@ def gather_report(
     """The report of ``case``: the cases confirmed links join to it (directly or through
     others) and every confirmed link between two of these cases."""
     linked = repository.linked_cases(session, case)
-    keys = {case.id, *(item.id for item in linked)}
-    links = []
-    for link in repository.list_links(session, status="confirmed"):
-        first, second = link.exhibit_a, link.exhibit_b
-        if first.case_pk not in keys or second.case_pk not in keys:
-            continue
-        links.append(
-            LinkRow(
-                link_id=link.public_id,
-                exhibits=(_exhibit_row(first), _exhibit_row(second)),
-                score=link.score,
-                algorithm_version=link.algorithm_version,
-                decided_by=_deciders(session, link),
-                decided_at=link.decided_at,
-                comment=link.comment,
-                method=link.decision_method,
-            )
-        )
     return ReportData(
         case=_case_row(case),
         linked=[_case_row(item) for item in linked],
-        links=links,
+        links=confirmed_links(session, [case, *linked]),
         asked_by=asked_by,
         made_at=made_at,
     )
@@ -260,8 +279,11 @@ def _link_section(
         "The score is the engine's lead: it ranked these exhibits for an examiner to compare. It is not an identification; the examiner's decision below is."  # noqa: E501 - one msgid
     )
     writer.paragraph(lead)
+    decisions = {"hit": _("Hit"), "confirmed_lead": _("Confirmed lead")}
     writer.heading(_("The examiner's decision"), size=10)
-    writer.field(_("Decided by"), link.decided_by)
+    writer.field(_("Decision"), decisions[link.decision])
+    writer.field(_("Credited to"), link.credited_to)
+    writer.field(_("Confirmed by"), link.confirmed_by or _("the agency's API key"))
     writer.field(_("Decided at"), date_text(link.decided_at, language))
     writer.field(_("How was it examined?"), methods.get(link.method or "", link.method or ""))
     writer.field(_("Comment"), link.comment or "")

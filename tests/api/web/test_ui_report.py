@@ -4,14 +4,17 @@ Noto Sans Arabic embedded; a lab only gets its own case's report."""
 
 from __future__ import annotations
 
+import html
 import io
+import re
 import unicodedata
 
 from pypdf import PdfReader
 
 from api.store import repository
+from api.web.ui.i18n import date_text
 from api.web.ui.report import engine_version
-from tests.api.network import EXAMINER, INVESTIGATOR, LABS, store_lead
+from tests.api.network import EXAMINER, INVESTIGATOR, LABS, store_exhibit, store_lead
 from tests.api.web.pages import sign_in
 
 ARABIC_AGENCY = "مختبر الأدلة الجنائية"
@@ -115,3 +118,55 @@ def test_report_asks_for_sign_in(network):
     answer = network.client.get("/ui/cases/C-1/report.pdf", follow_redirects=False)
     assert answer.status_code == 303
     assert answer.headers["location"].startswith("/ui/login?next=")
+
+
+def confirmation_rows(page: str) -> list[str]:
+    """The rows of the case page's table of confirmed links, as flat text."""
+    table = re.search(r'<table class="confirmations">(.*?)</table>', page, re.S)
+    assert table is not None, "no table of confirmed links"
+    rows = re.findall(r"<tr>(.*?)</tr>", table.group(1).split("<tbody>")[1], re.S)
+    return [" ".join(html.unescape(re.sub(r"<[^>]+>", " ", row)).split()) for row in rows]
+
+
+def test_each_confirmation_is_credited_to_its_agency_and_person(network):
+    """Both the case page and the report say, for each confirmed link, which agency it is
+    credited to, who confirmed it (a person, or the agency's key), when and how."""
+    confirmed_lead(network, method="microscope")
+    third = store_exhibit(network, LABS[2][0], "E-C-3", case_id="C-3")
+    with network.service.store.transaction(write=True) as session:
+        second = repository.get_exhibit(
+            session, repository.list_links(session, status="confirmed")[0].exhibit_b.public_id
+        )
+        link = repository.upsert_link(
+            session, second, repository.get_exhibit(session, third), score=25.0
+        )
+        other_examiners = repository.get_or_create_agency(
+            session, "Georgetown examiners", country="GY", role="examiner"
+        )
+        # through the agency's API key: no person named
+        repository.set_link_status(
+            session, link, "confirmed", by_agency=other_examiners, method="images"
+        )
+    sign_in(network, INVESTIGATOR, "investigator")
+    page = network.client.get("/ui/cases/C-1", params={"agency": LABS[0][0]})
+    assert page.status_code == 200, page.text
+    hit, lead = confirmation_rows(page.text)
+    assert "E-C-1 (C-1" in hit and "E-C-2 (C-2" in hit
+    assert "Hit under a comparison microscope" in hit
+    assert EXAMINER in hit and "Amina Haddad (Regional examiner)" in hit
+    assert "E-C-3 (C-3" in lead and "Confirmed lead on the images" in lead
+    assert "Georgetown examiners the agency's API key" in lead and "Amina" not in lead
+    with network.service.store.transaction() as session:
+        decided_at = repository.list_links(session, status="confirmed")[0].decided_at
+    assert " ".join(date_text(decided_at, "en").split()) in hit
+    assert 'class="decision decision-hit"' in page.text
+    assert 'class="decision decision-confirmed_lead"' in page.text
+
+    report = network.client.get("/ui/cases/C-1/report.pdf", params={"agency": LABS[0][0]})
+    text, _ = pdf_text(report.content)
+    flat = " ".join(text.split())
+    assert "Credited to Regional examiner" in flat
+    assert "Confirmed by Amina Haddad (Regional examiner)" in flat
+    assert "Decision Hit" in flat and "Decision Confirmed lead" in flat
+    assert "Credited to Georgetown examiners" in flat
+    assert "Confirmed by the agency's API key" in flat
