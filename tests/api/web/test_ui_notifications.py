@@ -121,3 +121,41 @@ def test_mark_all_as_read(network):
     assert unread_count(page.text) == 2 and "rejected a link it had confirmed" in page.text
     read = network.client.post("/ui/notifications/read", data={"csrf_token": form_token(page.text)})
     assert read.status_code == 200 and unread_count(read.text) == 0
+
+
+def test_every_link_of_a_notification_opens_for_whoever_is_told(network):
+    """An investigator told of a confirmed link reaches both cases' pages and reads the link's
+    page without a decision form (examiners decide); a lab reaches its own case, the link, and
+    is not offered the other lab's case (its page would refuse a lab)."""
+    with network.service.store.transaction(write=True) as session:
+        repository.get_or_create_agency(
+            session, "Trinidad police", country="TT", role="investigator"
+        )
+    link_id = store_lead(network)
+    confirmed = network.client.post(
+        f"/v1/links/{link_id}/confirm",
+        headers=network.headers(EXAMINER),
+        json={"method": "microscope"},
+    )
+    assert confirmed.status_code == 200, confirmed.text
+    sign_in_as(network, "Trinidad police", "investigator", "inspector@example.org")
+    page = network.client.get("/ui/notifications")
+    hrefs = re.findall(r'href="(/ui/(?:cases|links)/[^"]+)"', page.text)
+    assert set(hrefs) == {
+        "/ui/cases/C-1?agency=Port%20of%20Spain%20lab",
+        "/ui/cases/C-2?agency=Georgetown%20lab",
+        f"/ui/links/{link_id}",
+    }
+    for href in hrefs:
+        answer = network.client.get(href)
+        assert answer.status_code == 200, (href, answer.status_code)
+        assert "/decision" not in answer.text and ">Confirm<" not in answer.text
+    case = network.client.get("/ui/cases/C-2", params={"agency": LABS[1][0]})
+    assert "C-1" in case.text and "Hit" in case.text
+
+    sign_in(network, LAB, "lab")
+    page = network.client.get("/ui/notifications")
+    hrefs = re.findall(r'href="(/ui/(?:cases|links)/[^"]+)"', page.text)
+    assert set(hrefs) == {"/ui/cases/C-1?agency=Port%20of%20Spain%20lab", f"/ui/links/{link_id}"}
+    for href in hrefs:
+        assert network.client.get(href).status_code == 200, href
