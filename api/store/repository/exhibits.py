@@ -361,6 +361,48 @@ def list_exhibits(
     return list(session.scalars(statement))
 
 
+def exhibits_newest_first(
+    session: Session,
+    *,
+    agency_key: int | None = None,
+    kind: str | None = None,
+    status: str | None = None,
+    case_id: str | None = None,
+    caliber: str | None = None,
+    modality: str | None = None,
+    limit: int,
+    offset: int = 0,
+) -> list[Exhibit]:
+    """Return exhibits most recent first, filtered in the database, with their case and agency.
+
+    ``agency_key``: one agency's (integer id); ``case_id``: the case's own id, of any agency
+    unless ``agency_key`` says; ``caliber``: compared without regard to case, as the leads'
+    filter does. ``limit`` and ``offset`` page through the list.
+    """
+    statement = (
+        select(Exhibit)
+        .order_by(Exhibit.created_at.desc(), Exhibit.id.desc())
+        .offset(offset)
+        .limit(limit)
+        .options(selectinload(Exhibit.case), selectinload(Exhibit.agency))
+    )
+    if agency_key is not None:
+        statement = statement.where(Exhibit.agency_pk == agency_key)
+    if kind is not None:
+        statement = statement.where(Exhibit.kind == kind)
+    if status is not None:
+        statement = statement.where(Exhibit.status == status)
+    if modality is not None:
+        statement = statement.where(Exhibit.modality == modality)
+    if caliber is not None:
+        statement = statement.where(func.lower(Exhibit.caliber) == caliber.lower())
+    if case_id is not None:
+        statement = statement.where(
+            Exhibit.case_pk.in_(select(Case.id).where(Case.case_id == case_id))
+        )
+    return list(session.scalars(statement))
+
+
 def set_exhibit_status(session: Session, exhibit: Exhibit, status: str) -> Exhibit:
     """Set an exhibit's correlation status (``queued``, ``correlated`` or ``failed``)."""
     exhibit.status = _one_of(status, EXHIBIT_STATUSES, "status")

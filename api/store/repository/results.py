@@ -103,12 +103,7 @@ def list_candidates(
     ``algorithm_version`` None: the version most recently recorded for this query.
     """
     if algorithm_version is None:
-        algorithm_version = session.scalar(
-            select(CorrelationResult.algorithm_version)
-            .where(CorrelationResult.query_pk == query.id)
-            .order_by(CorrelationResult.created_at.desc(), CorrelationResult.id.desc())
-            .limit(1)
-        )
+        algorithm_version = _latest_version(session, query)
         if algorithm_version is None:
             return []
     statement = (
@@ -125,6 +120,47 @@ def list_candidates(
         )
     )
     return list(session.scalars(statement))
+
+
+def candidate_scores(
+    session: Session, query: Exhibit, *, algorithm_version: str | None = None
+) -> list[CandidateScore]:
+    """Return every one of ``query``'s stored results as its :class:`CandidateScore`, best
+    score first, without loading the candidates (a page ranks them all, then loads its own).
+
+    ``algorithm_version`` None: the version most recently recorded for this query.
+    """
+    if algorithm_version is None:
+        algorithm_version = _latest_version(session, query)
+        if algorithm_version is None:
+            return []
+    rows = session.execute(
+        select(
+            CorrelationResult.candidate_pk,
+            CorrelationResult.score,
+            CorrelationResult.cmc_count,
+            CorrelationResult.details,
+        )
+        .where(
+            CorrelationResult.query_pk == query.id,
+            CorrelationResult.algorithm_version == algorithm_version,
+        )
+        .order_by(CorrelationResult.score.desc(), CorrelationResult.candidate_pk)
+    )
+    return [
+        CandidateScore(candidate_key=int(key), score=float(score), cmc_count=count, details=details)
+        for key, score, count, details in rows
+    ]
+
+
+def _latest_version(session: Session, query: Exhibit) -> str | None:
+    """The algorithm version most recently recorded for ``query``'s results (None: none)."""
+    return session.scalar(
+        select(CorrelationResult.algorithm_version)
+        .where(CorrelationResult.query_pk == query.id)
+        .order_by(CorrelationResult.created_at.desc(), CorrelationResult.id.desc())
+        .limit(1)
+    )
 
 
 def recorded_pairs(

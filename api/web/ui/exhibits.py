@@ -1,26 +1,31 @@
-"""The exhibits' pages: the list (a lab its own, the other roles all, as the API reads them), one
-exhibit with its preview and ranked candidates (``GET /v1/exhibits/{id}/candidates``'s data and
-rule), and the lab's upload page, stored through the same service step as ``POST /v1/exhibits``
-and followed to the new exhibit's page."""
+"""The exhibits' pages: the list (a lab its own, the other roles all, as the API reads them;
+filtered in the database, a page at a time), one exhibit with its preview and its candidates
+ranked on each mark and combined (``GET /v1/exhibits/{id}/candidates``'s data and rule; see
+:mod:`api.web.ui.candidates`), and the lab's upload page, stored through the same service
+step as ``POST /v1/exhibits`` and followed to the new exhibit's page."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 from fastapi.responses import RedirectResponse
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from api.rifling import RiflingClass
 from api.service import Upload, UploadedFile, client_file_name
 from api.store import repository
 from api.store.errors import ConflictError
-from api.store.models import Exhibit
+from api.store.models import EXHIBIT_STATUSES, MODALITIES, Exhibit
+from api.store.repository.exhibits import exhibits_newest_first
 from api.web.access import LAB, Caller, Service, check_can_read, require_role
 from api.web.routes._common import audit_read, load_exhibit
 from api.web.sessions import SignedIn, check_csrf, require_person
+from api.web.ui.candidates import candidate_page, chosen_page
 from api.web.ui.rendering import render
 from ballistics.errors import EvidenceError
 from ballistics.items import ItemKind, KindNotAvailableError
@@ -28,10 +33,10 @@ from ballistics.items import ItemKind, KindNotAvailableError
 router = APIRouter(prefix="/ui", tags=["ui"], include_in_schema=False)
 
 Person = Annotated[SignedIn, Depends(require_person)]
-#: the exhibits the list shows (most recent first)
-LIST_LENGTH = 500
-#: the candidates an exhibit's page shows (best first), as the API's default ``top``
-CANDIDATES_SHOWN = 50
+#: the exhibits one page of the list shows (most recent first)
+PAGE_LENGTH = 100
+#: the longest filter value read from a query string
+_LONGEST = 200
 
 
 # before /exhibits/{exhibit_id}, which would take "new" for an id
@@ -65,20 +70,61 @@ def _summary(session: Session, caller: Caller, exhibit: Exhibit) -> dict[str, An
     }
 
 
+@dataclasses.dataclass(frozen=True)
+class ExhibitFilters:
+    """The list's filters as the form and the query string hold them ("" is no filter)."""
+
+    kind: str = ""
+    status: str = ""
+    case_id: str = ""
+    caliber: str = ""
+    modality: str = ""
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, str]) -> ExhibitFilters:
+        """The filters of a query string; a value that is not one of a filter's is left out."""
+        given = {
+            field.name: str(params[field.name]).strip()[:_LONGEST]
+            for field in dataclasses.fields(cls)
+            if field.name in params
+        }
+        choices = {
+            "kind": ("", *(kind.value for kind in ItemKind)),
+            "status": ("", *EXHIBIT_STATUSES),
+            "modality": ("", *MODALITIES),
+        }
+        for name, allowed in choices.items():
+            if name in given and given[name] not in allowed:
+                del given[name]
+        return cls(**given)
+
+    def query_string(self, **extra: str | int) -> str:
+        """The filters set (and ``extra``, e.g. the page) as a query string."""
+        pairs = {name: value for name, value in dataclasses.asdict(self).items() if value}
+        return urlencode({**pairs, **extra})
+
+    def repository_filters(self) -> dict[str, str | None]:
+        """The keyword filters of :func:`~api.store.repository.exhibits.exhibits_newest_first`."""
+        return {name: value or None for name, value in dataclasses.asdict(self).items()}
+
+
 @router.get("/exhibits")
 def exhibits_page(request: Request, service: Service, person: Person) -> Response:
-    """The exhibits, most recent first: a lab's own, every agency's for the other roles."""
+    """The exhibits, most recent first, filtered in the database and a page at a time: a
+    lab's own, every agency's for the other roles."""
     caller = person.caller()
-    statement = (
-        select(Exhibit)
-        .order_by(Exhibit.created_at.desc(), Exhibit.id.desc())
-        .limit(LIST_LENGTH)
-        .options(selectinload(Exhibit.case), selectinload(Exhibit.agency))
-    )
-    if not caller.sees_everything():
-        statement = statement.where(Exhibit.agency_pk == caller.agency_pk)
+    filters = ExhibitFilters.from_params(request.query_params)
+    page = chosen_page(request.query_params.get("page"))
     with service.store.transaction(write=True) as session:
-        rows = [_summary(session, caller, exhibit) for exhibit in session.scalars(statement)]
+        # one more than a page says whether an older page exists
+        found = exhibits_newest_first(
+            session,
+            agency_key=None if caller.sees_everything() else caller.agency_pk,
+            limit=PAGE_LENGTH + 1,
+            offset=(page - 1) * PAGE_LENGTH,
+            **filters.repository_filters(),
+        )
+        rows = [_summary(session, caller, exhibit) for exhibit in found[:PAGE_LENGTH]]
         audit_read(
             session,
             caller,
@@ -87,33 +133,16 @@ def exhibits_page(request: Request, service: Service, person: Person) -> Respons
             object_id="*",
             details={"page": "ui", "person": person.actor, "count": len(rows)},
         )
-    return render(request, "exhibits.html", person=person, rows=rows, limit=LIST_LENGTH)
-
-
-def _candidates(session: Session, exhibit: Exhibit) -> list[dict[str, Any]]:
-    """The exhibit's stored results, best first, each with its link (None: no link)."""
-    results = repository.list_candidates(session, exhibit, limit=CANDIDATES_SHOWN)
-    links = repository.links_between(session, exhibit, [result.candidate_pk for result in results])
-    rows = []
-    for rank, result in enumerate(results, start=1):
-        other = result.candidate
-        details = result.details or {}
-        # results stored before 2026-12 name the decision "same_source"
-        lead = details.get("lead", details.get("same_source"))
-        link = links.get(other.id)
-        rows.append(
-            {
-                "rank": rank,
-                "score": result.score,
-                "lead": lead,
-                "exhibit_id": other.exhibit_id,
-                "case_id": other.case.case_id,
-                "agency": other.agency.name,
-                "country": other.agency.country,
-                "link": link.public_id if link is not None else None,
-            }
-        )
-    return rows
+    return render(
+        request,
+        "exhibits.html",
+        person=person,
+        rows=rows,
+        filters=filters,
+        page=page,
+        newer=filters.query_string(page=page - 1) if page > 1 else None,
+        older=filters.query_string(page=page + 1) if len(found) > PAGE_LENGTH else None,
+    )
 
 
 @router.get("/exhibits/{exhibit_id}")
@@ -125,7 +154,9 @@ def exhibit_page(
     stored: Annotated[Literal["", "new", "repeat"], Query()] = "",
 ) -> Response:
     """One exhibit: its references, preview (or the sharing rule's placeholder), status and
-    ranked candidates; the same rule as the API's candidates (a lab reads its own)."""
+    candidates ranked on each mark and combined, in the order asked (``?order=breech_face``)
+    and a page at a time (``?page=2``); the same rule as the API's candidates (a lab reads its
+    own)."""
     caller = person.caller()
     with service.store.transaction(write=True) as session:
         exhibit = load_exhibit(session, exhibit_id)
@@ -134,7 +165,7 @@ def exhibit_page(
         view["shared"] = exhibit.shared
         visible = caller.owns(exhibit) or exhibit.shared
         view["image"] = f"/ui/exhibits/{exhibit.public_id}/image.png" if visible else None
-        candidates = _candidates(session, exhibit)
+        candidates = candidate_page(session, exhibit, request.query_params)
         for action in ("exhibit.view", "exhibit.candidates"):
             audit_read(
                 session,

@@ -164,3 +164,73 @@ def test_a_form_refused_for_its_token_is_a_page(network):
         "/ui/exhibits", data={"exhibit_id": "X", "case_id": "Y", "kind": "cartridge_case"}
     )
     assert answer.status_code == 403 and answer.headers["content-type"].startswith("text/html")
+
+
+def store_item(network, agency: str, exhibit_id: str, case_id: str, **fields) -> str:
+    """Store an exhibit with its ``fields`` (kind, caliber, modality); its public id."""
+    store = network.service.store
+    with store.transaction(write=True) as session:
+        case = repository.get_or_create_case(
+            session, repository.get_agency(session, agency), case_id
+        )
+        original = store.originals.put_bytes(exhibit_id.encode(), name="x.x3p")
+        fields = {"kind": "cartridge_case", **fields}
+        return repository.add_exhibit(
+            session, case, exhibit_id, files=[original], **fields
+        ).exhibit.public_id
+
+
+def listed(page: str) -> list[str]:
+    """The exhibit ids the list shows, in order."""
+    body = page.split("<tbody>", 1)[1].split("</tbody>", 1)[0] if "<tbody>" in page else ""
+    return re.findall(r'<a href="/ui/exhibits/[^"]+">([^<]+)</a>', body)
+
+
+def test_the_list_is_filtered_in_the_database_and_keeps_its_filters(network):
+    store_item(network, LAB, "E-9mm", "C-1", caliber="9mm Luger", modality="topography")
+    store_item(network, LAB, "E-bullet", "C-1", kind="bullet", caliber="9MM LUGER")
+    store_item(network, LAB, "E-45", "C-2", caliber=".45 ACP", modality="photograph")
+    store_item(network, OTHER_LAB, "E-other", "C-1", caliber="9mm Luger")
+    fail(network, store_item(network, LAB, "E-failed", "C-3"), "no usable breech face")
+    sign_in(network, LAB, "lab")
+    client = network.client
+    assert listed(client.get("/ui/exhibits?caliber=9mm+luger").text) == ["E-bullet", "E-9mm"]
+    assert listed(client.get("/ui/exhibits?kind=bullet").text) == ["E-bullet"]
+    assert listed(client.get("/ui/exhibits?modality=photograph").text) == ["E-45"]
+    assert listed(client.get("/ui/exhibits?status=failed").text) == ["E-failed"]
+    # a lab's own exhibits only, whatever the case id
+    page = client.get("/ui/exhibits?case_id=C-1&kind=cartridge_case").text
+    assert listed(page) == ["E-9mm"]
+    # the form shows the filters it was asked with, each control labelled
+    assert '<option value="cartridge_case" selected>' in page
+    assert 'id="f-case" name="case_id" type="text" size="12" maxlength="200" value="C-1"' in page
+    for control in re.findall(r'<(?:select|input) id="([^"]+)"', page):
+        assert f'<label for="{control}">' in page
+    # a value that is not one of a filter's is left out, not an error
+    assert len(listed(client.get("/ui/exhibits?kind=rifle&status=lost").text)) == 4
+    nothing = client.get("/ui/exhibits?case_id=C-none").text
+    assert "No exhibit matches these filters." in nothing
+    sign_in(network, EXAMINER, "examiner")
+    assert listed(client.get("/ui/exhibits?case_id=C-1&kind=cartridge_case").text) == [
+        "E-other",
+        "E-9mm",
+    ]
+
+
+def test_the_list_goes_on_page_by_page_with_its_filters(network, monkeypatch):
+    monkeypatch.setattr("api.web.ui.exhibits.PAGE_LENGTH", 2)
+    for n in range(5):
+        store_item(network, LAB, f"E-{n}", "C-1", caliber="9mm")
+    store_item(network, LAB, "E-45", "C-1", caliber=".45")
+    sign_in(network, LAB, "lab")
+    first = network.client.get("/ui/exhibits?caliber=9mm").text
+    assert listed(first) == ["E-4", "E-3"]
+    assert 'rel="prev"' not in first
+    older = re.search(r'<a href="(/ui/exhibits\?[^"]+)" rel="next">Older exhibits</a>', first)
+    assert older is not None
+    second = network.client.get(older.group(1).replace("&amp;", "&")).text
+    assert listed(second) == ["E-2", "E-1"] and "page 2" in second
+    last = network.client.get("/ui/exhibits?caliber=9mm&page=3").text
+    assert listed(last) == ["E-0"]
+    assert 'rel="next"' not in last
+    assert 'href="/ui/exhibits?caliber=9mm&amp;page=2" rel="prev">Newer exhibits' in last
