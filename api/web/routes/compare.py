@@ -6,6 +6,7 @@ import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from typing import Any
 
 from fastapi import APIRouter, HTTPException, Response
 
@@ -75,6 +76,19 @@ overlay_cache = PictureCache()
 def overlay(first: str, second: str, service: Service, caller: CurrentCaller) -> Response:
     """The first exhibit (reference) beside the second moved onto it by the registration, the
     congruent matching cells outlined in green on both. Both must be the caller's or shared."""
+    return overlay_answer(first, second, service, caller)
+
+
+def overlay_answer(
+    first: str,
+    second: str,
+    service: Service,
+    caller: CurrentCaller,
+    *,
+    audit_details: dict[str, Any] | None = None,
+) -> Response:
+    """:func:`overlay`'s answer; ``audit_details`` join its audit line (the pages name the
+    person who looked)."""
     with service.store.transaction(write=True) as session:
         exhibits = [load_exhibit(session, public_id) for public_id in (first, second)]
         for exhibit in exhibits:
@@ -97,7 +111,7 @@ def overlay(first: str, second: str, service: Service, caller: CurrentCaller) ->
             "compare.overlay",
             object_type="exhibit",
             object_id=first,
-            details={"other": second},
+            details={"other": second, **(audit_details or {})},
         )
     key = (
         kind,

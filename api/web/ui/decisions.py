@@ -223,13 +223,16 @@ def exhibit_image(service: Service, person: Person, exhibit_id: str) -> Response
 def link_overlay(service: Service, person: Person, link_id: str) -> Response:
     """The lead's two marks registered side by side (the congruent cells for casings, the
     aligned land signatures for bullets), drawn, cached and audited as
-    ``GET /v1/compare/{a}/{b}/overlay.png`` does; 403 when either mark may not be shown."""
+    ``GET /v1/compare/{a}/{b}/overlay.png`` does (the audit line also names the person);
+    403 when either mark may not be shown."""
     caller = person.caller()
     with service.store.transaction(write=True) as session:
         sides = _readable_sides(caller, repository.get_link(session, link_id))
         for side in sides:
             check_can_see_images(caller, side)
         first, second = (side.public_id for side in sides)
-    answer = compare.overlay(first, second, service, caller)
+    answer = compare.overlay_answer(
+        first, second, service, caller, audit_details={"person": person.actor}
+    )
     answer.headers["Cache-Control"] = "no-store"
     return answer

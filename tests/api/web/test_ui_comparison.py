@@ -15,8 +15,9 @@ from tests.api.web.pages import PASSWORD, add_person, form_token, has_label
 _emails = itertools.count()
 
 
-def _sign_in(network, agency: str, role: str) -> None:
-    """Sign a new person of ``role`` in (the module's store is shared: a new email each time)."""
+def _sign_in(network, agency: str, role: str) -> str:
+    """Sign a new person of ``role`` in (the module's store is shared: a new email each time);
+    the audit log's name for them."""
     email = f"{role}-{next(_emails)}@example.org"
     add_person(network, agency, role, email)
     client = network.client
@@ -28,6 +29,7 @@ def _sign_in(network, agency: str, role: str) -> None:
         follow_redirects=False,
     )
     assert answer.status_code == 303, answer.text
+    return f"{email.split('@')[0].title()} ({agency})"
 
 
 def _link(network, first_agency: str, second_agency: str) -> str:
@@ -56,6 +58,27 @@ def test_the_overlay_is_a_png_for_an_examiner(populated, shared_lead):
     with populated.service.store.transaction() as session:
         actions = [entry.action for entry in repository.list_audit(session)]
     assert "compare.overlay" in actions
+
+
+def test_the_pictures_audit_lines_name_the_person(populated, shared_lead):
+    actor = _sign_in(populated, EXAMINER, "examiner")
+    answer = populated.client.get(f"/ui/links/{shared_lead}/overlay.png")
+    assert answer.status_code == 200, answer.text
+    with populated.service.store.transaction() as session:
+        link = repository.get_link(session, shared_lead)
+        first, second = link.exhibit_a.public_id, link.exhibit_b.public_id
+    image = populated.client.get(f"/ui/exhibits/{first}/image.png")
+    assert image.status_code == 200
+    with populated.service.store.transaction() as session:
+        (overlay,) = repository.list_audit(
+            session, action="compare.overlay", newest_first=True, limit=1
+        )
+        (preview,) = repository.list_audit(
+            session, action="exhibit.image", newest_first=True, limit=1
+        )
+    assert overlay.actor == EXAMINER and preview.actor == EXAMINER
+    assert overlay.object_id == first and overlay.details == {"other": second, "person": actor}
+    assert preview.object_id == first and preview.details == {"person": actor}
 
 
 def test_the_overlay_asks_for_sign_in(populated, shared_lead):
