@@ -2,8 +2,10 @@
 next undecided lead of a queue (:mod:`api.web.ui.decisions` goes on to it after a decision).
 
 The API's rules hold here as on ``/v1/links``: a lab sees the links of its own exhibits; those
-who read every link choose between the whole network (the default) and their own agency's.
-Every filter is applied by the database (:func:`api.store.repository.list_links`).
+who read every link choose between the whole network (the default), their own agency's, and a
+region's (a group of countries an admin defines: links either of whose exhibits' agencies is in
+one of its countries). Every filter is applied by the database
+(:func:`api.store.repository.list_links`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy.orm import Session
 
 from api.store import repository
+from api.store.errors import NotFoundError
 from api.store.models import LINK_STATUSES, MODALITIES, Link
 from api.web.access import Service
 from api.web.routes._common import audit_read
@@ -31,8 +34,10 @@ router = APIRouter(prefix="/ui", tags=["ui"], include_in_schema=False)
 Person = Annotated[SignedIn, Depends(require_person)]
 #: the queue's length on one page (best first)
 QUEUE_LENGTH = 200
-#: the longest filter value read from a query string
-_LONGEST = 64
+#: the longest filter value read from a query string (a region's name, up to 200 characters)
+_LONGEST = 200
+#: a queue's scopes: the whole network, the person's own agency, a region's countries
+SCOPES = ("network", "own", "region")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,6 +56,8 @@ class QueueFilters:
     entered_to: str = ""
     min_score: str = ""
     scope: str = "network"
+    #: the region's name, when ``scope`` is ``region``
+    region: str = ""
 
     @classmethod
     def from_params(cls, params: Mapping[str, str]) -> QueueFilters:
@@ -65,7 +72,7 @@ class QueueFilters:
             "cross_border": ("", "yes", "no"),
             "kind": ("", *(kind.value for kind in ItemKind)),
             "modality": ("", *MODALITIES),
-            "scope": ("network", "own"),
+            "scope": SCOPES,
         }
         for name, allowed in choices.items():
             if name in given and given[name] not in allowed:
@@ -77,6 +84,11 @@ class QueueFilters:
             del given["min_score"]
         if "country" in given:
             given["country"] = given["country"].upper()
+        # a region scope names its region, and a region is kept only with that scope
+        if given.get("scope") != "region" or not given.get("region"):
+            given.pop("region", None)
+            if given.get("scope") == "region":
+                del given["scope"]
         return cls(**given)
 
     def query_string(self) -> str:
@@ -131,15 +143,28 @@ def queue_links(
     **overrides: Any,
 ) -> list[Link]:
     """The links of ``person``'s queue under ``filters``, best first: a lab's own always; for
-    those who read every link, their own agency's when the scope is ``own``."""
+    those who read every link, their own agency's when the scope is ``own``, and those touching
+    the region's countries when it is ``region`` (a region that no longer exists: none)."""
     caller = person.caller()
-    own = not caller.sees_everything() or filters.scope == "own"
+    chooses = caller.sees_everything()
+    own = not chooses or filters.scope == "own"
+    scoped: dict[str, Any] = {}
+    if chooses and filters.scope == "region":
+        scoped["countries"] = region_countries(session, filters.region)
     return repository.list_links(
         session,
         agency=repository.get_agency(session, caller.name) if own else None,
         limit=limit,
-        **{**filters.repository_filters(), **overrides},
+        **{**filters.repository_filters(), **scoped, **overrides},
     )
+
+
+def region_countries(session: Session, name: str) -> list[str]:
+    """The country codes of the region called ``name``; none if there is no such region."""
+    try:
+        return repository.get_region(session, name).countries
+    except NotFoundError:
+        return []
 
 
 def next_lead(session: Session, person: SignedIn, filters: QueueFilters) -> str | None:
@@ -169,13 +194,19 @@ def leads_page(
         links = queue_links(session, person, filters)
         rows = [_row(link) for link in links]
         countries = sorted({agency.country for agency in repository.list_agencies(session)})
+        regions = [region.name for region in repository.list_regions(session)]
         audit_read(
             session,
             person.caller(),
             "links.list",
             object_type="links",
             object_id="*",
-            details={"page": "ui", "person": person.actor, "count": len(rows)},
+            details={
+                "page": "ui",
+                "person": person.actor,
+                "count": len(rows),
+                **({"region": filters.region} if filters.region else {}),
+            },
         )
     return render(
         request,
@@ -186,6 +217,8 @@ def leads_page(
         # the default queue goes without saying: its leads' addresses stay plain
         queue="" if filters == QueueFilters() else filters.query_string(),
         countries=countries,
+        regions=regions,
+        unknown_region=bool(filters.region) and filters.region not in regions,
         chooses_scope=person.caller().sees_everything(),
         done=request.query_params.get("done") == "1",
     )
