@@ -64,8 +64,12 @@ def check_assigned_country_code(country: str) -> str:
     return code
 
 
-def get_or_create_agency(session: Session, name: str, *, country: str, role: str = "lab") -> Agency:
-    """Return the agency called ``name``, creating it (with ``country`` and ``role``) if new.
+def get_or_create_agency(
+    session: Session, name: str, *, country: str, role: str = "lab", actor: str = SYSTEM_ACTOR
+) -> Agency:
+    """Return the agency called ``name``, creating it (with ``country`` and ``role``) if new;
+    a creation is audited as ``agency.add`` by ``actor`` (a person from the admin page; the
+    command line and ingest are the system).
 
     Raises
     ------
@@ -91,7 +95,7 @@ def get_or_create_agency(session: Session, name: str, *, country: str, role: str
         else:
             audit(
                 session,
-                SYSTEM_ACTOR,
+                actor,
                 "agency.add",
                 object_type="agency",
                 object_id=candidate.public_id,

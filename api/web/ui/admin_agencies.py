@@ -120,14 +120,8 @@ def add_agency(
         with service.store.transaction(write=True) as session:
             if session.scalar(select(Agency).where(Agency.name == name.strip())) is not None:
                 raise ConflictError(f"an agency called {name.strip()!r} exists already.")
-            agency = repository.get_or_create_agency(session, name, country=country, role=role)
-            repository.audit(
-                session,
-                person.actor,
-                "admin.agency.add",
-                object_type="agency",
-                object_id=agency.public_id,
-                details={"name": agency.name, "country": agency.country, "role": agency.role},
+            agency = repository.get_or_create_agency(
+                session, name, country=country, role=role, actor=person.actor
             )
             key = repository.issue_api_key(session, agency, actor=person.actor)
             page = _key_page(request, person, agency, key, new=True)

@@ -59,6 +59,18 @@ def test_admin_adds_an_agency_sees_its_key_once_and_revokes_it(network):
         ACTOR,
         agency_id(network, "Bogotá lab"),
     )
+    # its creation is one line, naming the person (not also the system)
+    with network.service.store.transaction() as session:
+        about = [
+            (line.actor, line.action, line.details)
+            for line in repository.list_audit(
+                session, object_type="agency", object_id=agency_id(network, "Bogotá lab")
+            )
+        ]
+    assert about == [
+        (ACTOR, "agency.add", {"name": "Bogotá lab", "country": "CO", "role": "lab"}),
+        (ACTOR, "agency.api_key", about[1][2]),
+    ]
     again = network.client.post(
         "/ui/admin/agencies",
         data={"name": "Bogotá lab", "country": "CO", "role": "lab", "csrf_token": token},
