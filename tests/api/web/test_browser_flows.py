@@ -251,9 +251,9 @@ def test_an_investigator_follows_a_confirmed_hit_to_the_case_and_its_report(
         screenshots.take(page, "notifications")
 
         page.goto(f"{station.url}/ui/cases/{CONFIRMED[1]}?agency=Lab%20BE")
-        expect(
-            page.get_by_role("table").get_by_role("cell", name=CONFIRMED[0], exact=True).first
-        ).to_be_visible()
+        linked = page.get_by_role("table", name="Linked incidents")
+        expect(linked.get_by_role("cell", name=CONFIRMED[0], exact=True).first).to_be_visible()
+        expect(linked).to_contain_text("Lab NL")
         graph = page.locator("main svg")
         expect(graph).to_be_visible()
         expect(graph).to_contain_text(CONFIRMED[0])
