@@ -220,6 +220,8 @@ def install_error_handlers(app: FastAPI) -> None:
     async def unexpected(request: Request, error: Exception) -> JSONResponse:
         # a plain ValueError, KeyError... from deep inside: its text is not for the client
         incident = secrets.token_hex(6)
+        # for the review station's error page, which names the same id (api.web.ui.error_pages)
+        request.state.incident = incident
         logger.error(
             "internal error %s on %s %s",
             incident,

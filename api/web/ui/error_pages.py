@@ -5,11 +5,17 @@ refusal goes through its handler first, so a 403 of :class:`api.web.access.Acces
 still kept as an ``access.denied`` audit line; for a request under ``/ui/`` its JSON answer is
 then replaced by a short page with the status, what it means and a link home. ``/v1/`` and
 every other path keep the JSON answer.
+
+An unexpected error (500) is handled the same way: the API's handler logs its traceback under an
+incident id, and a ``/ui/`` reader gets the page naming that id (its headers added here: the
+sessions' middleware, inside the handler of unexpected errors, never sees that answer). Should
+the page itself fail to render, the API's answer stands.
 """
 
 from __future__ import annotations
 
 import inspect
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -21,8 +27,10 @@ from starlette.responses import Response
 
 from api.store.errors import NotFoundError
 from api.web.access import AccessDenied
-from api.web.sessions import signed_in
+from api.web.sessions import SECURITY_HEADERS, signed_in
 from api.web.ui.rendering import render
+
+logger = logging.getLogger(__name__)
 
 Handler = Callable[[Request, Any], Response | Awaitable[Response]]
 
@@ -52,6 +60,8 @@ def cause(status_code: int, error: Exception) -> str:
         return "refused"
     if status_code in (400, 422):
         return "not_understood"
+    if status_code >= 500:
+        return "internal"
     return "other"
 
 
@@ -63,26 +73,33 @@ def _as_page(api_handler: Handler) -> Handler:
         assert isinstance(answer, Response)
         if not is_page(request) or answer.status_code < 400:
             return answer
-        person = await run_in_threadpool(signed_in, request)
-        page = render(
-            request,
-            "error.html",
-            person=person,
-            status_code=answer.status_code,
-            cause=cause(answer.status_code, error),
-        )
+        try:
+            person = await run_in_threadpool(signed_in, request)
+            page = render(
+                request,
+                "error.html",
+                person=person,
+                status_code=answer.status_code,
+                cause=cause(answer.status_code, error),
+                incident=getattr(request.state, "incident", None),
+            )
+        except Exception:  # the page is a courtesy: the API's answer still says what happened
+            logger.exception("the error page of %s could not be drawn", request.url.path)
+            return answer
         page.raw_headers.extend(
             (name, value) for name, value in answer.raw_headers if name in _KEPT_HEADERS
         )
+        for name, value in SECURITY_HEADERS.items():
+            page.headers[name] = value
         return page
 
     return handler
 
 
 def install_error_pages(app: FastAPI) -> None:
-    """Answer the page errors of ``/ui/`` as pages through the handlers already installed
-    (call it after :func:`api.web.errors.install_error_handlers`)."""
-    for kind in PAGE_ERRORS:
+    """Answer the page errors of ``/ui/``, unexpected ones included, as pages through the
+    handlers already installed (call it after :func:`api.web.errors.install_error_handlers`)."""
+    for kind in (*PAGE_ERRORS, Exception):
         api_handler = app.exception_handlers.get(kind)
         if api_handler is None:  # pragma: no cover - FastAPI and the API install them all
             continue
