@@ -12,6 +12,18 @@ joined, right to left) in Noto Sans and Noto Sans Arabic, the fonts the package 
 (``fontpkg``, as ``ballistics/text.py`` finds them), each embedded in the PDF. A line holding
 Arabic is written with Noto Sans Arabic first (Latin falls back to Noto Sans), so that a
 reader's text extraction gives its words back in their logical order.
+
+Text extraction of Arabic is imperfect, and the cause is fpdf2's (2.8.9), not ours: Noto Sans
+Arabic draws a dotted letter as two glyphs (its ``ccmp`` feature: a dotless skeleton shared by
+several letters, and the dots), which HarfBuzz returns as one cluster. fpdf2 gives the
+cluster's characters to the first glyph of the cluster (here the dots) and writes no
+``ToUnicode`` entry for the others (the skeletons). A reader meeting a code without an entry
+either drops it (poppler's pdftotext: the letters come out right and in logical order, but the
+word is broken by spaces where the skeletons' advance lies, inside the U+202B/U+202C marks
+poppler adds around right-to-left runs) or writes the code itself (pypdf: control characters).
+The page renders correctly. Turning ``ccmp`` off would break the joining forms; the fix
+belongs in fpdf2 (the cluster's text on its spacing glyph, or ``/ActualText`` spans), as
+WeasyPrint did for the same defect (Kozea/WeasyPrint#2841).
 """
 
 from __future__ import annotations
