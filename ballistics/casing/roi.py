@@ -37,6 +37,7 @@ References
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import logging
 import math
@@ -53,6 +54,7 @@ from ballistics.casing.roi_geometry import (
     Circle,
     Grid,
     disc,
+    eroded,
     fine_grid,
     fit_circle,
     grown,
@@ -258,11 +260,30 @@ def _processed_region(surface: Surface, keep: np.ndarray, kind: RegionKind) -> B
 
 
 def _annotated_region(surface: Surface, config: RegionConfig) -> BreechFaceRegion:
+    """The lab's region, less any crater in it; on a raw scan, less a band along its edges.
+
+    A region drawn on a raw scan (the scanner's selection of the breech face, measured data all
+    round it) runs up to the firing-pin hole's wall and the primer's rounded edge; the band of
+    ``config.annotated_edge_um`` along its edges is shaved off, as the published preprocessing
+    of such scans does (cmcR's ``preProcess_erode`` [2]_), so that a raw scan keeps the area its
+    processed counterpart keeps.
+    """
     annotated = np.asarray(surface.region_of_interest, dtype=bool) & surface.mask
     if not annotated.any():
         raise EvidenceError(
             surface.source, "the annotated region of interest holds no measured point."
         )
+    region = _annotated_crater_removed(surface, annotated, config)
+    if not looks_processed(surface, min_missing_fraction=config.processed_min_missing_fraction):
+        shaved = eroded(region.mask, round(config.annotated_edge_um / surface.pixel_um))
+        if shaved.any():
+            region = dataclasses.replace(region, mask=shaved)
+    return region
+
+
+def _annotated_crater_removed(
+    surface: Surface, annotated: np.ndarray, config: RegionConfig
+) -> BreechFaceRegion:
     region = _processed_region(surface, annotated, RegionKind.ANNOTATED)
     if surface.modality is not Modality.TOPOGRAPHY:
         return region

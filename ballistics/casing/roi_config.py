@@ -23,6 +23,11 @@ class RegionConfig:
         primer edge is not breech face.
     firing_pin_margin_um
         Kept distance outside the firing-pin impression's rim (the crater wall and its lip).
+    annotated_edge_um
+        Band shaved off the edges of a lab-drawn region on a raw scan (measured data all round
+        the region): the firing-pin hole's wall and the primer's edge are inside such drawings;
+        50 µm was chosen on the real raw DFSC scans against their processed counterparts
+        (``benchmarks/raw_scans.py``).
     aperture_margin_um
         Kept distance outside the firing-pin aperture ring (primer metal that flowed back into
         the aperture around the pin never touched the breech face).
@@ -57,6 +62,7 @@ class RegionConfig:
     primer_margin_um: float = 500.0
     firing_pin_margin_um: float = 100.0
     aperture_margin_um: float = 50.0
+    annotated_edge_um: float = 50.0
     detection_pixel_um: float = 40.0
     refine_pixel_um: float = 10.0
     groove_sigma_um: float = 400.0
@@ -77,6 +83,8 @@ class RegionConfig:
             raise ValueError("firing_pin_radius_um must end below primer_radius_um's end.")
         if self.centre_on not in ("primer", "firing_pin"):
             raise ValueError(f"centre_on is 'primer' or 'firing_pin', got {self.centre_on!r}.")
+        if not self.annotated_edge_um >= 0:
+            raise ValueError("annotated_edge_um must be a width in micrometres, 0 or more.")
         if not 0 < self.processed_min_missing_fraction < 1:
             raise ValueError("processed_min_missing_fraction must be a fraction in (0, 1).")
 

@@ -166,3 +166,28 @@ def resample_mask(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     rows, columns = min(shape[0], resized.shape[0]), min(shape[1], resized.shape[1])
     out[:rows, :columns] = resized[:rows, :columns] >= 0.5
     return out
+
+
+def eroded(mask: np.ndarray, radius_px: int, *, close_px: int = 2) -> np.ndarray:
+    """Return ``mask`` with a band of ``radius_px`` pixels shaved off its edges.
+
+    Single drop-outs inside the region are closed first (a morphological closing of
+    ``close_px``), so that only the region's own edges (the firing-pin hole and the outer rim)
+    recede, not every missing point; the result stays within ``mask``. This is cmcR's
+    ``preProcess_erode`` of the interior and exterior of a breech face [5]_.
+
+    References
+    ----------
+    .. [5] J. Zemmels, H. Hofmann and S. VanderPlas, "Zeroing in on automatic cartridge case
+       comparisons: the cmcR package", The R Journal 14(4), 2023.
+    """
+    mask = np.asarray(mask, dtype=bool)
+    if radius_px <= 0 or not mask.any():
+        return mask.copy()
+    closing = np.ones((2 * close_px + 1, 2 * close_px + 1), np.uint8)
+    filled = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_CLOSE, closing)
+    disc_element = cv2.getStructuringElement(
+        cv2.MORPH_ELLIPSE, (2 * radius_px + 1, 2 * radius_px + 1)
+    )
+    shaved = cv2.erode(filled, disc_element, borderType=cv2.BORDER_CONSTANT, borderValue=0)
+    return mask & shaved.astype(bool)
