@@ -301,9 +301,11 @@ def _upload(client: httpx.Client, upload: Upload, api_key: str) -> str:
 
 
 def pdf_text(data: bytes, folder: Path) -> str | None:
-    """The text of a PDF by ``pdftotext`` (poppler-utils), or None when it is not installed."""
+    """The text of a PDF by ``pdftotext`` (poppler-utils), or None when it is not installed
+    (with ``CI`` set a missing tool fails: ``.ci/run`` installs it)."""
     tool = shutil.which("pdftotext")
     if tool is None:
+        assert not os.environ.get("CI"), "pdftotext missing: apt-get install poppler-utils"
         return None
     path = folder / "report.pdf"
     path.write_bytes(data)
