@@ -178,9 +178,18 @@ def x3p_grid(data: bytes, *, name: str, limits: ReadLimits = DEFAULT_LIMITS) -> 
         ) from error
     metres = header.x_increment < _SMALLEST_SPACING_NOT_METRES
     lateral_factor = MICROMETRES_PER_METRE if metres else 1.0
-    x_um, y_um = header.x_increment * lateral_factor, header.y_increment * lateral_factor
+    x_um, y_um = header.orientation.spacings(
+        header.x_increment * lateral_factor, header.y_increment * lateral_factor
+    )
     if not is_square(x_um, y_um):
-        shape = (header.size_y, header.size_x)
+        shape = (
+            (header.size_x, header.size_y)
+            if header.orientation.transpose
+            else (
+                header.size_y,
+                header.size_x,
+            )
+        )
         check_resampling(shape, x_um=x_um, y_um=y_um, name=name, limits=limits)
     return X3pGrid(header.size_x, header.size_y, x_um)
 
@@ -217,9 +226,12 @@ def _read_archive(archive: Archive, data: bytes) -> Surface:
         raise UnreadableFileError(name, "holds no measured point (every point is invalid)")
 
     x_um, y_um, height_factor = _detect_units(header, heights, metadata, name)
+    if header.orientation.negate_heights:
+        height_factor = -height_factor
     if height_factor != 1.0:
         heights *= height_factor
     region, metadata["mask"] = _read_region(archive, header)
+    heights, region, x_um, y_um = _orient(header, heights, region, (x_um, y_um), metadata)
     if not is_square(x_um, y_um):
         check_resampling(heights.shape, x_um=x_um, y_um=y_um, name=name, limits=limits)
         heights, region = resample_to_square(heights, x_um=x_um, y_um=y_um, region=region)
@@ -234,6 +246,28 @@ def _read_archive(archive: Archive, data: bytes) -> Surface:
         metadata=metadata,
         region_of_interest=region,
     )
+
+
+def _orient(
+    header: Header,
+    heights: np.ndarray,
+    region: np.ndarray | None,
+    spacings: tuple[float, float],
+    metadata: dict[str, str],
+) -> tuple[np.ndarray, np.ndarray | None, float, float]:
+    """Turn the grid (and its region) to the common orientation the file's axes declare.
+
+    Heights were already negated when the file declares its z axis reversed.
+    """
+    orientation = header.orientation
+    metadata["orientation"] = orientation.describe()
+    if orientation.ignored_rotation:
+        metadata["rotation_ignored"] = orientation.ignored_rotation
+    if orientation.mirrors:
+        logger.info("stored mirrored (%s); turned back", metadata["orientation"])
+    x_um, y_um = orientation.spacings(*spacings)
+    oriented_region = None if region is None else orientation.apply(region)
+    return orientation.apply(heights), oriented_region, x_um, y_um
 
 
 def _check_data_size(archive: Archive, header: Header) -> int:

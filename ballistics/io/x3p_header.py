@@ -18,6 +18,7 @@ import numpy as np
 
 from ballistics.errors import UnreadableFileError
 from ballistics.io.files import one_line
+from ballistics.io.x3p_orientation import Orientation, declared_orientation
 
 #: XML namespace of ISO 5436-2 documents, and the archive entry of x3ptools' annotation image.
 NAMESPACE = "http://www.opengps.eu/2008/ISO5436_2"
@@ -53,6 +54,8 @@ class Header:
     checksum_file: str
     mask_background: str | None
     metadata: dict[str, str]
+    #: how to bring the grid to the common orientation (:mod:`~ballistics.io.x3p_orientation`)
+    orientation: Orientation
 
 
 def parse_header(xml_bytes: bytes, name: str) -> Header:
@@ -105,12 +108,18 @@ def parse_header(xml_bytes: bytes, name: str) -> Header:
         raise UnreadableFileError(
             name, "point data inside main.xml (DataList) are not supported; save them binary"
         )
+    x_increment = xml.non_zero("Record1/Axes/CX/Increment")
+    y_increment = xml.non_zero("Record1/Axes/CY/Increment")
+    metadata = _header_metadata(xml, data_type)
+    orientation = declared_orientation(
+        math.copysign(1.0, x_increment), math.copysign(1.0, y_increment), _rotation(xml)
+    )
     return Header(
         size_x=xml.integer("Record3/MatrixDimension/SizeX"),
         size_y=xml.integer("Record3/MatrixDimension/SizeY"),
         data_type=data_type,
-        x_increment=xml.positive("Record1/Axes/CX/Increment"),
-        y_increment=xml.positive("Record1/Axes/CY/Increment"),
+        x_increment=abs(x_increment),
+        y_increment=abs(y_increment),
         z_increment=xml.number("Record1/Axes/CZ/Increment", default=1.0),
         z_offset=xml.number("Record1/Axes/CZ/Offset", default=0.0),
         data_link=xml.required("Record3/DataLink/PointDataLink"),
@@ -119,8 +128,21 @@ def parse_header(xml_bytes: bytes, name: str) -> Header:
         valid_md5=xml.text("Record3/DataLink/MD5ChecksumValidPoints"),
         checksum_file=xml.text("Record4/ChecksumFile") or "md5checksum.hex",
         mask_background=xml.text("Record3/Mask/Background"),
-        metadata=_header_metadata(xml, data_type),
+        metadata=metadata,
+        orientation=orientation,
     )
+
+
+def _rotation(xml: _Xml) -> np.ndarray | None:
+    """Return the 3×3 ``Record1/Axes/Rotation`` matrix, or None when the file has none."""
+    if xml.find("Record1/Axes/Rotation") is None:
+        return None
+    entries = [
+        xml.number(f"Record1/Axes/Rotation/r{row}{column}", default=float(row == column))
+        for row in (1, 2, 3)
+        for column in (1, 2, 3)
+    ]
+    return np.array(entries, dtype=np.float64).reshape(3, 3)
 
 
 def _header_metadata(xml: _Xml, data_type: str) -> dict[str, str]:
@@ -138,6 +160,8 @@ def _header_metadata(xml: _Xml, data_type: str) -> dict[str, str]:
         "probing_identification": "Record2/ProbingSystem/Identification",
         "x_increment_in_file": "Record1/Axes/CX/Increment",
         "y_increment_in_file": "Record1/Axes/CY/Increment",
+        # not in the ISO 5436-2 schema; recorded, never acted on (see x3p_orientation)
+        "origin_in_file": "Record1/Axes/Origin",
     }
     metadata = {"format": "x3p", "data_type": data_type}
     for key, path in fields.items():
@@ -194,12 +218,10 @@ class _Xml:
             raise UnreadableFileError(self.name, f"{path} in main.xml is not finite: {text!r}")
         return value
 
-    def positive(self, path: str) -> float:
+    def non_zero(self, path: str) -> float:
         value = self.number(path)
-        if value <= 0:
-            raise UnreadableFileError(
-                self.name, f"{path} in main.xml must be positive, got {value}"
-            )
+        if value == 0:
+            raise UnreadableFileError(self.name, f"{path} in main.xml must not be zero")
         return value
 
     def integer(self, path: str, *, default: int | None = None) -> int:

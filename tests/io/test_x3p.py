@@ -591,7 +591,7 @@ def test_unknown_data_type_is_refused(tmp_path: Path) -> None:
         ("<SizeX>24</SizeX>", "", "lacks Record3/MatrixDimension/SizeX"),
         ("<SizeX>24</SizeX>", "<SizeX>-24</SizeX>", "positive whole number"),
         ("<Increment>2e-06</Increment>", "<Increment>two</Increment>", "not a number"),
-        ("<Increment>2e-06</Increment>", "<Increment>0</Increment>", "must be positive"),
+        ("<Increment>2e-06</Increment>", "<Increment>0</Increment>", "must not be zero"),
         ("<FeatureType>SUR</FeatureType>", "<FeatureType>PRF</FeatureType>", "FeatureType"),
         ("<AxisType>I</AxisType>", "<AxisType>A</AxisType>", "AxisType"),
         ("<SizeZ>1</SizeZ>", "<SizeZ>3</SizeZ>", "SizeZ"),
