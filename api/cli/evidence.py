@@ -183,7 +183,12 @@ def reindex(
     store: StoreOption = DEFAULT_STORE,
     debug: DebugOption = False,
 ) -> None:
-    """Rebuild the vector index from the descriptors stored in the database."""
+    """Rebuild the vector index from the descriptors stored in the database.
+
+    Marks prepared with other preparation settings than the current ones are first prepared
+    again from the stored originals (an exhibit whose original cannot be read keeps its old mark
+    and is listed under "failed").
+    """
     del debug  # read by main()
     with (
         open_service(store, workers=workers, create=False, load_index=False) as service,

@@ -202,6 +202,15 @@ def print_reindex_report(document: dict[str, Any]) -> None:
         f"({document['descriptors_computed']} descriptors computed from stored marks) in "
         f"{document['elapsed_s']:.1f} s"
     )
+    if document.get("marks_prepared_again"):
+        console.print(
+            f"{document['marks_prepared_again']} marks prepared again from their originals "
+            "(their preparation settings had changed)"
+        )
+    from rich.markup import escape
+
+    for failure in document.get("failed", []):
+        console.print(f"[red]failed[/] {escape(failure['exhibit_id'])}: {escape(failure['error'])}")
 
 
 # --- agencies ----------------------------------------------------------------------------------
