@@ -102,8 +102,10 @@ def line_plot(
     x_label: str,
     y_label: str,
     title: str,
+    legend_top: float = 0.0,
 ) -> bytes:
-    """Return a PNG of lines on axes, with a legend at the top right."""
+    """Return a PNG of lines on axes, with a legend at the right, ``legend_top`` (0 to 1) down
+    the plot area."""
     image = np.full((HEIGHT, WIDTH, 3), 255, dtype=np.uint8)
     _draw_axes(
         image, x_range=x_range, y_range=y_range, x_label=x_label, y_label=y_label, title=title
@@ -120,7 +122,9 @@ def line_plot(
                 cv2.polylines(image, [chunk], False, line.colour, 2, cv2.LINE_AA)
         else:
             cv2.polylines(image, [points], False, line.colour, 2, cv2.LINE_AA)
-        row = MARGIN_TOP + 16 + 18 * number
+        row = (
+            MARGIN_TOP + 16 + 18 * number + int(legend_top * (HEIGHT - MARGIN_TOP - MARGIN_BOTTOM))
+        )
         left = WIDTH - MARGIN_RIGHT - 230
         cv2.line(image, (left, row - 4), (left + 24, row - 4), line.colour, 2, cv2.LINE_AA)
         cv2.putText(image, line.label, (left + 30, row), FONT, 0.42, BLACK, 1, cv2.LINE_AA)
@@ -153,6 +157,7 @@ def tippett_png(
         x_label="log10 LR (x)",
         y_label="proportion",
         title=title,
+        legend_top=0.4,  # between the curves, which sit at 1 on the left and 0 on the right
     )
 
 
