@@ -9,6 +9,7 @@ One module per resource, each re-exported here (``repository.get_exhibit(session
 
 - :mod:`~api.store.repository.agencies`: agencies and their API keys;
 - :mod:`~api.store.repository.exhibits`: cases, exhibits and their files;
+- :mod:`~api.store.repository.cases`: the list of cases with their exhibits and confirmed links;
 - :mod:`~api.store.repository.prepared`: exhibits' prepared marks and descriptors;
 - :mod:`~api.store.repository.indexed`: which exhibits have their current descriptor (what
   the vector index is built from);
@@ -40,6 +41,7 @@ from api.store.repository.agencies import (
     revoke_agency,
 )
 from api.store.repository.audit_log import audit, list_audit
+from api.store.repository.cases import CaseSummary, cases_newest_first
 from api.store.repository.counters import (
     StoreGeneration,
     advance_generation,
@@ -148,6 +150,7 @@ __all__ = [
     "SYSTEM_ACTOR",
     "AgencyRevoked",
     "CandidateScore",
+    "CaseSummary",
     "ExhibitAdded",
     "IndexedExhibit",
     "NewSession",
@@ -162,6 +165,7 @@ __all__ = [
     "agency_for_api_key",
     "audit",
     "case_members",
+    "cases_newest_first",
     "check_assigned_country_code",
     "check_password_strength",
     "check_region_countries",

@@ -1,11 +1,15 @@
-"""The investigator's page: the incidents one firearm connects, as a table and a graph drawn
-on the server (SVG: cases as nodes grouped by country, confirmed hits as edges)."""
+"""The cases' pages: the list of the cases a person may open (a lab its own, the other roles
+every agency's; filtered in the database, a page at a time), and the investigator's page of one
+case: the incidents one firearm connects, as a table and a graph drawn on the server (SVG:
+cases as nodes grouped by country, confirmed hits as edges)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
+from collections.abc import Mapping
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import RedirectResponse
@@ -15,6 +19,7 @@ from api.store.models import Case
 from api.web.access import Service, case_owner
 from api.web.routes._common import audit_read
 from api.web.sessions import SignedIn, require_person
+from api.web.ui.candidates import chosen_page
 from api.web.ui.i18n import choose_language, translator
 from api.web.ui.rendering import render
 from api.web.ui.report import confirmed_links, gather_report, render_report, report_filename
@@ -24,6 +29,10 @@ router = APIRouter(prefix="/ui", tags=["ui"], include_in_schema=False)
 Person = Annotated[SignedIn, Depends(require_person)]
 #: the graph's drawing size (SVG user units)
 WIDTH, HEIGHT = 640, 360
+#: the cases one page of the list shows (most recently filed first)
+PAGE_LENGTH = 100
+#: the longest filter value read from a query string
+_LONGEST = 200
 
 
 def graph_layout(cases: list[Case], edges: list[tuple[int, int]]) -> dict[str, Any]:
@@ -59,10 +68,87 @@ def graph_layout(cases: list[Case], edges: list[tuple[int, int]]) -> dict[str, A
     }
 
 
+@dataclasses.dataclass(frozen=True)
+class CaseFilters:
+    """The list's filters as the form and the query string hold them ("" is no filter)."""
+
+    contains: str = ""
+    country: str = ""
+    #: "yes": only the cases with a confirmed link
+    linked: str = ""
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, str]) -> CaseFilters:
+        """The filters of a query string; a value that is not one of a filter's is left out."""
+        given = {
+            field.name: str(params[field.name]).strip()[:_LONGEST]
+            for field in dataclasses.fields(cls)
+            if field.name in params
+        }
+        if given.get("linked") not in (None, "", "yes"):
+            del given["linked"]
+        if "country" in given:
+            given["country"] = given["country"].upper()
+        return cls(**given)
+
+    def query_string(self, **extra: str | int) -> str:
+        """The filters set (and ``extra``, e.g. the page) as a query string."""
+        pairs = {name: value for name, value in dataclasses.asdict(self).items() if value}
+        return urlencode({**pairs, **extra})
+
+    def repository_filters(self) -> dict[str, Any]:
+        """The keyword filters of :func:`~api.store.repository.cases.cases_newest_first`."""
+        return {
+            "case_id_contains": self.contains or None,
+            "country": self.country or None,
+            "linked_only": self.linked == "yes",
+        }
+
+
 @router.get("/cases")
-def find_case(case_id: Annotated[str, Query(min_length=1, max_length=200)]) -> Response:
-    """The home page's case form: on to the case's page."""
-    return RedirectResponse(f"/ui/cases/{quote(case_id, safe='')}", status_code=303)
+def cases_page(
+    request: Request,
+    service: Service,
+    person: Person,
+    case_id: Annotated[str | None, Query(max_length=_LONGEST)] = None,
+) -> Response:
+    """The cases a person may open, most recently filed first, filtered in the database and a
+    page at a time (a lab's own, every agency's for the other roles, as the case's page
+    allows); with ``case_id`` (the home page's form), on to that case's page."""
+    if case_id and case_id.strip():
+        return RedirectResponse(f"/ui/cases/{quote(case_id.strip(), safe='')}", status_code=303)
+    caller = person.caller()
+    filters = CaseFilters.from_params(request.query_params)
+    page = chosen_page(request.query_params.get("page"))
+    with service.store.transaction(write=True) as session:
+        # one more than a page says whether an older page exists
+        found = repository.cases_newest_first(
+            session,
+            agency_key=None if caller.sees_everything() else caller.agency_pk,
+            limit=PAGE_LENGTH + 1,
+            offset=(page - 1) * PAGE_LENGTH,
+            **filters.repository_filters(),
+        )
+        countries = sorted({agency.country for agency in repository.list_agencies(session)})
+        audit_read(
+            session,
+            caller,
+            "cases.list",
+            object_type="cases",
+            object_id="*",
+            details={"page": "ui", "person": person.actor, "count": len(found[:PAGE_LENGTH])},
+        )
+    return render(
+        request,
+        "cases.html",
+        person=person,
+        rows=found[:PAGE_LENGTH],
+        filters=filters,
+        countries=countries,
+        page=page,
+        newer=filters.query_string(page=page - 1) if page > 1 else None,
+        older=filters.query_string(page=page + 1) if len(found) > PAGE_LENGTH else None,
+    )
 
 
 @router.get("/cases/{case_id}")
