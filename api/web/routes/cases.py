@@ -25,7 +25,8 @@ def _linked_case(case: Case) -> LinkedCase:
 
 
 @router.get(
-    "/{case_id}/linked",
+    # ``path``: a case id may hold slashes (``NL/2026/17``)
+    "/{case_id:path}/linked",
     response_model=LinkedCases,
     responses={**AUTH_ERRORS, **NOT_FOUND},
     summary="Incidents linked to a case through confirmed hits, transitively",

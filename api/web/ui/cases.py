@@ -151,7 +151,45 @@ def cases_page(
     )
 
 
-@router.get("/cases/{case_id}")
+@router.get("/cases/{case_id:path}/report.pdf")
+def case_report(
+    request: Request,
+    service: Service,
+    person: Person,
+    case_id: str,
+    agency: Annotated[str | None, Query(max_length=200)] = None,
+) -> Response:
+    """The hit report of the case (PDF, a download): its linked incidents, each confirmed
+    link's exhibits and decision; the same access rule as the case's page."""
+    caller = person.caller()
+    owner = case_owner(caller, case_id, agency, details={"report": True})
+    language = choose_language(request, person)
+    made_at = datetime.datetime.now(datetime.UTC)
+    with service.store.transaction(write=True) as session:
+        case = repository.get_case(session, repository.get_agency(session, owner), case_id)
+        data = gather_report(session, case, asked_by=person.actor, made_at=made_at)
+        audit_read(
+            session,
+            caller,
+            "case.report",
+            object_type="case",
+            object_id=case.public_id,
+            details={"case_id": case_id, "agency": owner, "person": person.actor},
+        )
+    content = render_report(data, language, translator(language))
+    return Response(
+        content,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="{report_filename(case_id, made_at)}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+# A case id may hold slashes (``NL/2026/17``): the ``path`` convertor keeps them, and the
+# report's route comes first so that ``…/report.pdf`` is not read as part of a case id.
+@router.get("/cases/{case_id:path}")
 def case_page(
     request: Request,
     service: Service,
@@ -203,40 +241,4 @@ def case_page(
         confirmations=confirmations,
         graph=graph,
         owner=owner,
-    )
-
-
-@router.get("/cases/{case_id}/report.pdf")
-def case_report(
-    request: Request,
-    service: Service,
-    person: Person,
-    case_id: str,
-    agency: Annotated[str | None, Query(max_length=200)] = None,
-) -> Response:
-    """The hit report of the case (PDF, a download): its linked incidents, each confirmed
-    link's exhibits and decision; the same access rule as the case's page."""
-    caller = person.caller()
-    owner = case_owner(caller, case_id, agency, details={"report": True})
-    language = choose_language(request, person)
-    made_at = datetime.datetime.now(datetime.UTC)
-    with service.store.transaction(write=True) as session:
-        case = repository.get_case(session, repository.get_agency(session, owner), case_id)
-        data = gather_report(session, case, asked_by=person.actor, made_at=made_at)
-        audit_read(
-            session,
-            caller,
-            "case.report",
-            object_type="case",
-            object_id=case.public_id,
-            details={"case_id": case_id, "agency": owner, "person": person.actor},
-        )
-    content = render_report(data, language, translator(language))
-    return Response(
-        content,
-        media_type="application/pdf",
-        headers={
-            "Content-Disposition": f'attachment; filename="{report_filename(case_id, made_at)}"',
-            "Cache-Control": "no-store",
-        },
     )

@@ -172,3 +172,24 @@ def test_the_case_id_form_still_goes_to_the_case(cases):
     # an empty case id is the list
     assert cases.client.get("/ui/cases", params={"case_id": ""}).status_code == 200
     assert cases.client.get("/ui/cases", params={"case_id": "x" * 201}).status_code == 422
+
+
+def test_a_case_id_with_slashes_opens_its_page_report_and_linked_incidents(network):
+    """Labs number cases ``NL/2026/17``: the page, its report and the API's linked incidents
+    keep the slashes instead of answering 404."""
+    first = store_exhibit(network, LAB, "S-1", case_id="POS/2026/17")
+    other = store_exhibit(network, OTHER_LAB, "S-2", case_id="GT/2026/4")
+    confirm(network, first, other)
+    sign_in(network, INVESTIGATOR, "investigator")
+    listed = network.client.get("/ui/cases").text
+    href = next(h for h in case_hrefs(listed) if "POS" in h)
+    page = network.client.get(href.replace("&amp;", "&"))
+    assert page.status_code == 200, page.text
+    assert "GT/2026/4" in page.text
+    report = network.client.get(f"/ui/cases/POS/2026/17/report.pdf?agency={LAB}")
+    assert report.status_code == 200 and report.content.startswith(b"%PDF-")
+    linked = network.client.get(
+        "/v1/cases/POS/2026/17/linked", params={"agency": LAB}, headers=network.headers(EXAMINER)
+    )
+    assert linked.status_code == 200, linked.text
+    assert [case["case_id"] for case in linked.json()["cases"]] == ["GT/2026/4"]
