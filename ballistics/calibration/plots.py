@@ -110,7 +110,7 @@ def line_plot(
     _draw_axes(
         image, x_range=x_range, y_range=y_range, x_label=x_label, y_label=y_label, title=title
     )
-    for number, line in enumerate(series):
+    for line in series:
         points = (
             _to_pixels(np.clip(line.x, *x_range), np.clip(line.y, *y_range), x_range, y_range)
             .round()
@@ -122,12 +122,16 @@ def line_plot(
                 cv2.polylines(image, [chunk], False, line.colour, 2, cv2.LINE_AA)
         else:
             cv2.polylines(image, [points], False, line.colour, 2, cv2.LINE_AA)
-        row = (
-            MARGIN_TOP + 16 + 18 * number + int(legend_top * (HEIGHT - MARGIN_TOP - MARGIN_BOTTOM))
-        )
-        left = WIDTH - MARGIN_RIGHT - 230
-        cv2.line(image, (left, row - 4), (left + 24, row - 4), line.colour, 2, cv2.LINE_AA)
-        cv2.putText(image, line.label, (left + 30, row), FONT, 0.42, BLACK, 1, cv2.LINE_AA)
+    # the legend on a white box, over the lines
+    top = MARGIN_TOP + 4 + int(legend_top * (HEIGHT - MARGIN_TOP - MARGIN_BOTTOM))
+    left = WIDTH - MARGIN_RIGHT - 236
+    bottom = top + 18 * len(series) + 6
+    cv2.rectangle(image, (left, top), (WIDTH - MARGIN_RIGHT - 4, bottom), (255, 255, 255), -1)
+    cv2.rectangle(image, (left, top), (WIDTH - MARGIN_RIGHT - 4, bottom), GREY, 1)
+    for number, line in enumerate(series):
+        row = top + 16 + 18 * number
+        cv2.line(image, (left + 6, row - 4), (left + 30, row - 4), line.colour, 2, cv2.LINE_AA)
+        cv2.putText(image, line.label, (left + 36, row), FONT, 0.42, BLACK, 1, cv2.LINE_AA)
     ok, encoded = cv2.imencode(".png", image, [cv2.IMWRITE_PNG_COMPRESSION, 9])
     if not ok:
         raise RuntimeError("OpenCV could not encode the plot as PNG.")
