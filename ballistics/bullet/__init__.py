@@ -8,10 +8,11 @@ The flow, one function per step::
         stable cross-section above the heel (Hare et al. 2017), both groove shoulders,
         signature = curvature removed + Gaussian band-pass, striae (peaks and valleys)
     folder / list of land files --read_bullet-->             PreparedBullet (lands in order)
-    PreparedLand x 2       --compare_lands-->                LandComparison (score = aligned CCF,
-                                                             lag, matching / consecutive striae, D)
+    PreparedLand x 2       --compare_lands-->                LandComparison (score = the land
+                                                             model's probability over the
+                                                             striation features at the best lag)
     PreparedBullet x 2     --compare_bullets-->              BulletComparison (best cyclic phase,
-                                                             score, lead, land scores)
+                                                             score, margin, lead, land scores)
     land_descriptor / bullet_descriptor                      float32 retrieval vectors
 
 Public API
@@ -27,9 +28,14 @@ Public API
 ``prepare_bullet(surfaces, *, names, source, config) -> PreparedBullet``
     The same for land scans already read (an upload's files).
 ``compare_lands(a, b, *, config) -> LandComparison``
+    Signatures resampled to one spacing (:mod:`ballistics.bullet.features`: cross-correlation,
+    rough correlation, matching and consecutive matching striae, D and its spread, sum of
+    peaks, congruent matching profile segments), scored by a random forest
+    (:mod:`ballistics.bullet.model`, ``LAND_MODEL_VERSION``) fitted on synthetic bullets only.
 ``compare_bullets(a, b, *, config) -> BulletComparison``
-    ``lead`` at ``config.lead_threshold``; how it is calibrated on the Hamby sets is in
-    :func:`compare_bullets`'s docstring, the scores in the README's "Bullet results".
+    ``lead`` at ``config.lead_threshold``, fitted on synthetic bullets only (see
+    :func:`compare_bullets`); the scores on the real Hamby sets, never fitted on, are in the
+    README's "Bullet results".
 ``land_descriptor(land)``, ``bullet_descriptor(lands)``, ``BULLET_DESCRIPTOR_VERSION``
     Fixed-length float32 vectors (L2 norm 1) for the bullet partition of the index: shift
     tolerant per land, independent of the land order per bullet.
@@ -38,9 +44,9 @@ Class features: ``PreparedBullet.land_count``, ``PreparedBullet.land_width_um``,
 ``PreparedBullet.twist`` (None: not measurable from land scans aligned with the striae).
 Two signatures drawn aligned: :func:`ballistics.bullet.overlay.signature_overlay_png`.
 
-May import: the standard library, numpy, scipy, OpenCV, and of this package ``surface``,
-``errors``, ``io``, the generic picture blocks (``render``, ``text``) and the shared filters of
-:mod:`ballistics.casing.filters`; never ``api`` or ``indexer``.
+May import: the standard library, numpy, scipy, OpenCV, scikit-learn, and of this package
+``surface``, ``errors``, ``io``, the generic picture blocks (``render``, ``text``) and the shared
+filters of :mod:`ballistics.casing.filters`; never ``api`` or ``indexer``.
 
 References
 ----------
@@ -51,6 +57,9 @@ References
    International 231, 2013, pp. 137-141.
 .. [3] S. Vanderplas, M. Nally, T. Klep, C. Cadevall and H. Hofmann, "Comparison of three
    similarity scores for bullet LEA matching", Forensic Science International 308, 2020, 110167.
+.. [4] W. Chen, J. Chu, R. Thompson, J. Song and X. Zhao, "A statistical method for bullet
+   signature matching with congruent matching profile segments (CMPS)", Forensic Science
+   International 305, 2019, 110000.
 """
 
 from __future__ import annotations
@@ -70,15 +79,20 @@ from ballistics.bullet.descriptors import (
     bullet_descriptor,
     land_descriptor,
 )
+from ballistics.bullet.features import FEATURE_NAMES, LandFeatures
 from ballistics.bullet.land import PreparedLand, prepare_land
+from ballistics.bullet.model import LAND_MODEL_VERSION
 
 __all__ = [
     "BULLET_DESCRIPTOR_VERSION",
     "DEFAULT_BULLET_CONFIG",
     "DESCRIPTOR_SIZE",
+    "FEATURE_NAMES",
+    "LAND_MODEL_VERSION",
     "BulletComparison",
     "BulletConfig",
     "LandComparison",
+    "LandFeatures",
     "PreparedBullet",
     "PreparedLand",
     "bullet_descriptor",

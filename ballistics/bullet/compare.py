@@ -19,8 +19,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ballistics.bullet.config import DEFAULT_BULLET_CONFIG, BulletConfig
-from ballistics.bullet.land import PreparedLand, find_striae
-from ballistics.bullet.profiles import normalised_cross_correlation
+from ballistics.bullet.features import LandFeatures, fixed_spacing, land_features
+from ballistics.bullet.land import PreparedLand
+from ballistics.bullet.model import default_land_model
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,9 @@ class LandComparison:
     distance_um
         Root mean square difference of the aligned signatures, micrometres (Vanderplas et al.'s
         D [3]_).
+    ccf_excess, rough_ccf, distance, distance_sd, consecutive_non_matching_striae, sum_peaks, cmps
+        The other features the land model weighs
+        (:class:`~ballistics.bullet.features.LandFeatures`).
     """
 
     score: float
@@ -58,6 +62,13 @@ class LandComparison:
     non_matching_striae: int
     consecutive_matching_striae: int
     distance_um: float
+    rough_ccf: float = 0.0
+    distance: float = float("nan")
+    distance_sd: float = float("nan")
+    consecutive_non_matching_striae: int = 0
+    sum_peaks: float = 0.0
+    cmps: float = 0.0
+    ccf_excess: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -135,6 +146,10 @@ class BulletComparison:
         Bullet score of every phase ``0 .. land_count - 1`` (NaN where no pair of lands exists).
     aligned_pairs
         (index in the first bullet, index in the second, land score) of the best phase's pairs.
+    margin
+        How far the best phase stands above the others: its score minus the mean of the other
+        phases' (NaN with a single phase); a known match stands out, a non-match's phases are
+        all alike (the idea of the sequence average maximum, Vanderplas et al. [3]_).
     kind
         ``"bullet"``.
     """
@@ -146,6 +161,7 @@ class BulletComparison:
     land_scores: np.ndarray
     phase_scores: np.ndarray
     aligned_pairs: tuple[tuple[int, int, float], ...]
+    margin: float = float("nan")
     kind: str = "bullet"
 
 
@@ -154,65 +170,48 @@ def compare_lands(
 ) -> LandComparison:
     """Return the comparison of two prepared lands at their best lateral alignment.
 
-    The signatures are aligned by the maximum of their normalised cross-correlation over every
-    shift up to ``max_lag_um`` that overlaps at least ``min_overlap_fraction`` of the shorter
-    one (all shifts at once, with the missing points' weights, by FFT). At that shift the
-    matching and consecutive matching striae (Chu et al. [2]_) and the distance D are counted;
-    these are the features of Hare et al. [1]_ and Vanderplas et al. [3]_.
-
-    The score is the cross-correlation ``ccf``: of the three scores Vanderplas et al. [3]_
-    compared, it is the one whose known-match and known-non-match distributions overlap least
-    across scanners, and its scale (-1..1) needs no per-scanner calibration. How it separates
-    known matches from known non-matches on the Hamby lands (``benchmarks/bullet_accuracy.py``)
-    is in the README's "Bullet results".
-
-    Lands scanned at different resolutions are compared at the coarser one (the finer signature
-    is resampled by linear interpolation).
+    Both signatures are resampled to one spacing
+    (:data:`~ballistics.bullet.features.FEATURE_SPACING_UM`, whatever the scans' resolutions)
+    and aligned by the maximum of their normalised cross-correlation over every shift up to
+    ``max_lag_um`` that overlaps at least ``min_overlap_fraction`` of the shorter one. At that
+    shift the published striation features are measured side by side
+    (:func:`~ballistics.bullet.features.land_features`: cross-correlation and rough
+    correlation, matching and non-matching striae and their longest runs, Chu et al. [2]_, the
+    distance D and its spread, Vanderplas et al. [3]_, the sum of peaks, congruent matching
+    profile segments), and the land score is the probability the land model
+    (:mod:`ballistics.bullet.model`: a random forest after Hare et al. [1]_, fitted on synthetic
+    bullets only) gives them of coming from the same land of one barrel.
 
     Parameters
     ----------
     first, second
         Prepared lands (:func:`~ballistics.bullet.land.prepare_land`).
     config
-        Options (``max_lag_um``, ``min_overlap_fraction``, ``striae_tolerance_um``,
-        ``striae_prominence_um``).
+        Options (``max_lag_um``, ``min_overlap_fraction``, ``striae_tolerance_um``).
 
     Returns
     -------
     LandComparison
+        ``score`` 0 and no features when no shift overlaps enough.
     """
-    pixel_um = max(first.pixel_um, second.pixel_um)
-    a = _at_pixel(first, pixel_um)
-    b = _at_pixel(second, pixel_um)
-    max_lag_px = round(config.max_lag_um / pixel_um)
-    correlation, overlap, lags = normalised_cross_correlation(a, b)
-    shorter = min(np.isfinite(a).sum(), np.isfinite(b).sum())
-    allowed = (np.abs(lags) <= max_lag_px) & (overlap >= config.min_overlap_fraction * shorter)
-    allowed &= np.isfinite(correlation)
-    if not allowed.any():
-        return LandComparison(0.0, 0.0, 0.0, 0.0, 0, 0, 0, float("nan"))
-    best = int(np.flatnonzero(allowed)[np.argmax(correlation[allowed])])
-    lag = int(lags[best])
-    ccf = float(correlation[best])
-    aligned_a, aligned_b = _aligned(a, b, lag)
-    both = np.isfinite(aligned_a) & np.isfinite(aligned_b)
-    distance = float(np.sqrt(np.mean((aligned_a[both] - aligned_b[both]) ** 2)))
-    matching, non_matching, consecutive = _matching_striae(
-        aligned_a,
-        aligned_b,
-        prominence_um=config.striae_prominence_um,
-        tolerance_px=config.striae_tolerance_um / pixel_um,
-    )
-    return LandComparison(
-        score=ccf,
-        ccf=ccf,
-        lag_um=lag * pixel_um,
-        overlap_um=float(overlap[best]) * pixel_um,
-        matching_striae=matching,
-        non_matching_striae=non_matching,
-        consecutive_matching_striae=consecutive,
-        distance_um=distance,
-    )
+    features = _features(_signature(first), _signature(second), config)
+    scores = _scores([features])
+    return _land_comparison(features, float(scores[0]))
+
+
+def land_score_matrix(
+    first: Sequence[PreparedLand],
+    second: Sequence[PreparedLand],
+    *,
+    config: BulletConfig = DEFAULT_BULLET_CONFIG,
+) -> np.ndarray:
+    """Return the matrix of land scores of every land of ``first`` against every of ``second``.
+
+    The same scores as :func:`compare_lands` one pair at a time, with the model asked once.
+    """
+    signatures_b = [_signature(land) for land in second]
+    features = [_features(_signature(a), b, config) for a in first for b in signatures_b]
+    return _scores(features).reshape(len(first), len(second))
 
 
 def compare_bullets(
@@ -224,18 +223,17 @@ def compare_bullets(
     """Return the comparison of two bullets: every land pair, then the best cyclic phase.
 
     Lands keep their order around a bullet, so a match of bullets is a rotation: land ``k`` of
-    one faces land ``k + phase`` (modulo the number of lands) of the other. Every phase's score
-    is the mean land score over the land pairs that exist at that phase (missing or damaged
-    lands leave their pairs out, so fewer lands is normal, not an error); the bullet score is
-    the best phase's, in the spirit of the sequence-average-maximum of Vanderplas et al. [3]_.
+    one faces land ``k + phase`` (modulo the number of lands) of the other. A phase's score is
+    the mean land score over the land pairs that exist at that phase, after the lowest
+    ``damaged_land_fraction`` of them (rounded down) drop out: a land missing from either bullet
+    has no pair, and a damaged land (striae flattened, part of it lost, tank rash) scores low
+    even against its mate, so it drops out instead of pulling a known match down. The bullet
+    score is the best phase's; ``margin`` says how far it stands above the other phases.
 
-    ``lead_threshold`` (default 0.6) is calibrated with ``benchmarks/bullet_accuracy.py`` at the
-    default configuration: it lies between the highest known-non-match land score and the
-    lowest known-match one on the Hamby 252 and Hamby 44 sets, with a margin on both sides, so
-    that a bullet of a single land is decided by the same threshold (the scores, land by land
-    and bullet by bullet, are in the README's "Bullet results"). These are two sets from one
-    make of barrel (consecutively rifled Ruger P85 barrels) and a few hundred known
-    non-matches: treat the threshold as a screening value, not as a measured error rate.
+    ``lead_threshold`` is fitted on synthetic bullets only (``benchmarks/bullet_accuracy.py
+    --write-training-table``); its results on the real Hamby sets, which it never saw, are in
+    the README's "Bullet results". A lead is worth an examiner's time, never an
+    identification.
 
     Parameters
     ----------
@@ -262,9 +260,13 @@ def compare_bullets(
         ]
         pairs_by_phase.append(pairs)
         if pairs:
-            phase_scores[phase] = float(np.mean([score for *_, score in pairs]))
+            phase_scores[phase] = phase_score(
+                [score for *_, score in pairs], drop_fraction=config.damaged_land_fraction
+            )
     phase = int(np.nanargmax(phase_scores))
     score = float(phase_scores[phase])
+    others = np.delete(phase_scores, phase)
+    margin = score - float(np.nanmean(others)) if np.isfinite(others).any() else float("nan")
     return BulletComparison(
         score=score,
         lead=score >= config.lead_threshold,
@@ -273,73 +275,60 @@ def compare_bullets(
         land_scores=land_scores,
         phase_scores=phase_scores,
         aligned_pairs=tuple(pairs_by_phase[phase]),
+        margin=margin,
     )
 
 
-def _at_pixel(land: PreparedLand, pixel_um: float) -> np.ndarray:
-    """Return the land's signature at ``pixel_um`` (linear interpolation when coarser)."""
-    signature = land.signature_um.astype(np.float64)
-    if abs(land.pixel_um - pixel_um) <= 1e-6 * pixel_um:
-        return signature
-    positions = np.arange(0.0, (signature.size - 1) * land.pixel_um + 1e-9, pixel_um)
-    source = np.arange(signature.size) * land.pixel_um
-    valid = np.isfinite(signature)
-    resampled = np.interp(positions, source[valid], signature[valid])
-    # a resampled point is missing when the nearest original one was
-    nearest = np.clip(np.rint(positions / land.pixel_um).astype(int), 0, signature.size - 1)
-    resampled[~valid[nearest]] = np.nan
-    return resampled
+def phase_score(scores: Sequence[float], *, drop_fraction: float) -> float:
+    """Return the mean of ``scores`` after the lowest ``drop_fraction`` of them (rounded down)
+    drop out."""
+    ordered = sorted(scores)
+    return float(np.mean(ordered[int(len(ordered) * drop_fraction) :]))
 
 
-def _aligned(first: np.ndarray, second: np.ndarray, lag: int) -> tuple[np.ndarray, np.ndarray]:
-    """Return both signals on a common axis where ``first[i]`` faces ``second[i - lag]``."""
-    start = min(0, lag)
-    stop = max(first.size, second.size + lag)
-    aligned_a = np.full(stop - start, np.nan)
-    aligned_b = np.full(stop - start, np.nan)
-    aligned_a[-start : -start + first.size] = first
-    aligned_b[lag - start : lag - start + second.size] = second
-    return aligned_a, aligned_b
+def _signature(land: PreparedLand) -> np.ndarray:
+    """Return the land's signature at the features' fixed spacing."""
+    return fixed_spacing(land.signature_um, pixel_um=land.pixel_um)
 
 
-def _matching_striae(
-    first: np.ndarray, second: np.ndarray, *, prominence_um: float, tolerance_px: float
-) -> tuple[int, int, int]:
-    """Return (matching, non-matching, longest consecutive run) of the first's striae.
-
-    Only the overlap (both measured) counts. A peak matches a peak, a valley a valley, within
-    ``tolerance_px`` (Chu et al. [2]_).
-    """
-    both = np.isfinite(first) & np.isfinite(second)
-    a = np.where(both, first, np.nan)
-    b = np.where(both, second, np.nan)
-    peaks_a, valleys_a = find_striae(a, prominence_um=prominence_um)
-    peaks_b, valleys_b = find_striae(b, prominence_um=prominence_um)
-    striae = sorted(
-        [(int(p), _has_partner(p, peaks_b, tolerance_px)) for p in peaks_a]
-        + [(int(v), _has_partner(v, valleys_b, tolerance_px)) for v in valleys_a]
+def _features(a: np.ndarray, b: np.ndarray, config: BulletConfig) -> LandFeatures | None:
+    return land_features(
+        a,
+        b,
+        max_lag_um=config.max_lag_um,
+        min_overlap_fraction=config.min_overlap_fraction,
+        tolerance_um=config.striae_tolerance_um,
     )
-    matched = [is_match for _, is_match in striae]
-    longest = run = 0
-    for is_match in matched:
-        run = run + 1 if is_match else 0
-        longest = max(longest, run)
-    return sum(matched), len(matched) - sum(matched), longest
 
 
-def _has_partner(position: int, candidates: np.ndarray, tolerance_px: float) -> bool:
-    """Return whether some candidate lies within ``tolerance_px`` of ``position``."""
-    return bool(candidates.size) and bool(np.min(np.abs(candidates - position)) <= tolerance_px)
+def _scores(features: Sequence[LandFeatures | None]) -> np.ndarray:
+    """Return the land model's score of each pair's features (0 where there are none)."""
+    scores = np.zeros(len(features))
+    present = [index for index, item in enumerate(features) if item is not None]
+    if present:
+        rows = np.stack([features[index].vector for index in present])  # type: ignore[union-attr]
+        scores[present] = default_land_model().probability(rows)
+    return scores
 
 
-def land_score_matrix(
-    first: Sequence[PreparedLand],
-    second: Sequence[PreparedLand],
-    *,
-    config: BulletConfig = DEFAULT_BULLET_CONFIG,
-) -> np.ndarray:
-    """Return the matrix of land scores of every land of ``first`` against every of ``second``."""
-    return np.array(
-        [[compare_lands(a, b, config=config).score for b in second] for a in first],
-        dtype=np.float64,
+def _land_comparison(features: LandFeatures | None, score: float) -> LandComparison:
+    """Return the public record of one land pair's features and score."""
+    if features is None:
+        return LandComparison(0.0, 0.0, 0.0, 0.0, 0, 0, 0, float("nan"))
+    return LandComparison(
+        score=score,
+        ccf=features.ccf,
+        lag_um=features.lag_um,
+        overlap_um=features.overlap_um,
+        matching_striae=features.matching_striae,
+        non_matching_striae=features.non_matching_striae,
+        consecutive_matching_striae=features.cms,
+        distance_um=features.distance_um,
+        rough_ccf=features.rough_ccf,
+        distance=features.distance,
+        distance_sd=features.distance_sd,
+        consecutive_non_matching_striae=features.cnms,
+        sum_peaks=features.sum_peaks,
+        cmps=features.cmps,
+        ccf_excess=features.ccf_excess,
     )

@@ -160,7 +160,7 @@ def prepare_land(surface: Surface, *, config: BulletConfig = DEFAULT_BULLET_CONF
     crosscut_row = find_crosscut(oriented, pixel_um=pixel_um, config=config)
     profile = band_profile(oriented, crosscut_row, band_px=band_px)
     try:
-        left, right = find_grooves(profile, pixel_um=pixel_um, rise_um=config.groove_rise_um)
+        left, right = land_grooves(oriented, crosscut_row, pixel_um=pixel_um, config=config)
     except ValueError as error:
         raise EvidenceError(source, f"no land cross-section found: {error}") from None
     margin_px = round(config.groove_margin_um / pixel_um)
@@ -187,6 +187,49 @@ def prepare_land(surface: Surface, *, config: BulletConfig = DEFAULT_BULLET_CONF
         sha256=surface.sha256,
         source=surface.source,
     )
+
+
+def land_grooves(
+    oriented: np.ndarray, crosscut_row: int, *, pixel_um: float, config: BulletConfig
+) -> tuple[int, int]:
+    """Return the columns (left, right) of the groove shoulders' feet of an upright land.
+
+    The grooves run parallel to the striae, so once the striae stand upright every
+    cross-section should find them in the same columns. They are found on the cross-section at
+    ``crosscut_row`` and on those ``crosscut_span_um`` and twice that further from the heel
+    (where the scan reaches), and the median of each side is taken: a dent or a deep scratch
+    that fakes a shoulder on one cross-section is outvoted by the others.
+
+    Raises
+    ------
+    ValueError
+        When the cross-section at ``crosscut_row`` has fewer than 3 measured points.
+    """
+    band_px = max(1, round(config.crosscut_band_um / pixel_um))
+    span_px = max(1, round(config.crosscut_span_um / pixel_um))
+    found = [
+        find_grooves(
+            band_profile(oriented, crosscut_row, band_px=band_px),
+            pixel_um=pixel_um,
+            rise_um=config.groove_rise_um,
+        )
+    ]
+    for step in (1, 2):
+        row = crosscut_row - step * span_px
+        if row - band_px // 2 < 0:
+            break
+        try:
+            found.append(
+                find_grooves(
+                    band_profile(oriented, row, band_px=band_px),
+                    pixel_um=pixel_um,
+                    rise_um=config.groove_rise_um,
+                )
+            )
+        except ValueError:
+            continue
+    lefts, rights = zip(*found, strict=True)
+    return int(np.median(lefts)), int(np.median(rights))
 
 
 def orient_land(

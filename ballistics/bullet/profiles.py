@@ -22,6 +22,8 @@ from scipy import ndimage
 from ballistics.casing.filters import cutoff_to_sigma_px
 
 _TUKEY_C = 4.685
+# a groove shoulder climbs at least this steeply (µm per µm of the smoothed cross-section)
+_SHOULDER_SLOPE = 0.25
 
 
 def gaussian_smooth_profile(
@@ -84,8 +86,10 @@ def find_grooves(
 
     The land is a curved arc; at each edge the surface climbs onto the groove-engraved area.
     The profile is smoothed, its robust quadratic (fitted twice, the second time on the land
-    found by the first) removed, and from the centre outwards the groove is the lowest point of
-    the residual before it first rises ``rise_um`` above that lowest point. A side with no such
+    found by the first) removed, and from the centre outwards the shoulder is where the residual
+    first rises ``rise_um`` above its lowest point of the last ``back_um``; its foot, the
+    groove, is where that climb begins (walking back down it until it flattens, never past the
+    lowest point). A side with no such
     rise (the scan stops before the shoulder) ends at its last measured point. This is the
     valley-of-the-shoulder idea of the rollapply groove finder of Hare et al. [1]_, made
     threshold-based so that it needs no smoothing window tuned per scanner.
@@ -103,8 +107,13 @@ def find_grooves(
         residual = smooth - fit
         centre = _land_centre(residual, left, right)
         back_px = max(1, round(back_um / pixel_um))
-        left = _walk_to_groove(residual, centre, step=-1, rise_um=rise_um, back_px=back_px)
-        right = _walk_to_groove(residual, centre, step=1, rise_um=rise_um, back_px=back_px)
+        climb_px = _SHOULDER_SLOPE * pixel_um
+        left, right = (
+            _walk_to_groove(
+                residual, centre, step=step, rise_um=rise_um, back_px=back_px, climb_px=climb_px
+            )
+            for step in (-1, 1)
+        )
     return left, right
 
 
@@ -116,7 +125,13 @@ def _land_centre(residual: np.ndarray, left: int, right: int) -> int:
 
 
 def _walk_to_groove(
-    residual: np.ndarray, centre: int, *, step: int, rise_um: float, back_px: int
+    residual: np.ndarray,
+    centre: int,
+    *,
+    step: int,
+    rise_um: float,
+    back_px: int,
+    climb_px: float = 0.0,
 ) -> int:
     """Walk from ``centre`` in direction ``step``; return the foot of the first shoulder.
 
@@ -139,8 +154,28 @@ def _walk_to_groove(
         lowest = np.nanmin(window)
         if value - lowest >= rise_um:
             low = np.flatnonzero(window <= lowest + 0.2 * rise_um) + first
-            return int(low.max() if step > 0 else low.min())
+            foot = int(low.max() if step > 0 else low.min())
+            return _shoulder_foot(residual, index, step=step, inner=foot, climb_px=climb_px)
     return last_measured
+
+
+def _shoulder_foot(
+    residual: np.ndarray, index: int, *, step: int, inner: int, climb_px: float
+) -> int:
+    """Return the foot of the shoulder climbing at ``index``: walking back inwards from it, the
+    first point where the smoothed residual climbs less than ``climb_px`` per point (a quarter
+    of a micrometre per micrometre), but never inside ``inner`` (the lowest point before the
+    climb).
+
+    A deep stria next to the groove is lower than the land's edge; the lowest point alone would
+    put the groove on that stria, tens of micrometres inside the land.
+    """
+    position = index
+    while position - step != inner and np.isfinite(residual[position - step]):
+        if residual[position] - residual[position - step] < climb_px:
+            break
+        position -= step
+    return position
 
 
 def normalised_cross_correlation(

@@ -5,6 +5,11 @@ engraves on every bullet it fires. A *firing* renders one land as a raw scan loo
 curved surface of the bullet, the land's striae shifted sideways by a known amount with fresh
 noise, the groove shoulders climbing at both edges, a ragged and damaged base at the heel and
 missing points.
+
+This is the small, fast renderer of the unit tests and ``ballistics demo`` (one land profile,
+one make). The full generator, with makes of 4-8 lands, class and individual striae, jacket
+hardness, resolutions, tilt, missing rows, damage and tank rash, and the X3P files with their
+truth, is :mod:`ballistics.synthetic.bullets`; the land model is fitted and measured on it.
 """
 
 from __future__ import annotations

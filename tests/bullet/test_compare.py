@@ -7,7 +7,12 @@ import dataclasses
 import numpy as np
 import pytest
 
-from ballistics.bullet import PreparedBullet, compare_bullets, compare_lands
+from ballistics.bullet import (
+    DEFAULT_BULLET_CONFIG,
+    PreparedBullet,
+    compare_bullets,
+    compare_lands,
+)
 from ballistics.bullet.land import PreparedLand
 from tests.bullet.lands import LANDS, fire
 
@@ -34,7 +39,7 @@ def test_known_matches_score_above_known_non_matches(synthetic_bullets) -> None:
         if i != j
     ] + [compare_lands(a.lands[i], other.lands[j]).score for i in range(3) for j in range(3)]
     assert min(matches) > max(non_matches)
-    assert min(matches) > 0.6 > max(non_matches)
+    assert min(matches) > DEFAULT_BULLET_CONFIG.lead_threshold > max(non_matches)
 
 
 def test_different_resolutions_are_compared_at_the_coarser() -> None:

@@ -1,8 +1,10 @@
 """The issue's acceptance checks on the real Hamby scans in ../shared/data (skipped without it).
 
-Hamby 252: the 4 known-match land pairs of the official key score above every known non-match
-land pair, and the known-match bullet pair is found at the right phase. Hamby 44 barrel 1:
-bullets 1 and 2 are a lead at the right phase, also with one land removed.
+The land model and the lead threshold are fitted on synthetic bullets only, so every check here
+is on held-out data. Hamby 252: the 4 known-match land pairs of the official key score above
+every known non-match land pair, and the known-match bullet pair is found at the right phase.
+Hamby 44 barrel 1: the 6 known-match land pairs above the threshold and the 30 non-matches below
+it; bullets 1 and 2 are a lead at the right phase, also with one land removed.
 """
 
 from __future__ import annotations
@@ -13,7 +15,13 @@ import itertools
 import numpy as np
 import pytest
 
-from ballistics.bullet import PreparedBullet, PreparedLand, compare_bullets, compare_lands
+from ballistics.bullet import (
+    DEFAULT_BULLET_CONFIG,
+    PreparedBullet,
+    PreparedLand,
+    compare_bullets,
+    compare_lands,
+)
 from ballistics.bullet import prepare_land as prepare
 from tests.real_data import DATA, real_surface
 
@@ -53,6 +61,18 @@ def test_hamby252_known_match_lands_above_every_non_match(hamby252) -> None:
         (matches if row_a["land_key"] == row_b["land_key"] else non_matches).append(score)
     assert len(matches) == 4 and len(non_matches) == 51
     assert min(matches) > max(non_matches)  # AUC 1.0
+
+
+def test_hamby44_known_match_lands_above_every_non_match(hamby44) -> None:
+    # the land model was fitted on synthetic bullets only: these lands are held out
+    matches, non_matches = [], []
+    for (row_a, a), (row_b, b) in itertools.combinations(hamby44.values(), 2):
+        if row_a["specimen"] == row_b["specimen"]:
+            continue
+        score = compare_lands(a, b).score
+        (matches if row_a["land_key"] == row_b["land_key"] else non_matches).append(score)
+    assert len(matches) == 6 and len(non_matches) == 30
+    assert min(matches) > DEFAULT_BULLET_CONFIG.lead_threshold > max(non_matches)
 
 
 def test_hamby252_bullet_pair_at_the_right_phase(hamby252) -> None:
