@@ -15,7 +15,7 @@ import pytest
 
 from ballistics.io import read_x3p
 from ballistics.io.x3p_orientation import declared_orientation
-from tests.io.test_x3p import make_x3p, ramp, write
+from tests.io.x3p_files import make_x3p, ramp, write
 
 IDENTITY = "<r11>1</r11><r12>0</r12><r13>0</r13><r21>0</r21><r22>1</r22><r23>0</r23>" + (
     "<r31>0</r31><r32>0</r32><r33>1</r33>"

@@ -12,7 +12,7 @@ import pytest
 from api.store import repository
 from tests.api.network import ADMIN, EXAMINER, LABS
 from tests.api.web.pages import form_token, has_label, sign_in
-from tests.api.web.test_ui_queue import decide, queue_of, store_links
+from tests.api.web.queue import decide, queue_of, store_links
 
 ACTOR = f"Admin ({ADMIN})"
 CI_LAB = LABS[2][0]
