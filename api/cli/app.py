@@ -18,7 +18,7 @@ from typing import Annotated
 
 import typer
 
-from api.cli import compare, evidence, server
+from api.cli import compare, evidence, server, worker
 from api.cli.agency import agency_app
 from api.cli.options import (
     DEBUG_VARIABLE,
@@ -89,6 +89,7 @@ app.command()(evidence.reindex)
 app.add_typer(agency_app, name="agency")
 app.add_typer(user_app, name="user")
 app.command()(server.serve)
+app.command()(worker.worker)
 
 
 @contextmanager

@@ -31,6 +31,15 @@ def serve(
         int, typer.Option("--port", envvar="BALLISTICS_PORT", help="Port to listen on.")
     ] = 8000,
     workers: WorkersOption = None,
+    jobs: Annotated[
+        bool | None,
+        typer.Option(
+            "--jobs/--no-jobs",
+            help="Run the correlation jobs in this process; --no-jobs leaves them to "
+            "`ballistics worker` processes on the same database.  [default: "
+            "$BALLISTICS_JOB_WORKER, else --jobs]",
+        ),
+    ] = None,
     store: StoreOption = DEFAULT_STORE,
     debug: DebugOption = False,
 ) -> None:
@@ -44,6 +53,8 @@ def serve(
     changes: dict[str, Any] = {"store": store, "host": host, "port": port}
     if workers is not None:
         changes["compare_workers"] = workers
+    if jobs is not None:
+        changes["job_worker"] = jobs
     database_url = database_url_from_environment()
     if database_url is not None:
         changes["database_url"] = database_url

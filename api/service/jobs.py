@@ -29,6 +29,7 @@ from api.service.upload import CORRELATE_JOB
 from api.store import repository
 from api.store.errors import ConflictError
 from api.store.models import Job
+from api.store.repository.jobs import release_job
 
 if TYPE_CHECKING:
     from api.service.core import EvidenceService
@@ -87,14 +88,21 @@ class JobRunner:
         The open service whose store holds the jobs.
     config
         Polling, heartbeat and recovery settings.
+    name
+        How its claims name it in the jobs table (default: host, process id, thread).
     """
 
     def __init__(
-        self, service: EvidenceService, *, config: JobRunnerConfig = DEFAULT_JOB_RUNNER_CONFIG
+        self,
+        service: EvidenceService,
+        *,
+        config: JobRunnerConfig = DEFAULT_JOB_RUNNER_CONFIG,
+        name: str | None = None,
     ) -> None:
         self.service = service
         self.config = config
-        self.name = worker_name()
+        self.name = name or worker_name()
+        self._current: Job | None = None  # the job claimed and not yet recorded
         self._stop = threading.Event()
         self._signal = threading.Event()  # set by wake() and stop(): look at the queue now
         self._thread: threading.Thread | None = None
@@ -112,13 +120,35 @@ class JobRunner:
         self._thread = threading.Thread(target=self._loop, name="ballistics-jobs", daemon=True)
         self._thread.start()
 
-    def stop(self, *, timeout_s: float = 30.0) -> None:
-        """Ask the thread to stop after its current job and wait for it."""
-        self._stop.set()
-        self._signal.set()
+    def stop(self, *, timeout_s: float = 30.0) -> bool:
+        """Ask the thread to stop after its current job and wait up to ``timeout_s`` for it;
+        return whether it stopped (False: still on its job, see :meth:`release_current`)."""
+        self.request_stop()
         if self._thread is not None:
             self._thread.join(timeout_s)
+            if self._thread.is_alive():
+                return False
             self._thread = None
+        return True
+
+    def request_stop(self) -> None:
+        """Ask the thread to stop after its current job, without waiting."""
+        self._stop.set()
+        self._signal.set()
+
+    def release_current(self) -> bool:
+        """Return the job this runner is on to the queue, for another worker (the process is
+        about to exit without finishing it); return whether there was one."""
+        job = self._current
+        if job is None:
+            return False
+        try:
+            with self.service.store.transaction(write=True) as session:
+                release_job(session, job)
+        except ConflictError:  # recorded or taken over meanwhile
+            return False
+        logger.warning("job %d released unfinished, for another worker", job.id)
+        return True
 
     def wake(self) -> None:
         """Look at the queue now (an upload just queued a job) instead of at the next poll."""
@@ -153,6 +183,7 @@ class JobRunner:
             if job is None:
                 return False
             session.expunge(job)
+        self._current = job
         beating = threading.Event()
         heartbeat = threading.Thread(
             target=self._heartbeat,
@@ -166,7 +197,10 @@ class JobRunner:
         finally:
             beating.set()
             heartbeat.join()
-        self._record(job, error)
+        try:
+            self._record(job, error)
+        finally:
+            self._current = None
         return True
 
     # --- internals -----------------------------------------------------------------------------

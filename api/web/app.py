@@ -16,12 +16,13 @@ from fastapi import Depends, FastAPI
 
 from api.service.config import DEFAULT_SERVICE_CONFIG
 from api.service.core import EvidenceService
-from api.service.jobs import JobRunner, JobRunnerConfig
+from api.service.jobs_worker import BackgroundJobs
 from api.store import repository
+from api.store.repository.jobs import queue_stats
 from api.web.access import RequireApiKey, Service
 from api.web.docs import install_docs
 from api.web.errors import BodySizeLimit, install_error_handlers, refuse_nul_characters
-from api.web.routes import audit, cases, compare, exhibits, links, search
+from api.web.routes import audit, cases, compare, exhibits, links, metrics, search
 from api.web.schemas import Health
 from api.web.sessions import install_sessions
 from api.web.settings import ApiSettings, get_settings
@@ -74,23 +75,16 @@ def create_app(
         assert opened is not None
         app.state.settings = active
         app.state.service = opened
-        runner = None
-        if active.job_worker:
-            stale = active.job_stale_after_s
-            runner = JobRunner(
-                opened,
-                config=JobRunnerConfig(
-                    stale_after_s=stale, heartbeat_s=min(5.0, stale / 4), retry_after_s=stale
-                ),
-            )
-            runner.start()
-        app.state.job_runner = runner
+        background = BackgroundJobs.start(
+            opened, run_jobs=active.job_worker, stale_after_s=active.job_stale_after_s
+        )
+        app.state.job_runner = background.runner
+        app.state.change_listener = background.listener
         logger.info("serving the store %s", active.store)
         try:
             yield
         finally:
-            if runner is not None:
-                runner.stop()
+            background.stop()
             if owned:
                 opened.close()
 
@@ -124,21 +118,25 @@ def create_app(
         """Whether the server is up, and what it has loaded (no key needed)."""
         with service.store.transaction() as session:
             count = repository.count_exhibits(session)
+            queue = queue_stats(session)
         partitions = {
             f"{kind}/{modality}": service.index.count((kind, modality))
             for kind, modality in service.index.partitions()
         }
         runner = getattr(app.state, "job_runner", None)
+        listener = getattr(app.state, "change_listener", None)
         return Health(
             status="ok",
             version=_package_version(),
             database=service.store.backend,
             exhibits=int(count),
             index=partitions,
-            jobs=service.job_counts(),
+            jobs=queue.by_status,
             job_worker=runner is not None and runner.running,
+            oldest_pending_job_s=queue.oldest_pending_s,
+            listening=listener is not None and listener.listening.is_set(),
         )
 
-    for module in (exhibits, search, links, cases, compare, audit):
+    for module in (exhibits, search, links, cases, compare, audit, metrics):
         app.include_router(module.router)
     return app

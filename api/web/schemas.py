@@ -25,6 +25,14 @@ class Health(_Answer):
     index: dict[str, int] = Field(description="vectors per (kind/modality) partition")
     jobs: dict[str, int] = Field(description="correlation jobs per status")
     job_worker: bool
+    oldest_pending_job_s: float | None = Field(
+        default=None, description="seconds the oldest waiting job has waited (null: none)"
+    )
+    listening: bool = Field(
+        default=False,
+        description="whether other processes' new exhibits and jobs are heard at once "
+        "(PostgreSQL notifications)",
+    )
 
 
 class ExhibitCreated(_Answer):

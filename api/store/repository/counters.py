@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from api.store.models import (
     StoreState,
 )
+from api.store.notify import EXHIBITS, notify
 
 
 @dataclass(frozen=True)
@@ -83,4 +84,6 @@ def _advance_store_state(session: Session, column: str) -> int:
         except IntegrityError:  # created by a concurrent transaction meanwhile
             pass
         value = session.execute(statement).scalar_one()
+    # other processes' listeners catch their index up once this transaction commits
+    notify(session, EXHIBITS)
     return int(value)

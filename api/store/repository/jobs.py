@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Result, func, select, update
@@ -16,6 +17,7 @@ from api.store.models import (
     Job,
     utc_now,
 )
+from api.store.notify import JOBS, notify
 from api.store.repository._common import _identifier
 
 logger = logging.getLogger(__name__)
@@ -42,6 +44,7 @@ def enqueue_job(
     )
     session.add(job)
     session.flush()
+    notify(session, JOBS)  # workers on other processes look at the queue once this commits
     return job
 
 
@@ -207,6 +210,29 @@ def fail_job(session: Session, job: Job, error: str, *, retry_after_s: float = 6
     return _update_claimed(session, job, status="failed", last_error=message, finished_at=now)
 
 
+def release_job(session: Session, job: Job) -> Job:
+    """Return a claimed job to the queue at once, for another worker (a worker stopping).
+
+    The attempt stays counted: the next claim counts another, so that this worker, should it
+    still write, no longer matches the claim (:func:`finish_job` raises ConflictError).
+
+    Raises
+    ------
+    ConflictError
+        As :func:`finish_job`.
+    """
+    released = _update_claimed(
+        session,
+        job,
+        status="pending",
+        worker=None,
+        available_at=utc_now(),
+        last_error="released by a worker that stopped",
+    )
+    notify(session, JOBS)
+    return released
+
+
 def requeue_stale_jobs(session: Session, *, stale_after_s: float) -> int:
     """Return running jobs whose worker fell silent ``stale_after_s`` ago to the queue.
 
@@ -238,6 +264,8 @@ def requeue_stale_jobs(session: Session, *, stale_after_s: float) -> int:
             execution_options={"synchronize_session": False},
         )
     )
+    if requeued:
+        notify(session, JOBS)
     if exhausted or requeued:
         logger.warning(
             "requeued %d stale jobs, failed %d that had no attempt left", requeued, exhausted
@@ -282,3 +310,47 @@ def count_jobs_by_status(session: Session) -> dict[str, int]:
     """Return the number of jobs of each status (statuses without jobs left out)."""
     rows = session.execute(select(Job.status, func.count()).group_by(Job.status))
     return {str(status): int(count) for status, count in rows}
+
+
+@dataclass(frozen=True)
+class QueueStats:
+    """The queue as an operator watches it.
+
+    Parameters
+    ----------
+    by_status
+        Jobs per status (statuses without jobs left out).
+    due
+        Pending jobs that a worker may take now (the others wait for a retry).
+    oldest_pending_s
+        Seconds since the oldest pending job was queued (None: none pending).
+    """
+
+    by_status: dict[str, int]
+    due: int
+    oldest_pending_s: float | None
+
+    @property
+    def pending(self) -> int:
+        """Jobs waiting for a worker, due now or later."""
+        return self.by_status.get("pending", 0)
+
+
+def queue_stats(session: Session) -> QueueStats:
+    """Return the queue's length, the age of its oldest pending job and jobs per status."""
+    now = utc_now()
+    due, oldest = session.execute(
+        select(
+            func.count().filter(Job.available_at <= now),
+            func.min(Job.created_at),
+        ).where(Job.status == "pending")
+    ).one()
+    age = None if oldest is None else max(0.0, (now - _aware(oldest)).total_seconds())
+    return QueueStats(by_status=count_jobs_by_status(session), due=int(due), oldest_pending_s=age)
+
+
+def _aware(moment: datetime.datetime) -> datetime.datetime:
+    # aggregates bypass the column type that makes values aware: SQLite gives naive UTC
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=datetime.UTC)
+    return moment
