@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+
 from ballistics.bullet.compare import PreparedBullet
 from ballistics.bullet.config import DEFAULT_BULLET_CONFIG, BulletConfig
-from ballistics.bullet.land import check_land_resolution, prepare_land
+from ballistics.bullet.land import check_land_resolution, orient_land, prepare_land
+from ballistics.bullet.profiles import gaussian_smooth_profile
 from ballistics.errors import EvidenceError
 from ballistics.surface import Surface
 
@@ -19,7 +24,7 @@ _PIXEL_TOLERANCE = 0.01
 _LAND_NUMBER = re.compile(r"(?:land|lea)[\s_-]*(\d+)", re.IGNORECASE)
 _DIGITS = re.compile(r"(\d+)")
 # a land of a 0.50-calibre rifle is about 3 mm wide with its shoulders; a whole circumference of
-# a 9 mm bullet is 28 mm
+# a 9 mm bullet is 28 mm: one scan longer than this is split into lands
 _MAX_LAND_SCAN_UM = 5000.0
 
 
@@ -63,8 +68,9 @@ def read_bullet(
 
     Notes
     -----
-    A single X3P of the whole circumference (the contract's other bullet form) is not split
-    into lands yet: such a file is refused when its land is wider than 5 mm.
+    A single X3P longer than 5 mm is taken as the whole circumference (the contract's other
+    bullet form) and split into its lands in the middle of the grooves
+    (:func:`split_circumference`), numbered from the left of the upright scan.
     """
     from ballistics.io import read_surface
     from ballistics.io.declared import declared_files
@@ -100,6 +106,8 @@ def prepare_bullet(
         raise ValueError(f"give one name per land scan: {len(surfaces)} scans, {len(names)} names.")
     if not surfaces:
         raise EvidenceError(source, "no land scans given; a bullet needs one scan per land.")
+    if len(surfaces) == 1 and _scan_length_um(surfaces[0]) > _MAX_LAND_SCAN_UM:
+        return _prepare_circumference(surfaces[0], name=names[0], source=source, config=config)
     lands = []
     pixel_um = None
     for surface, name in zip(surfaces, names, strict=True):
@@ -164,14 +172,98 @@ def land_paths(
     return paths, ", ".join(str(p) for p in paths)
 
 
+def _scan_length_um(surface: Surface) -> float:
+    """Return the longer side of a scan, micrometres."""
+    return max(surface.shape) * surface.pixel_um
+
+
+def _prepare_circumference(
+    surface: Surface, *, name: str, source: str, config: BulletConfig
+) -> PreparedBullet:
+    """Return the prepared bullet of one whole-circumference scan, split into its lands.
+
+    A land that cannot be prepared (damaged, a piece cut at the scan's ends) drops out; the
+    others keep their positions, numbered from the left of the oriented scan.
+    """
+    lands, numbers = [], []
+    pieces = split_circumference(surface, config=config)
+    if len(pieces) < 2:
+        raise EvidenceError(
+            name,
+            f"the scan is {_scan_length_um(surface) / 1000:.1f} mm long, more than one land, "
+            "but no groove was found to split it into lands; scan (or crop) one X3P per land "
+            "and give their folder.",
+        )
+    for number, piece in enumerate(pieces, start=1):
+        try:
+            lands.append(prepare_land(piece, config=config))
+        except EvidenceError:
+            continue
+        numbers.append(number)
+    if not lands:
+        raise EvidenceError(
+            name,
+            f"the scan is {_scan_length_um(surface) / 1000:.1f} mm long, more than one land, and "
+            f"none of the {len(pieces)} pieces between its grooves holds a usable land; scan "
+            "(or crop) one X3P per land and give their folder.",
+        )
+    return PreparedBullet(tuple(lands), tuple(numbers), source=source or name)
+
+
+def split_circumference(
+    surface: Surface, *, config: BulletConfig = DEFAULT_BULLET_CONFIG
+) -> list[Surface]:
+    """Return the land scans of a whole-circumference scan, cut in the middle of the grooves.
+
+    The scan is turned upright (striae vertical, heel at the bottom), its cross-section (median
+    of the upper half of the rows, smoothed at 50 µm) split into high and low halfway between
+    its 10th and 90th percentiles: the groove engraved areas, where the bullet keeps its
+    surface, stand above the lands pressed into it. Every high run at least 100 µm long is a
+    groove, and the scan is cut in its middle; each piece holds one land with both shoulders.
+    """
+    values = orient_land(
+        np.asarray(surface.values, dtype=np.float64),
+        striae_direction=config.striae_direction,
+        heel_end=config.heel_end,
+    )
+    pixel_um = surface.pixel_um
+    upper = values[: max(1, values.shape[0] // 2)]
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        profile = np.nanmedian(upper, axis=0)
+    smooth = gaussian_smooth_profile(profile, cutoff_um=50.0, pixel_um=pixel_um)
+    measured = smooth[np.isfinite(smooth)]
+    if measured.size < 3:
+        return [surface]
+    low, high = np.percentile(measured, [10, 90])
+    raised = np.where(np.isfinite(smooth), smooth > (low + high) / 2, False)
+    cuts = [0]
+    edges = np.flatnonzero(np.diff(np.r_[0, raised.astype(np.int8), 0]))
+    for start, stop in zip(edges[0::2], edges[1::2], strict=True):
+        if (stop - start) * pixel_um >= 100.0 and 0 < (start + stop) // 2 < raised.size:
+            cuts.append((start + stop) // 2)
+    cuts.append(raised.size)
+    cuts = sorted(set(cuts))
+    return [
+        Surface(
+            values[:, first:stop],
+            pixel_um=pixel_um,
+            modality=surface.modality,
+            source=f"{surface.source or 'scan'} land {number}",
+        )
+        for number, (first, stop) in enumerate(itertools.pairwise(cuts), start=1)
+        if (stop - first) * pixel_um >= config.min_land_width_um
+    ]
+
+
 def _refuse_circumference(surface: Surface, path: Path) -> None:
-    """Refuse a scan much wider than any land: a whole circumference is not split yet."""
-    rows, columns = surface.shape
-    longest_um = max(rows, columns) * surface.pixel_um
+    """Refuse, among several land scans, one much wider than any land (a whole circumference is
+    split into lands only when it is the bullet's one file)."""
+    longest_um = _scan_length_um(surface)
     if longest_um > _MAX_LAND_SCAN_UM:
         raise EvidenceError(
             str(path),
-            f"the scan is {longest_um / 1000:.1f} mm long, more than one land-engraved area; "
-            "whole-circumference scans are not split into lands yet: scan (or crop) one X3P "
-            "per land and give their folder.",
+            f"the scan is {longest_um / 1000:.1f} mm long, more than one land-engraved area, "
+            "among other land scans; give a whole-circumference scan alone (it is split into "
+            "lands), or one X3P per land.",
         )

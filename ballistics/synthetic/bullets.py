@@ -527,9 +527,7 @@ def write_bullet(bullet: SyntheticBullet, folder: str | os.PathLike[str]) -> Pat
 
 def _plain(value: object) -> object:
     """JSON form of numpy values in the truth."""
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
+    if isinstance(value, np.generic | np.ndarray):
         return value.tolist()
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
@@ -602,3 +600,50 @@ def make_bullet_set(
                     )
                 )
     return plans
+
+
+def render_circumference(
+    barrel: Barrel,
+    ammunition: BulletAmmunition,
+    *,
+    seed: int,
+    scan: ScanSettings,
+    groove_um: float = 700.0,
+    depth_um: float = 30.0,
+) -> tuple[Surface, list[tuple[int, int]]]:
+    """Return a whole-circumference scan of one bullet, unrolled, and each land's columns.
+
+    Heights are relative to the unfired radius (the cylinder unrolled): land engraved areas
+    lie ``depth_um`` deep with their striae, groove engraved areas stay at the surface, steep
+    shoulders join them. The windows ``(first, stop column)`` hold each land with both its
+    shoulders, cut in the middle of the grooves: the lands "written separately".
+    """
+    random = np.random.default_rng([seed, 41])
+    make = barrel.make
+    pixel = scan.pixel_um
+    rows = round(scan.length_um / pixel)
+    y = (rows - 1 - np.arange(rows)) * pixel
+    slope = np.tan(np.radians(make.twist_deg)) * (1 if make.twist == "right" else -1)
+    pieces, windows, column = [], [], 0
+    for land, width in enumerate(make.land_width_um):
+        shot = fired_striae(barrel.striae[land], hardness=ammunition.hardness, seed=seed + land)
+        sampled = ndimage.gaussian_filter1d(shot, max(pixel / 2.5, _FINE_UM) / _FINE_UM)
+        columns = round((width + groove_um) / pixel)
+        x = np.arange(columns) * pixel - groove_um / 2  # 0 at the land's left edge
+        position = x[None, :] + y[:, None] * slope + _SHIFT_ROOM_UM
+        striae = np.interp(position / _FINE_UM, np.arange(shot.size), sampled)
+        outside = np.maximum(-x, x - width)
+        rise = np.clip(outside / 30.0, 0.0, 1.0)[None, :]
+        heights = (1 - rise) * (striae - depth_um)
+        heights += random.normal(0.0, scan.noise_um, heights.shape)
+        _heel(heights, pixel=pixel, random=random)
+        pieces.append(heights)
+        windows.append((column, column + columns))
+        column += columns
+    surface = Surface(
+        np.concatenate(pieces, axis=1),
+        pixel_um=pixel,
+        modality=Modality.TOPOGRAPHY,
+        source="circumference",
+    )
+    return surface, windows

@@ -88,8 +88,12 @@ def test_land_scan_with_no_valid_rows_is_refused(tmp_path: Path) -> None:
         read_bullet(tmp_path)
 
 
-def test_whole_circumference_scan_is_refused(tmp_path: Path) -> None:
+def test_circumference_without_lands_is_refused_and_mixed_with_lands_too(tmp_path: Path) -> None:
     wide = Surface(np.zeros((40, 2000)), pixel_um=3.125, modality="topography")
     write_x3p(wide, tmp_path / "circumference.x3p")
-    with pytest.raises(EvidenceError, match="not split into lands yet"):
+    with pytest.raises(EvidenceError, match="no groove was found"):
         read_bullet(tmp_path / "circumference.x3p")
+    land = render_land(barrel_striae(seed=1, pixel_um=PIXEL_UM)[0], seed=2, pixel_um=PIXEL_UM)
+    write_x3p(land.surface, tmp_path / "x-Land_1.x3p")
+    with pytest.raises(EvidenceError, match="give a whole-circumference scan alone"):
+        read_bullet([tmp_path / "x-Land_1.x3p", tmp_path / "circumference.x3p"])

@@ -7,9 +7,11 @@ import json
 import numpy as np
 import pytest
 
-from ballistics.bullet import prepare_land, read_bullet
+from ballistics.bullet import compare_bullets, prepare_bullet, prepare_land, read_bullet
 from ballistics.bullet.features import fixed_spacing, land_features
 from ballistics.bullet.land import estimate_striae_slope, orient_land
+from ballistics.io import write_x3p
+from ballistics.surface import Surface
 from ballistics.synthetic.bullets import (
     SYNTHETIC_BULLETS_VERSION,
     BulletAmmunition,
@@ -18,6 +20,7 @@ from ballistics.synthetic.bullets import (
     make_barrel,
     make_barrel_make,
     make_bullet_set,
+    render_circumference,
     write_bullet,
 )
 
@@ -134,3 +137,25 @@ def test_bullet_sets_share_class_marks_within_a_make() -> None:
     assert first.make == second.make and first.name != second.name
     correlation = np.corrcoef(first.striae[0], second.striae[0])[0, 1]
     assert 0.0 < correlation < 0.5  # class striae shared, individual ones not
+
+
+def test_whole_circumference_scores_as_its_lands_written_separately(tmp_path) -> None:
+    make = make_barrel_make("C", seed=3, land_count=6, land_width_um=1600.0)
+    scan = ScanSettings(pixel_um=2.5, noise_um=0.1, length_um=420.0)
+    barrel, other_barrel = make_barrel(make, "C-B1", seed=1), make_barrel(make, "C-B2", seed=2)
+    whole, windows = render_circumference(barrel, BulletAmmunition("a", 0.4), seed=5, scan=scan)
+    write_x3p(whole, tmp_path / "whole.x3p")
+    lands = tmp_path / "lands"
+    lands.mkdir()
+    for number, (first, stop) in enumerate(windows, start=1):
+        piece = Surface(whole.values[:, first:stop], pixel_um=2.5, modality="topography")
+        write_x3p(piece, lands / f"C-Land_{number}.x3p")
+    from_whole, from_lands = read_bullet(tmp_path / "whole.x3p"), read_bullet(lands)
+    assert from_whole.land_numbers == from_lands.land_numbers == (1, 2, 3, 4, 5, 6)
+    for other, same in ((barrel, True), (other_barrel, False)):
+        fired, _ = render_circumference(other, BulletAmmunition("b", 0.4), seed=6, scan=scan)
+        questioned = prepare_bullet([fired], names=["q.x3p"])
+        split = compare_bullets(from_whole, questioned)
+        separate = compare_bullets(from_lands, questioned)
+        assert split.score == pytest.approx(separate.score, abs=0.02)
+        assert split.lead == separate.lead == same
