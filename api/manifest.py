@@ -2,7 +2,10 @@
 
 The format is ../shared/CONTRACT.md's: a header row in any column order; required columns
 ``path``, ``exhibit_id``, ``case_id``, ``agency``, ``country``, ``kind``; optional ``caliber``,
-``pixel_um``, ``occurred_on``; any other column is kept, per row, as exhibit metadata (of which
+``pixel_um``, ``occurred_on``, ``orientation`` (``as_stored``, the default, or ``mirrored``: the
+file's rows are stored bottom-up relative to the casing seen from its base, see
+:mod:`ballistics.io.intake_orientation`; recorded in the exhibit's metadata when ``mirrored``);
+any other column is kept, per row, as exhibit metadata (of which
 ``land_count`` and ``twist``, a bullet's rifling characteristics, are checked: see
 :mod:`api.rifling`).
 
@@ -33,10 +36,14 @@ from api.rifling import (
 )
 from api.store.repository import check_assigned_country_code
 from ballistics.errors import EvidenceError
+from ballistics.io import AS_STORED, check_declared_orientation
 from ballistics.items import ItemKind
 
+#: the optional column (and upload field, and exhibit metadata key) of a declared orientation
+ORIENTATION_COLUMN = "orientation"
+
 REQUIRED_COLUMNS = ("path", "exhibit_id", "case_id", "agency", "country", "kind")
-OPTIONAL_COLUMNS = ("caliber", "pixel_um", "occurred_on")
+OPTIONAL_COLUMNS = ("caliber", "pixel_um", "occurred_on", ORIENTATION_COLUMN)
 KNOWN_COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 #: longest identifier (exhibit, case, agency) the store accepts
 MAX_IDENTIFIER_LENGTH = 200
@@ -69,6 +76,9 @@ class ManifestRow:
         Micrometres per pixel for 2D images without it, or None.
     occurred_on
         The incident's date, or None.
+    orientation
+        What the lab declared of a cartridge case file's orientation: ``as_stored`` (also when
+        the cell is absent or empty) or ``mirrored``.
     metadata
         The row's cells of columns the manifest format does not define (non-empty ones only).
     """
@@ -85,6 +95,7 @@ class ManifestRow:
     pixel_um: float | None = None
     occurred_on: datetime.date | None = None
     metadata: Mapping[str, str] = field(default_factory=dict)
+    orientation: str = AS_STORED
 
 
 @dataclass(frozen=True)
@@ -233,6 +244,8 @@ def _parse_row(
     try:
         if len(cells) > len(columns):
             raise _CellError("", f"the row has {len(cells)} cells, the header {len(columns)}")
+        kind = _kind(values.get("kind", ""))
+        orientation = _orientation(values.get(ORIENTATION_COLUMN, ""), kind)
         row = ManifestRow(
             line=line,
             path_text=path_text,
@@ -241,11 +254,12 @@ def _parse_row(
             case_id=_identifier(values, "case_id"),
             agency=_identifier(values, "agency"),
             country=_country(values.get("country", "")),
-            kind=_kind(values.get("kind", "")),
+            kind=kind,
             caliber=_caliber(values.get("caliber", "")),
             pixel_um=_pixel_um(values.get("pixel_um", "")),
             occurred_on=_date(values.get("occurred_on", "")),
-            metadata=_metadata(values),
+            metadata=orientation_metadata(_metadata(values), orientation),
+            orientation=orientation,
         )
     except _CellError as error:
         field_text = f" {error.column}" if error.column else ""
@@ -323,6 +337,37 @@ def _caliber(text: str) -> str | None:
             "caliber", f"is {len(text)} characters long; the most is {MAX_CALIBER_LENGTH}"
         )
     return text or None
+
+
+def _orientation(text: str, kind: str) -> str:
+    try:
+        orientation = check_declared_orientation(text)
+    except ValueError as error:
+        raise _CellError(ORIENTATION_COLUMN, str(error)) from None
+    if orientation != AS_STORED and kind != ItemKind.CARTRIDGE_CASE:
+        raise _CellError(
+            ORIENTATION_COLUMN, f"{orientation!r} is declared for cartridge cases only, not {kind}"
+        )
+    return orientation
+
+
+def orientation_metadata(metadata: Mapping[str, str], orientation: str) -> dict[str, str]:
+    """Return ``metadata`` with a declared orientation recorded (only when not ``as_stored``)."""
+    recorded = dict(metadata)
+    if orientation != AS_STORED:
+        recorded[ORIENTATION_COLUMN] = orientation
+    return recorded
+
+
+def declared_orientation(metadata: Mapping[str, Any] | None) -> str:
+    """Return the orientation an exhibit's metadata records (``as_stored`` when none).
+
+    Raises
+    ------
+    ValueError
+        The recorded value is not a declared orientation.
+    """
+    return check_declared_orientation(str((metadata or {}).get(ORIENTATION_COLUMN) or ""))
 
 
 def _pixel_um(text: str) -> float | None:

@@ -51,6 +51,7 @@ from benchmarks._common import (
     roc_auc,
     timing_summary,
 )
+from benchmarks.orientation_table import declared_orientations
 
 DATASETS = ("fadul", "dfsc", "synthetic-topography", "synthetic-photograph")
 TABLE_COLUMNS = (
@@ -105,8 +106,10 @@ def labelled_folder(data_dir: Path, folder: str, *, name: str) -> LabelledSet:
     """Label every X3P file of ``data_dir / folder`` from ``labels.csv``.
 
     A file is matched to the row with its path *and* its SHA-256, because ``labels.csv`` lists
-    some paths twice (other processing states of the same case, with other bytes).
+    some paths twice (other processing states of the same case, with other bytes). A file is read
+    in the orientation ``benchmarks/orientations.csv`` declares for it (as stored when none).
     """
+    declared = declared_orientations(data_dir)
     with (data_dir / "labels.csv").open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     by_path: dict[str, list[dict[str, str]]] = {}
@@ -128,7 +131,7 @@ def labelled_folder(data_dir: Path, folder: str, *, name: str) -> LabelledSet:
                 f"{name}: {relative} has no labels.csv row with its sha256; left out"
             )
             continue
-        dataset.items.append(Item(path))
+        dataset.items.append(Item(path, orientation=declared.get(relative, "as_stored")))
         dataset.sources.append(matching[0]["firearm"])
     return dataset
 

@@ -38,6 +38,7 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 
 from api.pairs import compare_pairs
 from ballistics.casing.compare import DEFAULT_COMPARE_CONFIG
+from ballistics.io import AS_STORED
 from ballistics.items import Item, Pair
 from ballistics.parallel import available_cores
 from benchmarks._common import (
@@ -48,6 +49,7 @@ from benchmarks._common import (
     format_table,
     roc_auc,
 )
+from benchmarks.orientation_table import declared_orientations
 
 DFSC_FOLDERS = ("raw", "aces_processed", "older_pipeline")
 PAIR_KINDS = ("raw×raw", "raw×processed", "processed×processed")
@@ -86,8 +88,11 @@ def dfsc_scans(
 
     A file is matched to the row with its path *and* its SHA-256 (``labels.csv`` lists some
     paths twice, other processing states of the same case with other bytes). The ``processing``
-    column says raw or not; ``aces_processed`` and ``older_pipeline`` are both processed.
+    column says raw or not; ``aces_processed`` and ``older_pipeline`` are both processed. A file
+    is read in the orientation ``benchmarks/orientations.csv`` declares for it, as a lab would
+    declare it at intake (the ``older_pipeline`` files: mirrored).
     """
+    declared = declared_orientations(data_dir)
     with (data_dir / "labels.csv").open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     by_key = {(row["path"], row["sha256"]): row for row in rows}
@@ -101,9 +106,12 @@ def dfsc_scans(
             if row is None:
                 notes.append(f"{relative} has no labels.csv row with its sha256; left out")
                 continue
+            orientation = declared.get(relative, AS_STORED)
+            if orientation != AS_STORED:
+                notes.append(f"{relative}: read {orientation}, as orientations.csv declares")
             scans.append(
                 Scan(
-                    item=Item(path),
+                    item=Item(path, orientation=orientation),
                     name=f"{folder}/{path.stem}",
                     firearm=row["firearm"],
                     specimen=row["specimen"],

@@ -57,10 +57,20 @@ AGENCY = ("Benchmark lab", "NL")
 
 
 def write_manifest(dataset: LabelledSet, folder: Path) -> Path:
-    """Write an ingest manifest of ``dataset``: one case per scan, the firearm as metadata."""
+    """Write an ingest manifest of ``dataset``: one case per scan, the firearm as metadata, the
+    orientation each item declares (``benchmarks/orientations.csv``)."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{dataset.name}.csv"
-    columns = ["path", "exhibit_id", "case_id", "agency", "country", "kind", "firearm"]
+    columns = [
+        "path",
+        "exhibit_id",
+        "case_id",
+        "agency",
+        "country",
+        "kind",
+        "orientation",
+        "firearm",
+    ]
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns)
         writer.writeheader()
@@ -73,6 +83,7 @@ def write_manifest(dataset: LabelledSet, folder: Path) -> Path:
                     "agency": AGENCY[0],
                     "country": AGENCY[1],
                     "kind": "cartridge_case",
+                    "orientation": item.orientation,
                     "firearm": source,
                 }
             )

@@ -217,6 +217,7 @@ def _store_rows(
             known_complete=found is not None and found.complete,
             originals_folder=originals_folder,
             kind=row.kind,
+            orientation=row.orientation,
         )
 
     tasks = (task(position, row) for position, row in enumerate(rows))

@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from api.manifest import ORIENTATION_COLUMN
 from api.pairs import ProgressCallback
 from api.service.config import descriptor_version_for, preparation_version
 from api.service.context import ServiceContext
@@ -31,6 +32,7 @@ from api.store import repository
 from api.store.models import Exhibit, ExhibitMark
 from api.store.originals import OriginalStore
 from ballistics.descriptors import DESCRIPTOR_VERSION
+from ballistics.io import AS_STORED
 from ballistics.items import describe_error, kind_spec
 from ballistics.parallel import worker_state
 from indexer import Partition
@@ -150,6 +152,7 @@ class _PrepareAgain:
     files: tuple[tuple[str, str], ...]  # (name, sha256)
     pixel_um: float | None
     originals_folder: str
+    orientation: str = AS_STORED
 
 
 def prepare_outdated_marks(
@@ -202,6 +205,7 @@ def _outdated(session: Any, context: ServiceContext) -> list[_PrepareAgain]:
             files=tuple((file.name, file.sha256) for file in exhibit.files),
             pixel_um=exhibit.pixel_um,
             originals_folder=folder,
+            orientation=str((exhibit.extra_metadata or {}).get(ORIENTATION_COLUMN) or AS_STORED),
         )
         for exhibit, version in rows
         if version != preparation_version(context.config, kind=exhibit.kind)
@@ -216,7 +220,11 @@ def _prepare_again(task: _PrepareAgain) -> tuple[int, bytes | None, Any, str | N
         files = [(name, originals.read(sha256)) for name, sha256 in task.files]
         source = files[0][0] if files else f"exhibit {task.key}"
         extracted = kind_spec(task.kind).extract(
-            files, pixel_um=task.pixel_um, settings=worker_state().settings, source=source
+            files,
+            pixel_um=task.pixel_um,
+            settings=worker_state().settings,
+            source=source,
+            orientation=task.orientation,
         )
     except Exception as error:  # one unreadable original must not stop the others
         return task.key, None, None, describe_error(error, source=f"exhibit {task.key}")

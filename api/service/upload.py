@@ -24,14 +24,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from api.manifest import declared_orientation
 from api.service.context import ServiceContext
 from api.service.storing import ExhibitFields, PreparedItem, store_prepared_exhibit
 from api.store import repository
 from api.store.models import Exhibit
 from api.store.originals import StoredOriginal
 from ballistics.errors import EvidenceError
+from ballistics.io import AS_STORED
 from ballistics.io.limits import DEFAULT_LIMITS, ReadLimits
-from ballistics.items import KindSpec, kind_spec
+from ballistics.items import ItemKind, KindSpec, kind_spec
 
 logger = logging.getLogger(__name__)
 
@@ -143,6 +145,7 @@ def store_upload(
         pixel_um=upload.pixel_um,
         settings=context.config,
         limits=limits,
+        orientation=_declared_orientation(upload),
     )
     # the originals first: a stored exhibit always has them; a crash right after leaves at
     # worst an unreferenced blob that the next upload of the same bytes reuses
@@ -181,6 +184,20 @@ def store_upload(
     if stored.entry is not None:
         context.index.add(stored.entry)
     return outcome
+
+
+def _declared_orientation(upload: Upload) -> str:
+    """The orientation the upload's metadata declares (EvidenceError: a message for the caller)."""
+    try:
+        orientation = declared_orientation(upload.metadata)
+    except ValueError as error:
+        raise EvidenceError("", f"{error}.") from None
+    if orientation != AS_STORED and upload.kind != ItemKind.CARTRIDGE_CASE:
+        raise EvidenceError(
+            "",
+            f"orientation {orientation!r} is declared for cartridge cases only, not {upload.kind}.",
+        )
+    return orientation
 
 
 def _checked_spec(upload: Upload) -> KindSpec:

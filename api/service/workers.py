@@ -33,6 +33,7 @@ from api.store.repository import item_sha256
 from ballistics.bullet import DEFAULT_BULLET_CONFIG, BulletConfig
 from ballistics.casing.compare import CompareConfig
 from ballistics.casing.prepare import PrepareConfig
+from ballistics.io import AS_STORED
 from ballistics.io.limits import DEFAULT_LIMITS
 from ballistics.items import ItemKind, ItemSettings, decode_prepared, describe_error, kind_spec
 from ballistics.items.records import ComparisonRecord
@@ -79,6 +80,8 @@ class ExtractTask:
     kind
         The item's kind (:class:`~ballistics.items.ItemKind`): ``path`` is what its spec loads
         (a cartridge case's file; a bullet's folder of land scans, or one land's file).
+    orientation
+        What the lab declared of the file's orientation (``as_stored`` or ``mirrored``).
     """
 
     position: int
@@ -88,6 +91,7 @@ class ExtractTask:
     known_complete: bool = False
     originals_folder: str | None = None
     kind: str = ItemKind.CARTRIDGE_CASE
+    orientation: str = AS_STORED
 
 
 #: outcomes of an extraction
@@ -152,7 +156,11 @@ def extract_task(task: ExtractTask) -> Extraction:
             for name, data in files:
                 originals.put_bytes(data, name=_file_name(name))
         extracted = spec.extract(
-            files, pixel_um=task.pixel_um, settings=state.settings, source=source
+            files,
+            pixel_um=task.pixel_um,
+            settings=state.settings,
+            source=source,
+            orientation=task.orientation,
         )
     except Exception as error:  # one bad item must not stop the others
         return Extraction(

@@ -17,13 +17,22 @@ from ballistics.errors import UnreadableFileError
 from ballistics.io.detect import FileFormat, detect_format
 from ballistics.io.files import Source, load_source
 from ballistics.io.images import check_pixel_um, image_from_bytes, read_image, write_png
+from ballistics.io.intake_orientation import (
+    AS_STORED,
+    DECLARED_ORIENTATIONS,
+    apply_declared_orientation,
+    check_declared_orientation,
+)
 from ballistics.io.limits import DEFAULT_LIMITS, ReadLimits
 from ballistics.io.x3p import read_x3p, write_x3p, x3p_from_bytes
 from ballistics.surface import Surface
 
 __all__ = [
+    "AS_STORED",
+    "DECLARED_ORIENTATIONS",
     "FileFormat",
     "ReadLimits",
+    "check_declared_orientation",
     "detect_format",
     "read_image",
     "read_surface",
@@ -41,6 +50,7 @@ def read_surface(
     pixel_um: float | None = None,
     name: str | None = None,
     limits: ReadLimits = DEFAULT_LIMITS,
+    orientation: str = AS_STORED,
 ) -> Surface:
     """Return the surface in an evidence file: an X3P topography or a photograph.
 
@@ -58,6 +68,10 @@ def read_surface(
         ``"upload"`` for bytes.
     limits
         Size, point-count and decompression limits.
+    orientation
+        What the lab declared of the file's orientation (:mod:`ballistics.io.intake_orientation`):
+        ``as_stored`` (the default) or ``mirrored`` (rows stored bottom-up relative to the casing
+        seen from its base; reversed here and recorded as ``metadata["declared_orientation"]``).
 
     Returns
     -------
@@ -73,7 +87,18 @@ def read_surface(
         Past one of ``limits``.
     MissingMetadataError
         A photograph without resolution and no ``pixel_um``.
+    ValueError
+        ``orientation`` is not one of :data:`DECLARED_ORIENTATIONS`.
     """
+    orientation = check_declared_orientation(orientation)
+    return apply_declared_orientation(
+        _read_as_stored(source, pixel_um=pixel_um, name=name, limits=limits), orientation
+    )
+
+
+def _read_as_stored(
+    source: Source, *, pixel_um: float | None, name: str | None, limits: ReadLimits
+) -> Surface:
     data, label = load_source(source, name=name, limits=limits)
     if pixel_um is not None:
         check_pixel_um(pixel_um, label)

@@ -18,6 +18,7 @@ from ballistics.bullet import (
 from ballistics.bullet.overlay import bullet_overlay_png
 from ballistics.bullet.preview import bullet_preview_png
 from ballistics.io.files import Source
+from ballistics.io.intake_orientation import AS_STORED
 from ballistics.io.limits import DEFAULT_LIMITS, ReadLimits
 from ballistics.items.encoding import decoded_bullet, encode_bullet_mark
 from ballistics.items.kinds import ItemKind
@@ -41,9 +42,15 @@ class BulletSpec(KindSpec[PreparedBullet, PreparedBullet]):
     descriptor_version = BULLET_DESCRIPTOR_VERSION
 
     def read(
-        self, path: Path, *, pixel_um: float | None, settings: EngineSettings
+        self,
+        path: Path,
+        *,
+        pixel_um: float | None,
+        settings: EngineSettings,
+        orientation: str = AS_STORED,
     ) -> PreparedBullet:
         # land scans are X3P files that carry their resolution: pixel_um is not used
+        _as_stored_only(orientation)
         return read_bullet(path, config=settings.bullet)
 
     def load(
@@ -59,7 +66,9 @@ class BulletSpec(KindSpec[PreparedBullet, PreparedBullet]):
         settings: EngineSettings,
         limits: ReadLimits = DEFAULT_LIMITS,
         source: str = "",
+        orientation: str = AS_STORED,
     ) -> Extracted:
+        _as_stored_only(orientation)
         bullet = extract_bullet(files, bullet_config=settings.bullet, limits=limits, source=source)
         return Extracted(
             mark=bullet.mark,
@@ -115,4 +124,13 @@ class BulletSpec(KindSpec[PreparedBullet, PreparedBullet]):
             reference_label=labels[0],
             questioned_label=labels[1],
             config=settings.bullet,
+        )
+
+
+def _as_stored_only(orientation: str) -> None:
+    """Refuse an orientation declared for a bullet: it is declared for cartridge cases only."""
+    if orientation != AS_STORED:
+        raise ValueError(
+            f"orientation {orientation!r} is declared for cartridge cases only; a bullet's lands "
+            "are read as stored"
         )

@@ -19,7 +19,7 @@ from ballistics.casing.overlay import casing_overlay_png
 from ballistics.casing.prepare import prepare_casing
 from ballistics.casing.preview import casing_preview_png
 from ballistics.descriptors import DESCRIPTOR_VERSION, casing_descriptor
-from ballistics.io import read_surface
+from ballistics.io import AS_STORED, read_surface
 from ballistics.io.files import Source
 from ballistics.io.limits import DEFAULT_LIMITS, ReadLimits
 from ballistics.items.encoding import decoded_casing, encode_casing_mark
@@ -44,9 +44,15 @@ class CartridgeCaseSpec(KindSpec[PreparedCasing, CasingPyramid]):
     descriptor_version = DESCRIPTOR_VERSION
 
     def read(
-        self, path: Path, *, pixel_um: float | None, settings: EngineSettings
+        self,
+        path: Path,
+        *,
+        pixel_um: float | None,
+        settings: EngineSettings,
+        orientation: str = AS_STORED,
     ) -> PreparedCasing:
-        return prepare_casing(read_surface(path, pixel_um=pixel_um), config=settings.prepare)
+        surface = read_surface(path, pixel_um=pixel_um, orientation=orientation)
+        return prepare_casing(surface, config=settings.prepare)
 
     def load(
         self, source: Source | Sequence[tuple[str, bytes]], *, name: str | None, limits: ReadLimits
@@ -61,12 +67,18 @@ class CartridgeCaseSpec(KindSpec[PreparedCasing, CasingPyramid]):
         settings: EngineSettings,
         limits: ReadLimits = DEFAULT_LIMITS,
         source: str = "",
+        orientation: str = AS_STORED,
     ) -> Extracted:
         if len(files) != 1:
             raise ValueError(f"a cartridge case is one file, got {len(files)}.")
         name, data = files[0]
         casing = extract_casing(
-            data, name=name, pixel_um=pixel_um, prepare_config=settings.prepare, limits=limits
+            data,
+            name=name,
+            pixel_um=pixel_um,
+            prepare_config=settings.prepare,
+            limits=limits,
+            orientation=orientation,
         )
         return Extracted(
             mark=casing.mark,

@@ -14,6 +14,7 @@ from ballistics.bullet.config import DEFAULT_BULLET_CONFIG, BulletConfig
 from ballistics.casing.compare import DEFAULT_COMPARE_CONFIG, CompareConfig
 from ballistics.casing.prepare import PrepareConfig
 from ballistics.errors import EvidenceError
+from ballistics.io import AS_STORED, check_declared_orientation
 from ballistics.items.kinds import ItemKind
 from ballistics.items.records import ComparisonRecord
 from ballistics.items.registry import kind_spec
@@ -38,14 +39,19 @@ class Item:
         file. Not used for bullets, whose land scans are X3P files that carry their resolution.
     kind
         An :class:`~ballistics.items.kinds.ItemKind` or its name.
+    orientation
+        What the lab declared of a cartridge case file's orientation: ``as_stored`` (the default)
+        or ``mirrored`` (:mod:`ballistics.io.intake_orientation`).
     """
 
     path: Path
     pixel_um: float | None = None
     kind: ItemKind = ItemKind.CARTRIDGE_CASE
+    orientation: str = AS_STORED
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", parse_item_kind(self.kind))
+        object.__setattr__(self, "orientation", check_declared_orientation(self.orientation))
         if self.pixel_um is not None and not (math.isfinite(self.pixel_um) and self.pixel_um > 0):
             raise ValueError(
                 f"pixel_um must be a positive number of micrometres per pixel, got "
@@ -135,7 +141,9 @@ def prepare_item(
     """
     if settings is None:
         settings = item_settings(config, bullet_config=bullet_config)
-    return kind_spec(item.kind).read(item.path, pixel_um=item.pixel_um, settings=settings)
+    return kind_spec(item.kind).read(
+        item.path, pixel_um=item.pixel_um, settings=settings, orientation=item.orientation
+    )
 
 
 def check_same_kind(item_a: Item, item_b: Item) -> None:

@@ -16,7 +16,7 @@ from ballistics.bullet.land import check_land_resolution
 from ballistics.casing.marks import PreparedCasing
 from ballistics.casing.prepare import PrepareConfig, check_casing_resolution, prepare_casing
 from ballistics.descriptors import casing_descriptor
-from ballistics.io import read_surface
+from ballistics.io import AS_STORED, read_surface
 from ballistics.io.declared import declared_file, declared_files
 from ballistics.io.files import Source, load_source
 from ballistics.io.limits import DEFAULT_LIMITS, ReadLimits
@@ -41,6 +41,7 @@ def extract_casing(
     pixel_um: float | None,
     prepare_config: PrepareConfig,
     limits: ReadLimits = DEFAULT_LIMITS,
+    orientation: str = AS_STORED,
 ) -> ExtractedCasing:
     """Read a cartridge case from its bytes, prepare it, describe it and encode its mark.
 
@@ -61,7 +62,9 @@ def extract_casing(
     spacing_um = declared.pixel_um if declared.pixel_um is not None else pixel_um
     if spacing_um is not None:
         check_casing_resolution(spacing_um, name=name, config=prepare_config)
-    surface = read_surface(data, pixel_um=pixel_um, name=name, limits=limits)
+    surface = read_surface(
+        data, pixel_um=pixel_um, name=name, limits=limits, orientation=orientation
+    )
     mark = prepare_casing(surface, config=prepare_config)
     descriptor = np.asarray(casing_descriptor(mark), dtype=np.float32)
     return ExtractedCasing(

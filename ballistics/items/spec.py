@@ -19,6 +19,7 @@ from ballistics.bullet.config import DEFAULT_BULLET_CONFIG, BulletConfig
 from ballistics.casing.compare import DEFAULT_COMPARE_CONFIG, CompareConfig
 from ballistics.casing.prepare import PrepareConfig
 from ballistics.io.files import Source
+from ballistics.io.intake_orientation import AS_STORED
 from ballistics.io.limits import DEFAULT_LIMITS, ReadLimits
 from ballistics.items.kinds import ItemKind
 from ballistics.surface import Modality
@@ -127,8 +128,16 @@ class KindSpec(ABC, Generic[MarkT, ComparableT]):
     descriptor_version: ClassVar[str]
 
     @abstractmethod
-    def read(self, path: Path, *, pixel_um: float | None, settings: EngineSettings) -> MarkT:
-        """Read the item at ``path`` and return its prepared mark."""
+    def read(
+        self,
+        path: Path,
+        *,
+        pixel_um: float | None,
+        settings: EngineSettings,
+        orientation: str = AS_STORED,
+    ) -> MarkT:
+        """Read the item at ``path`` and return its prepared mark (``orientation``: what the lab
+        declared, :mod:`ballistics.io.intake_orientation`)."""
 
     @abstractmethod
     def load(
@@ -145,6 +154,7 @@ class KindSpec(ABC, Generic[MarkT, ComparableT]):
         settings: EngineSettings,
         limits: ReadLimits = DEFAULT_LIMITS,
         source: str = "",
+        orientation: str = AS_STORED,
     ) -> Extracted:
         """Check, read and prepare an item from its files; describe and encode its mark."""
 

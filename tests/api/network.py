@@ -30,6 +30,7 @@ from api.service import EvidenceService, ServiceConfig
 from api.store import repository
 from api.web.app import create_app
 from api.web.settings import ApiSettings
+from ballistics.io import AS_STORED
 from ballistics.io.limits import DEFAULT_LIMITS, ReadLimits
 from ballistics.items import ItemKind, kind_spec
 from ballistics.items.spec import EngineSettings, Extracted
@@ -136,17 +137,24 @@ class PreparedScans:
             settings: EngineSettings,
             limits: ReadLimits = DEFAULT_LIMITS,
             source: str = "",
+            orientation: str = AS_STORED,
         ) -> Extracted:
             key = (
                 tuple((name, hashlib.sha256(data).digest()) for name, data in files),
                 pixel_um,
                 spec.preparation_settings(settings),
                 limits,
+                orientation,
             )
             extracted = self._prepared.get(key)
             if extracted is None:
                 extracted = real(
-                    files, pixel_um=pixel_um, settings=settings, limits=limits, source=source
+                    files,
+                    pixel_um=pixel_um,
+                    settings=settings,
+                    limits=limits,
+                    source=source,
+                    orientation=orientation,
                 )
                 self.prepared += 1
                 _read_only(extracted.mark)

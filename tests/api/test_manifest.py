@@ -150,3 +150,44 @@ def test_blank_lines_quoted_cells_and_a_byte_order_mark_are_handled(tmp_path):
     assert first.agency == "Lab, A"
     assert first.metadata["note"] == "two\nlines"
     assert (first.line, second.line) == (3, 6)
+
+
+def test_a_declared_orientation_is_read_and_recorded_as_metadata_when_mirrored(tmp_path):
+    manifest = write(
+        tmp_path,
+        f"{HEADER},orientation,firearm",
+        "a.x3p,E1,C1,Lab A,NL,cartridge_case,mirrored,G17",
+        "b.x3p,E2,C1,Lab A,NL,cartridge_case,as_stored,",
+        "c.x3p,E3,C1,Lab A,NL,cartridge_case,,",
+        "d,E4,C1,Lab A,NL,bullet,as_stored,",
+    )
+    parsed = read_manifest(manifest)
+    assert parsed.problems == []
+    mirrored, as_stored, empty, bullet = parsed.rows
+    assert mirrored.orientation == "mirrored"
+    assert dict(mirrored.metadata) == {"orientation": "mirrored", "firearm": "G17"}
+    for row in (as_stored, empty, bullet):
+        assert row.orientation == "as_stored"
+        assert "orientation" not in row.metadata  # the default is not written down
+
+
+@pytest.mark.parametrize(
+    ("cell", "kind", "reason"),
+    [
+        ("flipped", "cartridge_case", "'flipped' is not one of as_stored, mirrored"),
+        ("Mirrored", "cartridge_case", "'Mirrored' is not one of as_stored, mirrored"),
+        ("mirrored", "bullet", "'mirrored' is declared for cartridge cases only"),
+    ],
+)
+def test_a_bad_orientation_fails_its_row_naming_the_column(tmp_path, cell, kind, reason):
+    manifest = write(
+        tmp_path,
+        f"{HEADER},orientation",
+        f"a.x3p,E1,C1,Lab A,NL,{kind},{cell}",
+        "b.x3p,E2,C1,Lab A,NL,cartridge_case,mirrored",
+    )
+    parsed = read_manifest(manifest)
+    assert [row.exhibit_id for row in parsed.rows] == ["E2"]
+    (problem,) = parsed.problems
+    assert problem.error.startswith("manifest.csv line 2 orientation: ")
+    assert reason in problem.error

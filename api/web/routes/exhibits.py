@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile, status
 
+from api.manifest import orientation_metadata
 from api.rifling import MAX_LAND_COUNT, RiflingClass
 from api.service import (
     Candidate,  # noqa: F401  (documents the candidates' shape)
@@ -76,6 +77,14 @@ def upload_exhibit(
     twist: Annotated[
         Literal["left", "right"] | None, Form(description="bullets: twist of the rifling")
     ] = None,
+    orientation: Annotated[
+        Literal["as_stored", "mirrored"],
+        Form(
+            description="cartridge cases: 'mirrored' when the file's rows are stored bottom-up "
+            "relative to the casing seen from its base (read reversed, recorded in the exhibit's "
+            "metadata); 'as_stored' (the default) otherwise"
+        ),
+    ] = "as_stored",
 ) -> ExhibitCreated:
     """Store an exhibit of the caller's agency at once and queue its correlation.
 
@@ -101,7 +110,9 @@ def upload_exhibit(
             pixel_um=pixel_um,
             occurred_on=occurred_on,
             shared=shared,
-            metadata=RiflingClass(land_count=land_count, twist=twist).as_metadata(),
+            metadata=orientation_metadata(
+                RiflingClass(land_count=land_count, twist=twist).as_metadata(), orientation
+            ),
         ),
         limits=settings.read_limits,
     )

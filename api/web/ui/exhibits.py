@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, Up
 from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
+from api.manifest import orientation_metadata
 from api.rifling import RiflingClass
 from api.service import Upload, UploadedFile, client_file_name
 from api.store import repository
@@ -197,6 +198,7 @@ def upload(
     caliber: Annotated[str, Form(max_length=64)] = "",
     occurred_on: Annotated[datetime.date | None, Form()] = None,
     shared: Annotated[bool, Form()] = False,
+    orientation: Annotated[Literal["as_stored", "mirrored"], Form()] = "as_stored",
 ) -> Response:
     """Store the exhibit, queue its correlation and go (303) to its page; or say why not."""
     caller = person.caller()
@@ -215,7 +217,7 @@ def upload(
                 caliber=caliber.strip() or None,
                 occurred_on=occurred_on,
                 shared=shared,
-                metadata=RiflingClass().as_metadata(),
+                metadata=orientation_metadata(RiflingClass().as_metadata(), orientation),
             ),
             limits=request.app.state.settings.read_limits,
         )
