@@ -55,6 +55,9 @@ from benchmarks._common import (
 )
 
 POOLED = "pooled lit alike"
+#: Known non-matches the lit-alike conditions of a full run hold together (a false-positive
+#: rate of 1 in 1,000 needs them).
+MIN_NON_MATCHES = 3000
 TABLE_COLUMNS = (
     ("condition", "condition", "s"),
     ("known_matches", "KM", "d"),
@@ -154,7 +157,7 @@ def measure(
                 )
             )
             keys.append((name, first, second))
-    run = compare_pairs(pairs, workers=workers)
+    run = compare_pairs(pairs, workers=workers, progress=_progress)
     pair_records = []
     failed: dict[str, int] = dict.fromkeys(photographs, 0)
     for (name, first, second), result in zip(keys, run.results, strict=True):
@@ -191,6 +194,12 @@ def measure(
     return rows, pair_records
 
 
+def _progress(stage: str, done: int, total: int) -> None:
+    """Say how far the run is, every 250 tasks."""
+    if done % 250 == 0 or done == total:
+        print(f"  {stage}: {done} / {total}", file=sys.stderr, flush=True)
+
+
 def _by_relation(records: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """How the hard known non-matches fare: consecutively made pistols, shared ammunition."""
     by_relation: dict[str, dict[str, Any]] = {}
@@ -206,6 +215,19 @@ def _by_relation(records: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]
     return by_relation
 
 
+def pistols_needed(conditions: Sequence[str], firings: int, *, least: int = 9) -> int:
+    """Return the fewest pistols (at least ``least``) whose photographs give the lit-alike
+    conditions among ``conditions`` :data:`MIN_NON_MATCHES` known non-matches in all."""
+    counted = sum(name in LIT_ALIKE for name in conditions) or len(conditions)
+    pistols = least
+    while True:
+        photographs = pistols * firings
+        matches = pistols * firings * (firings - 1) // 2
+        if counted * (photographs * (photographs - 1) // 2 - matches) >= MIN_NON_MATCHES:
+            return pistols
+        pistols += 1
+
+
 def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     """Parse the command line (only ever called from :func:`main`)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -219,7 +241,13 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--quick", action="store_true", help="6 pistols x 2 firings (development; few pairs)"
     )
-    parser.add_argument("--pistols", type=int, default=9, help="pistols (runs of 3)")
+    parser.add_argument(
+        "--pistols",
+        type=int,
+        default=None,
+        help="pistols, in runs of 3 (default: the fewest, at least 9, that give the lit-alike "
+        f"conditions reported {MIN_NON_MATCHES} known non-matches together)",
+    )
     parser.add_argument("--firings", type=int, default=3, help="cases fired per pistol")
     parser.add_argument(
         "--workers", type=int, default=available_cores(), help="processes (default: all cores)"
@@ -229,6 +257,8 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     arguments = parser.parse_args(argv)
     if arguments.quick:
         arguments.pistols, arguments.firings = 6, 2
+    elif arguments.pistols is None:
+        arguments.pistols = pistols_needed(arguments.held_out or CONDITIONS, arguments.firings)
     if arguments.workers < 1 or arguments.pistols < 2 or arguments.firings < 2:
         parser.error("need --workers >= 1, --pistols >= 2 and --firings >= 2")
     if arguments.out is None:
