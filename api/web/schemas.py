@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -72,27 +72,19 @@ class ExhibitPublic(_Answer):
     image_url: str | None = None
 
 
-class StrengthFields(BaseModel):
-    """The strength of the evidence a result carries beside ``lead`` (CONTRACT.md "Words of a
-    result"); for stored results computed from the stored score when read, with the current
-    calibration (``calibration`` names it)."""
+#: what each strength field holds (CONTRACT.md "Words of a result"); for stored results computed
+#: from the stored score when read, with the current calibration (``calibration`` names it)
+STRENGTH_DESCRIPTIONS = {
+    "log10_lr": "log10 likelihood ratio of 'one firearm fired both' against 'different firearms "
+    "fired them'; null where the kind or modality is not calibrated on casework-like data",
+    "lr_interval": "[low, high] of log10_lr (bootstrap over firearms), or null",
+    "verbal": "the ENFSI verbal equivalent, or a sentence saying why there is no LR",
+    "calibration": "the version of the calibration that gave log10_lr",
+}
 
-    log10_lr: float | None = Field(
-        default=None,
-        description="log10 likelihood ratio of 'one firearm fired both' against 'different "
-        "firearms fired them'; null where the kind or modality is not calibrated on casework-like "
-        "data",
-    )
-    lr_interval: list[float] | None = Field(
-        default=None, description="[low, high] of log10_lr (bootstrap over firearms), or null"
-    )
-    verbal: str | None = Field(
-        default=None,
-        description="the ENFSI verbal equivalent, or a sentence saying why there is no LR",
-    )
-    calibration: str | None = Field(
-        default=None, description="the version of the calibration that gave log10_lr"
-    )
+
+def _strength(name: str) -> Any:
+    return Field(default=None, description=STRENGTH_DESCRIPTIONS[name])
 
 
 class CandidatePublic(BaseModel):
@@ -112,10 +104,10 @@ class CandidatePublic(BaseModel):
         description="the score reached the lead threshold: worth an examiner's time, not an "
         "identification",
     )
-    log10_lr: float | None = StrengthFields.model_fields["log10_lr"]
-    lr_interval: list[float] | None = StrengthFields.model_fields["lr_interval"]
-    verbal: str | None = StrengthFields.model_fields["verbal"]
-    calibration: str | None = StrengthFields.model_fields["calibration"]
+    log10_lr: float | None = _strength("log10_lr")
+    lr_interval: list[float] | None = _strength("lr_interval")
+    verbal: str | None = _strength("verbal")
+    calibration: str | None = _strength("calibration")
     same_source: bool | None = Field(
         default=None, deprecated=True, description="deprecated alias of lead (one release)"
     )
@@ -147,10 +139,10 @@ class LinkPublic(_Answer):
     country_a: str
     country_b: str
     score: float
-    log10_lr: float | None = StrengthFields.model_fields["log10_lr"]
-    lr_interval: list[float] | None = StrengthFields.model_fields["lr_interval"]
-    verbal: str | None = StrengthFields.model_fields["verbal"]
-    calibration: str | None = StrengthFields.model_fields["calibration"]
+    log10_lr: float | None = _strength("log10_lr")
+    lr_interval: list[float] | None = _strength("lr_interval")
+    verbal: str | None = _strength("verbal")
+    calibration: str | None = _strength("calibration")
     cross_border: bool
     status: LinkStatus
     decided_by: str | None = None
