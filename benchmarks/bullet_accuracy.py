@@ -171,6 +171,11 @@ def auc_row(
         "known_matches": int(known.sum()),
         "known_non_matches": int((~known).sum()),
     }
+    if level == "bullet":
+        threshold = DEFAULT_BULLET_CONFIG.lead_threshold
+        right = int(((values >= threshold) == known).sum())
+        row["decisions_right"] = f"{right}/{values.size}"
+        row["decisions_right_fraction"] = right / values.size
     if not known.any() or known.all():
         return row
     matches, non_matches = values[known], values[~known]
@@ -191,11 +196,6 @@ def auc_row(
         "lowest_match_score": float(matches.min()),
         "highest_non_match_score": float(non_matches.max()),
     }
-    if level == "bullet":
-        threshold = DEFAULT_BULLET_CONFIG.lead_threshold
-        right = int(((values >= threshold) == known).sum())
-        row["decisions_right"] = f"{right}/{values.size}"
-        row["decisions_right_fraction"] = right / values.size
     return row
 
 
@@ -580,6 +580,55 @@ def real_bullet_rows(rows, lands) -> list[dict[str, Any]]:
     return out
 
 
+def cross_fitted_rows(rows, lands) -> list[dict[str, Any]]:
+    """Return land- and bullet-level rows of each Hamby set scored by a forest fitted on the
+    synthetic training table plus the other Hamby set's land pairs (Hamby 44 <-> Hamby 252)."""
+    from ballistics.bullet.model import read_training_table
+
+    base_features, base_labels = read_training_table(TRAINING_TABLE)
+    keys = {row["path"]: row["land_key"] for row in rows}
+    specimen = {row["path"]: row["specimen"] for row in rows}
+    official = {
+        "hamby252": [row["path"] for row in rows if row["set"] == "hamby252"],
+        "hamby44": [row["path"] for row in rows if "/Barrel 1/" in row["path"]],
+    }
+    pairs = {
+        name: [(a, b) for a, b in itertools.combinations(paths, 2) if specimen[a] != specimen[b]]
+        for name, paths in official.items()
+    }
+    pairs["hamby252"] = list(itertools.combinations(official["hamby252"], 2))
+    features = {
+        name: np.array([_pair_vector(lands[a], lands[b]) for a, b in chosen])
+        for name, chosen in pairs.items()
+    }
+    out = []
+    bullets = {"hamby252": [("h252-B1-1", "h252-B1-2", True), ("h252-B1-1", "h252-B2-1", False),
+                            ("h252-B1-2", "h252-B2-1", False)],
+               "hamby44": [("h44-B1-1", "h44-B1-2", True)]}  # fmt: skip
+    for held, other in (("hamby252", "hamby44"), ("hamby44", "hamby252")):
+        truth = np.array([keys[a] == keys[b] for a, b in pairs[other]])
+        model = fit_land_model(
+            np.vstack([base_features, features[other]]), np.r_[base_labels, truth.astype(int)]
+        )
+        scores = model.probability(features[held])
+        known = [keys[a] == keys[b] for a, b in pairs[held]]
+        name = f"{held} (fitted with {other})"
+        out.append(auc_row(name, "land", scores, known, labels="official"))
+        bullet_scores, bullet_truth = [], []
+        for first, second, same in bullets[held]:
+            a, b = bullet_of(rows, lands, first), bullet_of(rows, lands, second)
+            land_scores = model.probability(_pair_features(a, b)).reshape(len(a.lands), -1)
+            bullet_scores.append(_bullet_score(a, b, land_scores)[0])
+            bullet_truth.append(same)
+        out.append(auc_row(name, "bullet", bullet_scores, bullet_truth, labels="official"))
+    return out
+
+
+def _pair_vector(first: PreparedLand, second: PreparedLand) -> np.ndarray:
+    """Return the feature vector of one land pair (zeros when no shift overlaps)."""
+    return _pair_features(PreparedBullet((first,), (1,)), PreparedBullet((second,), (1,)))[0]
+
+
 def real_bullet_auc(bullet_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Return bullet-level AUC rows per real set (whole bullets, official keys; and weak)."""
     out = []
@@ -724,7 +773,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"prepared {len(lands)} real lands", file=sys.stderr)
         land_rows, pair_scores = real_land_rows(rows, lands)
         bullet_rows = real_bullet_rows(rows, lands)
-        auc_rows += land_rows + real_bullet_auc(bullet_rows)
+        auc_rows += land_rows + real_bullet_auc(bullet_rows) + cross_fitted_rows(rows, lands)
         official = [r for r in bullet_rows if "weak" not in r["truth"]]
         print("\nReal bullets (official keys)")
         print(format_table(official, BULLET_COLUMNS))
