@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ballistics.items.records import ComparisonRecord, table_record_types
+from ballistics.items.records import ComparisonRecord, strength_text, table_record_types
 from ballistics.items.records import format_number as number
 
 if TYPE_CHECKING:
@@ -77,10 +77,30 @@ def print_comparison(a: str, b: str, record: ComparisonRecord) -> None:
     table.add_row("B", escape(b))
     verdict = "[bold green]yes[/]" if record.lead else "[bold]no[/]"
     table.add_row("score", f"{number(record.score, '.2f')}   lead: {verdict}")
+    # the strength of the evidence, never worded as an identification
+    table.add_row("strength", escape(strength_text(record.fields)))
+    table.add_row("calibration", escape(str(record.fields.get("calibration", "-"))))
     for label, text in record.summary_rows():
         table.add_row(label, text)
     table.add_row("time", f"{record.elapsed_s or 0.0:.2f} s")
     stdout_console().print(table)
+
+
+#: printed under a table with a log10 LR column
+LR_NOTE = (
+    "log10 LR: log10 likelihood ratio of one firearm against different firearms, with its "
+    "interval; '-': not calibrated on casework-like data. A lead is worth an examiner's time, "
+    "not an identification."
+)
+
+
+def lr_cell(document: Mapping[str, Any]) -> str:
+    """Return a table cell of a result's log10 LR and interval (``"2.1 [1.7, 2.9]"``), or "-"
+    where it has none (the kind or modality is not calibrated); the words go below the table."""
+    value, interval = document.get("log10_lr"), document.get("lr_interval")
+    if value is None:
+        return "-"
+    return f"{value:.1f}" + ("" if not interval else f" [{interval[0]:.1f}, {interval[1]:.1f}]")
 
 
 def print_pairs_table(path: Path, run: PairsRun, *, failed: int) -> None:
@@ -91,7 +111,7 @@ def print_pairs_table(path: Path, run: PairsRun, *, failed: int) -> None:
     # each kind compared adds its own columns; a list of cartridge cases alone shows the
     # columns it always did
     shown = table_record_types(result.record for result in run.pairs if result.record)
-    headings = ["a", "b", "score", "lead"]
+    headings = ["a", "b", "score", "lead", "log10 LR"]
     headings += [heading for record_type in shown for heading in record_type.table_headings]
     table = Table(title=escape(f"{len(run.pairs)} pairs from {path}"))
     for heading in headings:
@@ -104,13 +124,18 @@ def print_pairs_table(path: Path, run: PairsRun, *, failed: int) -> None:
             table.add_row(*names, "[red]error[/]", *[""] * (len(headings) - 3))
             errors.append(f"[red]row {row}[/]: {escape(result.error or '')}")
             continue
-        cells = [number(record.score, ".2f"), "yes" if record.lead else "no"]
+        cells = [
+            number(record.score, ".2f"),
+            "yes" if record.lead else "no",
+            lr_cell(record.fields),
+        ]
         for record_type in shown:
             own = type(record) is record_type
             cells += record.table_cells() if own else [""] * len(record_type.table_headings)
         table.add_row(*names, *cells)
     console = stdout_console()
     console.print(table)
+    console.print(LR_NOTE)
     for line in errors:
         console.print(line)
     console.print(
@@ -150,15 +175,16 @@ def print_search_table(item: Path, outcome: SearchOutcome) -> None:
     from rich.table import Table
 
     table = Table(title=escape(f"{item}: {len(outcome.candidates)} candidates"))
-    for heading in ("rank", "score", "lead", "CMC", "exhibit", "case", "agency", "country"):
-        table.add_column(
-            heading, justify="right" if heading in ("rank", "score", "CMC") else "left"
-        )
+    numeric = ("rank", "score", "log10 LR", "CMC")
+    for heading in ("rank", "score", "lead", "log10 LR", "CMC", "exhibit", "case", "agency"):
+        table.add_column(heading, justify="right" if heading in numeric else "left")
+    table.add_column("country")
     for candidate in outcome.candidates:
         table.add_row(
             str(candidate.rank),
             number(candidate.score, ".2f"),
             "-" if candidate.lead is None else ("yes" if candidate.lead else "no"),
+            lr_cell(candidate.details),
             number(candidate.cmc_count, "d"),
             escape(candidate.exhibit_id),
             escape(candidate.case_id),
@@ -167,6 +193,7 @@ def print_search_table(item: Path, outcome: SearchOutcome) -> None:
         )
     console = stdout_console()
     console.print(table)
+    console.print(LR_NOTE)
     console.print(f"{outcome.considered} compared in {outcome.elapsed_s:.1f} s")
 
 
@@ -176,18 +203,22 @@ def print_links_table(found: list[dict[str, Any]]) -> None:
     from rich.table import Table
 
     table = Table(title=f"{len(found)} links")
-    for heading in ("score", "status", "exhibit A (case, country)", "exhibit B (case, country)"):
-        table.add_column(heading, justify="right" if heading == "score" else "left")
+    for heading in ("score", "log10 LR", "status", "exhibit A (case, country)"):
+        table.add_column(heading, justify="right" if heading in ("score", "log10 LR") else "left")
+    table.add_column("exhibit B (case, country)")
     table.add_column("cross-border")
     for link in found:
         table.add_row(
             number(link["score"], ".2f"),
+            lr_cell(link),
             link["status"],
             escape(f"{link['exhibit_a']} ({link['case_a']}, {link['country_a']})"),
             escape(f"{link['exhibit_b']} ({link['case_b']}, {link['country_b']})"),
             "yes" if link["cross_border"] else "",
         )
-    stdout_console().print(table)
+    console = stdout_console()
+    console.print(table)
+    console.print(LR_NOTE)
 
 
 def print_reindex_report(document: dict[str, Any]) -> None:

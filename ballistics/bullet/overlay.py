@@ -8,6 +8,7 @@ comparison found. Built from the generic blocks of :mod:`ballistics.render`.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
@@ -214,8 +215,11 @@ def bullet_overlay_png(
     reference_label: str,
     questioned_label: str,
     config: BulletConfig = DEFAULT_BULLET_CONFIG,
+    strength_of: Callable[[float], str] | None = None,
 ) -> bytes:
-    """The lands facing each other at the best phase, their signatures drawn aligned."""
+    """The lands facing each other at the best phase, their signatures drawn aligned, under a
+    header with the score and, when ``strength_of`` is given, the line it writes of the score
+    (the strength of the evidence)."""
     comparison = compare_bullets(reference, questioned, config=config)
     decision = "lead" if comparison.lead else "below the lead threshold"
     header = text_block(
@@ -223,6 +227,7 @@ def bullet_overlay_png(
             f"{reference_label} vs {questioned_label}",
             f"bullet score {comparison.score:.3f} ({decision}: threshold "
             f"{config.lead_threshold:g}), phase {comparison.phase}",
+            "" if strength_of is None else strength_of(comparison.score),
         ]
     )
     blocks = [header]

@@ -22,6 +22,7 @@ References
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -232,6 +233,7 @@ def casing_overlay_image(
     split_panel: bool = True,
     panel_side_px: int = DEFAULT_PANEL_SIDE_PX,
     colour_map: str = "grey",
+    strength_of: Callable[[float], str] | None = None,
 ) -> OverlayFigure:
     """Draw a casing comparison as :func:`casing_overlay_png` does, returning the image array.
 
@@ -265,7 +267,12 @@ def casing_overlay_image(
     row_of_panels = side_by_side(captioned)
     congruent_count = sum(cell.congruent for cell in comparison.cells)
     blocks = [
-        text_block(_header(reference, questioned, comparison, reference_label, questioned_label)),
+        text_block(
+            _header(reference, questioned, comparison, reference_label, questioned_label)
+            # the strength of the evidence, written by whoever computes it (the comparison
+            # records), under the score it belongs to
+            + ([] if strength_of is None else [strength_of(comparison.score)])
+        ),
         row_of_panels,
         side_by_side(
             [
@@ -298,6 +305,7 @@ def casing_overlay_png(
     split_panel: bool = True,
     panel_side_px: int = DEFAULT_PANEL_SIDE_PX,
     colour_map: str = "grey",
+    strength_of: Callable[[float], str] | None = None,
 ) -> bytes:
     """Draw two compared casings side by side after registration, with the congruent cells.
 
@@ -319,6 +327,9 @@ def casing_overlay_png(
     colour_map
         One of :data:`ballistics.render.COLOUR_MAPS`; "grey" (default) looks like a comparison
         microscope and lets the coloured cell outlines stand out.
+    strength_of
+        The line saying the strength of the evidence of a score (log10 LR, interval, words),
+        written in the header; None leaves it out.
 
     Returns
     -------
@@ -343,5 +354,6 @@ def casing_overlay_png(
         split_panel=split_panel,
         panel_side_px=panel_side_px,
         colour_map=colour_map,
+        strength_of=strength_of,
     )
     return encode_png(figure.image)

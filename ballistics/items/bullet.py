@@ -23,7 +23,7 @@ from ballistics.io.limits import DEFAULT_LIMITS, ReadLimits
 from ballistics.items.encoding import decoded_bullet, encode_bullet_mark
 from ballistics.items.kinds import ItemKind
 from ballistics.items.read import extract_bullet, load_lands
-from ballistics.items.records import ComparisonRecord, bullet_record
+from ballistics.items.records import TOPOGRAPHY, ComparisonRecord, bullet_record, strength_line
 from ballistics.items.spec import EngineSettings, Extracted, ItemFiles, KindSpec
 from ballistics.surface import Modality
 
@@ -124,6 +124,7 @@ class BulletSpec(KindSpec[PreparedBullet, PreparedBullet]):
             reference_label=labels[0],
             questioned_label=labels[1],
             config=settings.bullet,
+            strength_of=strength_line(ItemKind.BULLET, (TOPOGRAPHY, TOPOGRAPHY)),
         )
 
 

@@ -25,7 +25,7 @@ from ballistics.io.limits import DEFAULT_LIMITS, ReadLimits
 from ballistics.items.encoding import decoded_casing, encode_casing_mark
 from ballistics.items.kinds import ItemKind
 from ballistics.items.read import extract_casing, load_one_file
-from ballistics.items.records import ComparisonRecord, casing_record
+from ballistics.items.records import ComparisonRecord, casing_record, strength_line
 from ballistics.items.spec import EngineSettings, Extracted, ItemFiles, KindSpec
 from ballistics.surface import Modality
 
@@ -103,7 +103,10 @@ class CartridgeCaseSpec(KindSpec[PreparedCasing, CasingPyramid]):
     def compare(
         self, first: CasingPyramid, second: CasingPyramid, *, settings: EngineSettings
     ) -> ComparisonRecord:
-        return casing_record(compare_pyramids(first, second, config=settings.compare))
+        return casing_record(
+            compare_pyramids(first, second, config=settings.compare),
+            modalities=(str(first.modality), str(second.modality)),
+        )
 
     def preparation_settings(self, settings: EngineSettings) -> object:
         return settings.prepare
@@ -135,4 +138,7 @@ class CartridgeCaseSpec(KindSpec[PreparedCasing, CasingPyramid]):
             config=settings.compare,
             reference_label=labels[0],
             questioned_label=labels[1],
+            strength_of=strength_line(
+                ItemKind.CARTRIDGE_CASE, (str(first.modality), str(second.modality))
+            ),
         )

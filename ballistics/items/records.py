@@ -4,12 +4,19 @@ One record type per kind (:class:`CasingRecord`, :class:`BulletRecord`) says wha
 shows a reader (:meth:`~ComparisonRecord.summary_rows`, :meth:`~ComparisonRecord.table_cells`),
 what a search answers with it and what a stored result keeps of it, so that the application
 passes records along and never asks which kind it holds.
+
+Every record carries, beside ``lead``, the strength of the evidence (CONTRACT.md "Words of a
+result"): ``log10_lr``, ``lr_interval``, ``verbal`` and the ``calibration`` version, computed here
+and only here (:func:`evidence_strength`) from the calibration of the pair's kind and modalities.
+Stored results keep their score, not their LR: :func:`evidence_strength` is applied to the stored
+score when they are read, so that they follow a change of calibration without a comparison being
+run again.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any, ClassVar, Self
 
@@ -17,6 +24,8 @@ import numpy as np
 
 from ballistics.bullet.compare import BulletComparison, PreparedBullet, compare_lands
 from ballistics.bullet.config import DEFAULT_BULLET_CONFIG, BulletConfig
+from ballistics.calibration.calibration import Strength
+from ballistics.calibration.registry import calibration_for, pair_modality
 from ballistics.casing.compare import CasingComparison
 from ballistics.items.kinds import ItemKind
 
@@ -25,8 +34,16 @@ from ballistics.items.kinds import ItemKind
 DEPRECATED_LEAD_ALIAS = "same_source"
 
 
+#: the strength of the evidence a result carries beside ``lead`` (CONTRACT.md "Words of a result")
+STRENGTH_FIELDS = ("log10_lr", "lr_interval", "verbal", "calibration")
+#: what ``verbal`` says of a calibrated pair whose comparison gave no score (not a number)
+NO_SCORE = "the comparison gave no score"
+#: the modality of every bullet land scan
+TOPOGRAPHY = "topography"
+
 #: fields of a comparison that a search answers beside the score (where the kind has them)
 SEARCH_DETAILS = (
+    *STRENGTH_FIELDS,
     "cmc_fraction",
     "valid_cells",
     "rotation_deg",
@@ -111,6 +128,18 @@ class ComparisonRecord:
         if self.score is None:
             raise ValueError(f"the {self.kind} comparison gave no score (not a number)")
         return float(self.score)
+
+    @property
+    def strength(self) -> Strength:
+        """The strength of the evidence the record carries (:func:`evidence_strength`)."""
+        values = self.fields
+        interval = values.get("lr_interval")
+        return Strength(
+            log10_lr=values.get("log10_lr"),
+            lr_interval=None if interval is None else (interval[0], interval[1]),
+            verbal=str(values.get("verbal", "")),
+            calibration=str(values.get("calibration", "")),
+        )
 
     @property
     def cmc_count(self) -> int | None:
@@ -229,8 +258,81 @@ def with_deprecated_alias(record: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
-def casing_record(comparison: CasingComparison) -> CasingRecord:
-    """Return the record of a cartridge case comparison: every field but the per-cell details."""
+def evidence_strength(
+    kind: str, modalities: tuple[str | None, str | None], score: float | None
+) -> Strength:
+    """Return the strength of the evidence of a score: log10 LR, its interval, the words.
+
+    The one place a result's ``log10_lr``, ``lr_interval``, ``verbal`` and ``calibration`` are
+    computed, for a comparison just run and for a stored score read back (cheap: a logistic
+    curve), always with the calibration this installation ships.
+
+    Parameters
+    ----------
+    kind
+        The kind of both items (``"cartridge_case"``, ``"bullet"``).
+    modalities
+        The modality of each side (``"topography"``, ``"photograph"``); a photograph against a
+        scan is calibrated, or refused, as a modality of its own; None (not recorded) refuses.
+    score
+        The comparison's score; None (not a number) gives no LR.
+
+    Returns
+    -------
+    Strength
+        ``log10_lr`` None and ``verbal`` saying why when the kind or modality is not
+        calibrated on casework-like data (:func:`ballistics.calibration.calibration_for`).
+    """
+    # a stored exhibit whose modality was never recorded is refused, not guessed
+    first, second = (str(modality or "unknown") for modality in modalities)
+    calibration = calibration_for(str(kind), pair_modality(first, second))
+    if calibration.calibrated and (score is None or not math.isfinite(score)):
+        return Strength(None, None, NO_SCORE, calibration.version)
+    return calibration.strength(0.0 if score is None else float(score))
+
+
+def strength_text(document: Mapping[str, Any]) -> str:
+    """Return a result's strength in one line, e.g. ``"log10 LR 2.1 [1.7, 2.9] — moderately
+    strong support for the proposition that one firearm fired both"`` (``document`` holds
+    :data:`STRENGTH_FIELDS`); without an LR, ``"no LR — "`` and why."""
+    value, interval = document.get("log10_lr"), document.get("lr_interval")
+    verbal = document.get("verbal") or ""
+    if value is None:
+        return f"no LR — {verbal}"
+    bounds = "" if not interval else f" [{interval[0]:.1f}, {interval[1]:.1f}]"
+    return f"log10 LR {value:.1f}{bounds} — {verbal}"
+
+
+def strength_line(kind: str, modalities: tuple[str | None, str | None]) -> Callable[[float], str]:
+    """Return the function that writes a score's strength of evidence in one line
+    (:func:`strength_text`), for the pictures that show the score."""
+
+    def line(score: float) -> str:
+        return strength_text(evidence_strength(kind, modalities, score).as_json())
+
+    return line
+
+
+def with_strength(
+    values: Mapping[str, Any], kind: str, modalities: tuple[str, str]
+) -> dict[str, Any]:
+    """Return ``values`` (a record's fields) with the strength fields right after ``lead``."""
+    strength = evidence_strength(kind, modalities, values.get("score")).as_json()
+    document: dict[str, Any] = {}
+    for name, value in values.items():
+        if name in strength:
+            continue
+        document[name] = value
+        if name == "lead":
+            document.update(strength)
+    if "lead" not in values:
+        document.update(strength)
+    return document
+
+
+def casing_record(comparison: CasingComparison, *, modalities: tuple[str, str]) -> CasingRecord:
+    """Return the record of a cartridge case comparison: every field but the per-cell details,
+    with the strength of the evidence for the two sides' ``modalities``."""
     values = {
         spec.name: json_ready(getattr(comparison, spec.name))
         for spec in fields(comparison)
@@ -240,7 +342,7 @@ def casing_record(comparison: CasingComparison) -> CasingRecord:
         kind=ItemKind.CARTRIDGE_CASE,
         score=values["score"],
         lead=bool(comparison.lead),
-        fields=values,
+        fields=with_strength(values, ItemKind.CARTRIDGE_CASE, modalities),
     )
 
 
@@ -265,16 +367,17 @@ def bullet_record(
     Returns
     -------
     BulletRecord
-        Its fields: ``score``, ``lead``, ``kind`` (``"bullet"``), ``phase`` (land number ``k``
-        of the first bullet faces land ``(k - 1 + phase) % land_count + 1`` of the second),
-        ``land_count``, ``land_numbers_a`` and ``land_numbers_b`` (the lands each bullet has),
-        ``land_scores`` (``land_count`` x ``land_count`` lists indexed by land number - 1,
-        first bullet's lands as rows; null where either land is missing), ``phase_scores``
-        (bullet score of every phase, null where no land pair exists) and ``aligned_pairs``:
-        the best phase's land pairs, each ``{"land_a", "land_b"}`` (land numbers) with every
-        field of :class:`~ballistics.bullet.LandComparison` (``score``, ``ccf``, ``lag_um``,
-        ``overlap_um``, ``matching_striae``, ``non_matching_striae``,
-        ``consecutive_matching_striae``, ``distance_um``).
+        Its fields: ``score``, ``lead``, the strength of the evidence (``log10_lr``,
+        ``lr_interval``, ``verbal``, ``calibration``), ``kind`` (``"bullet"``), ``phase`` (land
+        number ``k`` of the first bullet faces land ``(k - 1 + phase) % land_count + 1`` of the
+        second), ``land_count``, ``land_numbers_a`` and ``land_numbers_b`` (the lands each bullet
+        has), ``land_scores`` (``land_count`` x ``land_count`` lists indexed by land number - 1,
+        first bullet's lands as rows; null where either land is missing), ``phase_scores`` (bullet
+        score of every phase, null where no land pair exists) and ``aligned_pairs``: the best
+        phase's land pairs, each ``{"land_a", "land_b"}`` (land numbers) with every field of
+        :class:`~ballistics.bullet.LandComparison` (``score``, ``ccf``, ``lag_um``, ``overlap_um``,
+        ``matching_striae``, ``non_matching_striae``, ``consecutive_matching_striae``,
+        ``distance_um``).
     """
     # land numbers can run past land_count only when config.land_count is set below them
     size = max(comparison.land_count, *first.land_numbers, *second.land_numbers)
@@ -303,6 +406,8 @@ def bullet_record(
         fields={
             "score": score,
             "lead": bool(comparison.lead),
+            # land scans are X3P topographies: a bullet pair has one modality
+            **evidence_strength(ItemKind.BULLET, (TOPOGRAPHY, TOPOGRAPHY), score).as_json(),
             "kind": comparison.kind,
             "phase": int(comparison.phase),
             "land_count": int(comparison.land_count),

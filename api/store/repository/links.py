@@ -25,6 +25,7 @@ from api.store.models import (
 from api.store.repository._common import SYSTEM_ACTOR, _one_of
 from api.store.repository.audit_log import audit
 from api.store.repository.notifications import notify_link
+from ballistics.items.records import evidence_strength
 
 #: exhibits whose links are read in one query
 _LOOKUP_BATCH = 500
@@ -357,7 +358,8 @@ def _day_start(day: datetime.date) -> datetime.datetime:
 
 
 def link_summary(link: Link) -> dict[str, Any]:
-    """Return a link as ``ballistics links`` and ``GET /v1/links`` show it (CONTRACT.md)."""
+    """Return a link as ``ballistics links`` and ``GET /v1/links`` show it (CONTRACT.md), with the
+    strength of the evidence of its score (:func:`~ballistics.items.records.evidence_strength`)."""
     exhibit_a, exhibit_b = link.exhibit_a, link.exhibit_b
     return {
         "id": link.public_id,
@@ -370,6 +372,11 @@ def link_summary(link: Link) -> dict[str, Any]:
         "country_a": exhibit_a.agency.country,
         "country_b": exhibit_b.agency.country,
         "score": link.score,
+        # the strength of the stored score, computed now with the current calibration: a stored
+        # link follows a change of calibration without its comparison being run again
+        **evidence_strength(
+            exhibit_a.kind, (exhibit_a.modality, exhibit_b.modality), link.score
+        ).as_json(),
         "cross_border": link.cross_border,
         "status": link.status,
     }

@@ -28,6 +28,7 @@ from api.web.images import exhibit_preview_png
 from api.web.routes._common import AUTH_ERRORS, BAD_BODY, NOT_FOUND, audit_read, load_exhibit
 from api.web.schemas import CandidatePublic, Candidates, ExhibitCreated, ExhibitPublic
 from ballistics.items import ItemKind
+from ballistics.items.records import evidence_strength
 
 router = APIRouter(prefix="/v1/exhibits", tags=["exhibits"])
 
@@ -209,6 +210,13 @@ def exhibit_candidates(
             # results stored before 2026-12 name the decision "same_source"
             legacy = details.pop("same_source", None)
             lead = details.pop("lead", legacy)
+            # computed from the stored score now, with the current calibration: stored results
+            # follow a change of calibration without their comparisons being run again
+            strength = evidence_strength(
+                exhibit.kind, (exhibit.modality, other.modality), result.score
+            ).as_json()
+            for name in strength:
+                details.pop(name, None)
             # fields the schema does not declare (it allows extra ones)
             beyond_schema: dict[str, Any] = {
                 "kind": other.kind,
@@ -226,6 +234,7 @@ def exhibit_candidates(
                     score=result.score,
                     rank=rank,
                     lead=lead,
+                    **strength,
                     same_source=lead,
                     cmc_count=result.cmc_count,
                     **beyond_schema,

@@ -21,6 +21,7 @@ from api.service.candidate_ranks import (
 from api.store import repository
 from api.store.models import Exhibit, Link
 from api.store.repository.results import candidate_scores
+from ballistics.items.records import evidence_strength
 
 #: candidates on one page (best first), as the API's default ``top``
 CANDIDATES_PER_PAGE = 50
@@ -81,7 +82,7 @@ def candidate_page(session: Session, exhibit: Exhibit, params: Mapping[str, str]
     others = repository.exhibits_by_key(session, keys)
     links = repository.links_between(session, exhibit, keys)
     rows = [
-        _row(candidate, others[candidate.result.candidate_key], links)
+        _row(candidate, exhibit, others[candidate.result.candidate_key], links)
         for candidate in shown
         if candidate.result.candidate_key in others
     ]
@@ -90,7 +91,9 @@ def candidate_page(session: Session, exhibit: Exhibit, params: Mapping[str, str]
     )
 
 
-def _row(candidate: RankedCandidate, other: Exhibit, links: Mapping[int, Link]) -> dict[str, Any]:
+def _row(
+    candidate: RankedCandidate, exhibit: Exhibit, other: Exhibit, links: Mapping[int, Link]
+) -> dict[str, Any]:
     details = candidate.result.details or {}
     link = links.get(other.id)
     return {
@@ -99,6 +102,10 @@ def _row(candidate: RankedCandidate, other: Exhibit, links: Mapping[int, Link]) 
         "score": candidate.result.score,
         # results stored before 2026-12 name the decision "same_source"
         "lead": details.get("lead", details.get("same_source")),
+        # from the stored score, with the current calibration (stored results follow it)
+        **evidence_strength(
+            exhibit.kind, (exhibit.modality, other.modality), candidate.result.score
+        ).as_json(),
         "exhibit_id": other.exhibit_id,
         "case_id": other.case.case_id,
         "agency": other.agency.name,

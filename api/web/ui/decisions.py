@@ -27,6 +27,7 @@ from api.web.sessions import SignedIn, check_csrf, require_person
 from api.web.ui.leads import QueueFilters, decision_name, next_lead
 from api.web.ui.rendering import render
 from ballistics.casing.overlay import DEFAULT_PANEL_SIDE_PX
+from ballistics.items.records import evidence_strength
 from ballistics.render import MARGIN_PX
 
 router = APIRouter(prefix="/ui", tags=["ui"], include_in_schema=False)
@@ -87,6 +88,12 @@ def _link_view(
         view = {
             "id": link.public_id,
             "score": link.score,
+            # from the stored score, with the current calibration (stored links follow it)
+            "strength": evidence_strength(
+                link.exhibit_a.kind,
+                (link.exhibit_a.modality, link.exhibit_b.modality),
+                link.score,
+            ).as_json(),
             "threshold": threshold,
             "status": link.status,
             "decision": decision_name(link.status, link.decision_method),

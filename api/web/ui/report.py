@@ -30,9 +30,10 @@ from __future__ import annotations
 
 import datetime
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 import fontpkg
 from fpdf import FPDF
@@ -41,6 +42,7 @@ from sqlalchemy.orm import Session
 from api.store import repository
 from api.store.models import Case, Exhibit, Link
 from api.web.ui.i18n import RTL_LANGUAGES, date_text, number_text
+from ballistics.items.records import evidence_strength
 
 #: font families embedded in the report: (name in the PDF, fontpkg family)
 _LATIN, _ARABIC = "NotoSans", "NotoSansArabic"
@@ -89,6 +91,9 @@ class LinkRow:
     decided_at: datetime.datetime | None
     comment: str | None
     method: str | None
+    #: the strength of the evidence of the score (``log10_lr``, ``lr_interval``, ``verbal``,
+    #: ``calibration``), computed with the current calibration when the report is made
+    strength: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def decision(self) -> str:
@@ -171,6 +176,9 @@ def confirmed_links(session: Session, cases: list[Case]) -> list[LinkRow]:
                 decided_at=link.decided_at,
                 comment=link.comment,
                 method=link.decision_method,
+                strength=evidence_strength(
+                    first.kind, (first.modality, second.modality), link.score
+                ).as_json(),
             )
         )
     rows.sort(key=lambda row: (row.decided_at is None, row.decided_at, row.link_id))
@@ -286,6 +294,8 @@ def _link_section(
         _exhibit_fields(writer, exhibit, _, language)
     writer.heading(_("The engine's lead"), size=10)
     writer.field(_("Score"), number_text(link.score, language))
+    writer.field(_("Strength of the evidence"), strength_words(link.strength, _, language))
+    writer.field(_("Calibration"), str(link.strength.get("calibration") or ""))
     writer.field(_("Algorithm version"), link.algorithm_version or "")
     lead = _(
         "The score is the engine's lead: it ranked these exhibits for an examiner to compare. It is not an identification; the examiner's decision below is."  # noqa: E501 - one msgid
@@ -299,6 +309,20 @@ def _link_section(
     writer.field(_("Decided at"), date_text(link.decided_at, language))
     writer.field(_("How was it examined?"), methods.get(link.method or "", link.method or ""))
     writer.field(_("Comment"), link.comment or "")
+
+
+def strength_words(strength: Mapping[str, Any], _: Callable[..., str], language: str) -> str:
+    """Return ``"log10 LR 2.1 [1.7, 2.9] — <the ENFSI words>"`` in the reader's language and
+    numbers, or the words alone (why there is no LR); never worded as an identification."""
+    words = _(str(strength.get("verbal") or ""))
+    value, interval = strength.get("log10_lr"), strength.get("lr_interval")
+    if value is None:
+        return words
+    numbers = number_text(value, language)
+    if interval:
+        low, high = (number_text(bound, language) for bound in interval)
+        numbers += f" [{low}, {high}]"
+    return f"{_('log10 LR')} {numbers} — {words}"
 
 
 def render_report(data: ReportData, language: str, _: Callable[..., str]) -> bytes:
