@@ -190,3 +190,21 @@ def test_comparison_of_other_casings_is_refused(same_source):
         casing_overlay_png(reference, photograph, comparison)
     with pytest.raises(ValueError, match="panel_side_px"):
         casing_overlay_png(reference, questioned, comparison, panel_side_px=10)
+
+
+def test_the_header_writes_the_strength_of_the_evidence_under_the_score(same_source):
+    reference, questioned, comparison = same_source
+    scores = []
+
+    def strength_of(score: float) -> str:
+        scores.append(score)
+        return "log10 LR 2.9 [0.3, 2.9] — moderately strong support for the proposition"
+
+    plain = casing_overlay_image(reference, questioned, comparison, panel_side_px=PANEL_PX)
+    written = casing_overlay_image(
+        reference, questioned, comparison, panel_side_px=PANEL_PX, strength_of=strength_of
+    )
+    assert scores == [comparison.score]
+    # one more header line: the picture grows by it and the panels move down
+    assert written.image.shape[0] > plain.image.shape[0]
+    assert written.panel_origins_px[0][0] > plain.panel_origins_px[0][0]
