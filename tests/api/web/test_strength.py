@@ -146,3 +146,34 @@ def test_every_verbal_sentence_is_one_the_calibration_can_give():
     scores = [evidence_strength("cartridge_case", ("topography",) * 2, s) for s in (0, 3, 40)]
     assert {s.verbal for s in scores} <= set(every_verbal())
     assert all(s.log10_lr is not None and math.isfinite(s.log10_lr) for s in scores)
+
+
+def test_a_search_and_correlated_candidates_carry_the_strength(populated):
+    row = populated.rows[0]
+    answer = populated.client.post(
+        "/v1/search",
+        headers=populated.headers(row["agency"]),
+        data={"kind": "cartridge_case", "top": "3"},
+        files={"file": ("query.x3p", populated.file_of(row).read_bytes())},
+    )
+    assert answer.status_code == 200, answer.text
+    best = answer.json()["candidates"][0]
+    assert best["exhibit_id"] == row["exhibit_id"]  # the very file: the highest score
+    assert (
+        best["log10_lr"]
+        == evidence_strength("cartridge_case", ("topography", "topography"), best["score"]).log10_lr
+    )
+    assert best["log10_lr"] > 0 and best["lr_interval"][0] <= best["log10_lr"]
+    assert best["verbal"].endswith(SAME_FIREARM)
+    stored = populated.client.get(
+        f"/v1/exhibits/{populated.ids[row['exhibit_id']]}/candidates",
+        headers=populated.headers(row["agency"]),
+    ).json()["candidates"]
+    assert stored and all(
+        isinstance(candidate["verbal"], str) and candidate["calibration"] for candidate in stored
+    )
+    assert all(
+        candidate["log10_lr"]
+        == evidence_strength("cartridge_case", ("topography",) * 2, candidate["score"]).log10_lr
+        for candidate in stored
+    )
