@@ -3,17 +3,25 @@ and hands back to the queue those still running after the grace period."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from api.service import EvidenceService
 from api.service.jobs_worker import LISTENING_POLL_S, JobWorker, runner_config
 from api.store import repository
+from api.store.database import DATABASE_URL_VARIABLE
 from api.store.models import Job
 from tests.api.synthetic_exhibits import TEST_CONFIG
+
+REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -92,3 +100,32 @@ def test_runners_poll_slowly_only_where_a_listener_wakes_them():
     assert (polling.heartbeat_s, polling.retry_after_s) == (2.0, 8.0)
     with pytest.raises(ValueError, match="concurrency"):
         JobWorker(None, concurrency=0)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
+def test_the_worker_command_stops_gracefully_on_a_signal(tmp_path, stop_signal):
+    environment = {key: value for key, value in os.environ.items() if key != DATABASE_URL_VARIABLE}
+    environment["PYTHONPATH"] = str(REPOSITORY_ROOT)
+    log = tmp_path / "worker.log"
+    command = [sys.executable, "-m", "api.cli", "worker", "--workers", "1"]
+    with log.open("wb") as output:
+        worker = subprocess.Popen(
+            [*command, "--store", str(tmp_path / "store")],
+            cwd=REPOSITORY_ROOT,
+            env=environment,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            deadline = time.monotonic() + 120
+            while "taking correlation jobs" not in log.read_text():
+                assert worker.poll() is None, log.read_text()
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.1)
+            worker.send_signal(stop_signal)
+            assert worker.wait(timeout=60) == 0, log.read_text()
+        finally:
+            if worker.poll() is None:
+                worker.kill()
+                worker.wait()
+    assert "stopped: 0 jobs done, 0 failed, 0 handed back to the queue" in log.read_text()

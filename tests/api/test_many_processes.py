@@ -228,6 +228,10 @@ def test_an_upload_through_one_server_is_a_lead_through_the_other_correlated_by_
     lab_key = {"X-API-Key": hub.keys[first["agency"]]}
     assert httpx.get(f"{server_b}/metrics", headers=lab_key).status_code == 403
 
+    # the worker starts on an empty store: its index must catch up to see what comes next
+    worker = hub.worker("w")
+    examiner = {"X-API-Key": hub.keys["Examiner"]}
+
     uploaded = hub.upload(server_a, first)
     assert uploaded["status"] == "queued"
     # server B hears of it at once (notified), without a search to catch it up
@@ -235,15 +239,11 @@ def test_an_upload_through_one_server_is_a_lead_through_the_other_correlated_by_
         lambda: indexed(scrape(hub, server_b)) == 1, timeout_s=5.0, what="B's index"
     )
     assert heard_s < 2.0
-    queued = scrape(hub, server_b)
-    assert queued[("ballistics_job_queue_length", ())] == 1
-    assert queued[("ballistics_job_queue_oldest_seconds", ())] > 0
-    assert queued[("ballistics_process_listening", ())] == 1
+    assert scrape(hub, server_b)[("ballistics_process_listening", ())] == 1
+    # and the worker, which polls its queue only every 5 s when it listens, is woken at once
+    wait_until(lambda: hub.jobs()[0].status != "pending", timeout_s=2.5, what="the worker's claim")
     hub.upload(server_b, second)
     assert indexed(scrape(hub, server_b)) == 2
-
-    worker = hub.worker("w")
-    examiner = {"X-API-Key": hub.keys["Examiner"]}
 
     def links_through_b() -> list[dict]:
         answer = httpx.get(f"{server_b}/v1/links", headers=examiner, timeout=30.0)
@@ -270,6 +270,9 @@ def test_a_worker_killed_in_the_middle_of_a_job_loses_nothing(hub):
     server = hub.serve("a")
     for row in hub.rows:
         hub.upload(server, row)
+    queued = scrape(hub, server)  # no worker yet: all six wait
+    assert queued[("ballistics_job_queue_length", ())] == len(hub.rows)
+    assert queued[("ballistics_job_queue_oldest_seconds", ())] > 0
     doomed = hub.worker("w1")
     prefix = f"{socket.gethostname()}:{doomed.pid}:"
 
