@@ -17,6 +17,7 @@ from api.store.database import Store
 from api.store.errors import ConflictError, MarkFormatError, NotFoundError
 from api.store.models import AuditEntry, Case, Exhibit, ExhibitFile, Link, check_country_code
 from api.store.repository import exhibits as exhibit_rows
+from ballistics.calibration import calibration_for
 from ballistics.casing.marks import PreparedCasing
 from ballistics.items.encoding import decode_casing_mark, encode_casing_mark, encode_mark
 from tests.api.store.conftest import MakeExhibit
@@ -520,6 +521,7 @@ def test_links_list_by_status_and_summarise_as_the_contract_says(
         leads = repository.list_links(session, status="lead")
         assert [link.score for link in leads] == [0.8]
         summaries = [repository.link_summary(link) for link in repository.list_links(session)]
+        calibration = calibration_for("cartridge_case", "topography")
         assert [summary["score"] for summary in summaries] == [0.8, 0.5]  # best first
         assert summaries[1] == {
             "id": confirmed.public_id,
@@ -532,6 +534,11 @@ def test_links_list_by_status_and_summarise_as_the_contract_says(
             "country_a": "TT",
             "country_b": "GY",
             "score": 0.5,
+            # the strength of the stored score, with the current calibration (read time)
+            "log10_lr": -1.81,
+            "lr_interval": [-1.81, round(calibration.log10_lr(0.5).high or 0.0, 3)],
+            "verbal": "moderate support for the proposition that different firearms fired them",
+            "calibration": calibration.version,
             "cross_border": True,
             "status": "confirmed",
         }
