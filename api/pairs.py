@@ -423,7 +423,9 @@ def _prepare_task(task: tuple[int, Item]) -> tuple[int, Any, str | None, float]:
     settings: EngineSettings = worker_state()
     started = time.perf_counter()
     try:
-        result = kind_spec(item.kind).read(item.path, pixel_um=item.pixel_um, settings=settings)
+        result = kind_spec(item.kind).read(
+            item.path, pixel_um=item.pixel_um, settings=settings, orientation=item.orientation
+        )
     except Exception as error:  # one bad file must not stop the others
         return index, None, describe_error(error, source=str(item.path)), 0.0
     return index, result, None, time.perf_counter() - started

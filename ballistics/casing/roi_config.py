@@ -55,6 +55,15 @@ class RegionConfig:
         edges, is taken as already processed.
     centre_on
         Axis of a raw scan: the primer's centre (the cartridge axis) or the firing-pin impression's.
+        Measured both ways (2026-12-02; ``benchmarks/raw_scans.py --synthetic``,
+        ``descriptor_recall.py``, ``casing_accuracy.py``): ``firing_pin`` puts synthetic raw
+        scans near their processed counterparts in the index (own processed scan first for 20 of
+        20 raw scans, against 7 of 20) and improves synthetic retrieval (R@1 0.70 -> 0.87), but
+        it loses synthetic raw x raw known matches (2 of 6 score 0 and 1.5; AUC 1.000 -> 0.861):
+        the firing-pin centre found on a raw scan is off by up to ~100 µm (the drag mark pulls
+        it), and two such errors exceed the registration's translation search. ``primer`` stays
+        the default until the firing-pin centre is found as precisely as the primer's. Real scans
+        are not affected: processed and annotated scans are centred by their own region.
     """
 
     primer_radius_um: tuple[float, float] = (1500.0, 3200.0)

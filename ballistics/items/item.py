@@ -198,8 +198,18 @@ def compare_items(
     settings = item_settings(prepare_config, compare_config, bullet_config)
     spec = kind_spec(item_a.kind)
     started = time.perf_counter()
-    reference = spec.read(item_a.path, pixel_um=item_a.pixel_um, settings=settings)
-    questioned = spec.read(item_b.path, pixel_um=item_b.pixel_um, settings=settings)
+    reference = spec.read(
+        item_a.path,
+        pixel_um=item_a.pixel_um,
+        settings=settings,
+        orientation=item_a.orientation,
+    )
+    questioned = spec.read(
+        item_b.path,
+        pixel_um=item_b.pixel_um,
+        settings=settings,
+        orientation=item_b.orientation,
+    )
     compare_started = time.perf_counter()
     record = spec.compare_marks(reference, questioned, settings=settings)
     finished = time.perf_counter()

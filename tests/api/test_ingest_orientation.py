@@ -12,9 +12,11 @@ import numpy as np
 from sqlalchemy import select
 
 from api.cli import EXIT_PARTIAL_FAILURE, main
+from api.pairs import compare_pairs
 from api.service import EvidenceService
 from api.store.models import Exhibit, ExhibitMark
 from ballistics.io import read_surface, write_x3p
+from ballistics.items import Item, Pair
 from ballistics.items.encoding import decode_casing_mark
 from tests.api.synthetic_exhibits import TEST_CONFIG, manifest_rows, write_rows
 
@@ -90,3 +92,31 @@ def test_a_casing_declared_mirrored_is_stored_as_the_upright_one(
         again = _marks(service)
     assert _same(again["DECLARED"][0], again["UP"][0])
     assert not _same(again["UP"][0], marks["UP"][0])  # prepared again, with other settings
+
+
+def test_compare_pairs_reads_each_item_in_its_declared_orientation(
+    tmp_path: Path, exhibits: Path
+) -> None:
+    rows = manifest_rows(exhibits)
+    mates = [row for row in rows if row["firearm"] == rows[0]["firearm"]]
+    upright, mate = (exhibits.parent / row["path"] for row in mates[:2])
+    surface = read_surface(upright)
+    region = surface.region_of_interest
+    bottom_up = write_x3p(
+        dataclasses.replace(
+            surface,
+            values=surface.values[::-1].copy(),
+            region_of_interest=None if region is None else region[::-1].copy(),
+        ),
+        tmp_path / "bottom-up.x3p",
+    )
+    pairs = [
+        Pair("upright", "mate", Item(upright), Item(mate)),
+        Pair("declared", "mate", Item(bottom_up, orientation="mirrored"), Item(mate)),
+        Pair("undeclared", "mate", Item(bottom_up), Item(mate)),
+    ]
+    upright_score, declared_score, undeclared_score = (
+        result["score"] for result in compare_pairs(pairs, workers=1).results
+    )
+    assert declared_score == upright_score
+    assert undeclared_score < upright_score
