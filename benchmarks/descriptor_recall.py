@@ -32,6 +32,14 @@ dfsc
 synthetic-topography, synthetic-photograph
     ``ballistics.synthetic.make_casing_dataset`` (production runs of 3 consecutive pistols),
     rendered raw and prepared as a lab's scan would be.
+dfsc-raw, synthetic-raw (raw × processed)
+    Raw scans searched against processed ones only, as a hub holding both would: the real
+    ``dfsc/raw`` scans against ``dfsc/aces_processed`` and ``dfsc/older_pipeline`` (their
+    orientation from ``benchmarks/orientations.csv``), and synthetic raw scans against the
+    processed scans of the same firings and of others (:mod:`ballistics.synthetic.raw`).
+    ``own@1``: share of raw scans whose own processed scan (the same case, processed) ranks
+    first, ``own rank`` its mean rank, ``cos own`` their mean cosine; ``R@k``, ``cos KM`` and
+    ``cos KNM`` count the processed scans of *other* cases only (own processed scans left out).
 """
 
 from __future__ import annotations
@@ -71,7 +79,15 @@ from benchmarks._common import (
     write_record,
 )
 
-DATASETS = ("fadul", "dfsc", "synthetic-topography", "synthetic-photograph")
+DATASETS = (
+    "fadul",
+    "dfsc",
+    "synthetic-topography",
+    "synthetic-photograph",
+    "dfsc-raw",
+    "synthetic-raw",
+)
+CROSS_SETS = ("dfsc-raw", "synthetic-raw")
 TABLE_COLUMNS = (
     ("dataset", "dataset", "s"),
     ("casings", "N", "d"),
@@ -93,6 +109,20 @@ TABLE_COLUMNS = (
     ("shift_400_um_grid_cosine", "@400+grid", ".2f"),
     ("non_match_grid_cosine", "knm grid", ".2f"),
     ("descriptor_median_ms", "ms", ".1f"),
+)
+CROSS_COLUMNS = (
+    ("dataset", "raw × processed", "s"),
+    ("queries", "raw", "d"),
+    ("gallery", "processed", "d"),
+    ("own_at_1", "own@1", ".2f"),
+    ("own_mean_rank", "own rank", ".1f"),
+    ("cosine_own", "cos own", ".2f"),
+    ("mate_queries", "with mate", "d"),
+    ("recall_at_1", "R@1", ".2f"),
+    ("recall_at_5", "R@5", ".2f"),
+    ("recall_at_10", "R@10", ".2f"),
+    ("cosine_known_match", "cos KM", ".2f"),
+    ("cosine_known_non_match", "cos KNM", ".2f"),
 )
 
 
@@ -139,6 +169,110 @@ def synthetic_set(modality: str, *, firearms: int, firings: int, seed: int) -> M
         dataset.firearms.append(record.firearm_id)
         dataset.production_runs.append(record.production_run)  # type: ignore[union-attr]
     return dataset
+
+
+@dataclass
+class CrossSet:
+    """Raw scans (the queries) and processed scans (the gallery), each with firearm and case."""
+
+    name: str
+    queries: list[PreparedCasing] = field(default_factory=list)
+    query_labels: list[tuple[str, str]] = field(default_factory=list)
+    gallery: list[PreparedCasing] = field(default_factory=list)
+    gallery_labels: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, mark: PreparedCasing, *, raw: bool, firearm: str, specimen: str) -> None:
+        """Add one prepared scan, raw (a query) or processed (the gallery)."""
+        (self.queries if raw else self.gallery).append(mark)
+        (self.query_labels if raw else self.gallery_labels).append((firearm, specimen))
+
+
+def dfsc_cross_set(data_dir: Path) -> CrossSet:
+    """``dfsc/raw`` against ``dfsc/aces_processed`` and ``dfsc/older_pipeline``."""
+    from ballistics.io import read_surface
+    from benchmarks.orientation_table import declared_orientations
+
+    with (data_dir / "labels.csv").open(newline="", encoding="utf-8") as handle:
+        rows = {(row["path"], row["sha256"]): row for row in csv.DictReader(handle)}
+    declared = declared_orientations(data_dir)
+    dataset = CrossSet("dfsc-raw")
+    for folder in ("raw", "aces_processed", "older_pipeline"):
+        for path in sorted((data_dir / "cartridge_cases/dfsc" / folder).glob("*.x3p")):
+            relative = path.relative_to(data_dir).as_posix()
+            row = rows.get((relative, hashlib.sha256(path.read_bytes()).hexdigest()))
+            if row is None:
+                dataset.notes.append(f"dfsc-raw: {relative} has no labels.csv row with its sha256")
+                continue
+            surface = read_surface(path, orientation=declared.get(relative, "as_stored"))
+            dataset.add(
+                prepare_casing(surface),
+                raw=row["processing"] == "raw",
+                firearm=row["firearm"],
+                specimen=row["specimen"],
+            )
+    return dataset
+
+
+def synthetic_cross_set(*, pistols: int, firings: int, seed: int) -> CrossSet:
+    """Synthetic raw scans against the processed scans of the same set's firings."""
+    import tempfile
+
+    from ballistics.io import read_surface
+    from ballistics.synthetic.raw import write_raw_and_processed
+
+    dataset = CrossSet("synthetic-raw")
+    with tempfile.TemporaryDirectory(prefix="descriptor-raw-") as scratch:
+        for row in write_raw_and_processed(scratch, pistols=pistols, firings=firings, seed=seed):
+            dataset.add(
+                prepare_casing(read_surface(Path(scratch) / row["path"])),
+                raw=row["processing"] == "raw",
+                firearm=row["firearm"],
+                specimen=row["specimen"],
+            )
+    return dataset
+
+
+def cross_metrics(dataset: CrossSet) -> dict[str, Any]:
+    """Search every raw scan among the processed ones: its own processed scan, and its mates."""
+    queries = np.stack([casing_descriptor(mark) for mark in dataset.queries])
+    gallery = np.stack([casing_descriptor(mark) for mark in dataset.gallery])
+    similarity = queries @ gallery.T
+    firearms = np.array([firearm for firearm, _ in dataset.gallery_labels])
+    specimens = np.array([specimen for _, specimen in dataset.gallery_labels])
+    own_ranks, mate_ranks, own_cosines, mate_cosines, stranger_cosines = [], [], [], [], []
+    for index, (firearm, specimen) in enumerate(dataset.query_labels):
+        order = np.argsort(-similarity[index], kind="stable")
+        own = specimens[order] == specimen
+        if own.any():
+            own_ranks.append(int(np.flatnonzero(own)[0]) + 1)
+            own_cosines.extend(similarity[index, specimens == specimen])
+        others = order[~own]
+        mates = np.flatnonzero(firearms[others] == firearm)
+        if mates.size:
+            mate_ranks.append(int(mates[0]) + 1)
+        mate_cosines.extend(similarity[index, (firearms == firearm) & (specimens != specimen)])
+        stranger_cosines.extend(similarity[index, firearms != firearm])
+    ranks = np.asarray(mate_ranks)
+
+    def mean(values: Sequence[float]) -> float | None:
+        return float(np.mean(values)) if len(values) else None
+
+    return {
+        "dataset": dataset.name,
+        "queries": len(dataset.queries),
+        "gallery": len(dataset.gallery),
+        "own_queries": len(own_ranks),
+        "own_at_1": mean([rank == 1 for rank in own_ranks]),
+        "own_mean_rank": mean(own_ranks),
+        "own_ranks": own_ranks,
+        "cosine_own": mean(own_cosines),
+        "mate_queries": int(ranks.size),
+        **{f"recall_at_{k}": mean(ranks <= k) if ranks.size else None for k in (1, 5, 10)},
+        "mate_ranks": mate_ranks,
+        "cosine_known_match": mean(mate_cosines),
+        "cosine_known_non_match": mean(stranger_cosines),
+    }
 
 
 def retrieval_metrics(vectors: np.ndarray, firearms: Sequence[str]) -> dict[str, Any]:
@@ -272,6 +406,12 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--synthetic-firearms", type=int, default=20, help="pistols per set")
     parser.add_argument("--synthetic-firings", type=int, default=3, help="casings per pistol")
+    parser.add_argument(
+        "--raw-pistols", type=int, default=10, help="pistols of the synthetic raw × processed set"
+    )
+    parser.add_argument(
+        "--raw-firings", type=int, default=2, help="firings per pistol, each raw and processed"
+    )
     parser.add_argument("--seed", type=int, default=7, help="seed of synthetics and robustness")
     parser.add_argument(
         "--robustness-count", type=int, default=8, help="casings turned and shifted per set"
@@ -285,9 +425,26 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     """Measure the chosen datasets, print the table and write the JSON record."""
     arguments = parse_arguments(argv)
-    rows, notes = [], []
+    rows, cross_rows, notes = [], [], []
     for name in arguments.datasets:
         started = time.perf_counter()
+        if name in CROSS_SETS:
+            if name == "dfsc-raw" and not (arguments.data_dir / "labels.csv").is_file():
+                print(f"{name}: skipped, {arguments.data_dir} not found", file=sys.stderr)
+                continue
+            cross = (
+                dfsc_cross_set(arguments.data_dir)
+                if name == "dfsc-raw"
+                else synthetic_cross_set(
+                    pistols=arguments.raw_pistols,
+                    firings=arguments.raw_firings,
+                    seed=arguments.seed,
+                )
+            )
+            notes += cross.notes
+            cross_rows.append(cross_metrics(cross))
+            print(f"{name}: measured in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+            continue
         if name in ("fadul", "dfsc"):
             if not (arguments.data_dir / "labels.csv").is_file():
                 print(f"{name}: skipped, {arguments.data_dir} not found", file=sys.stderr)
@@ -313,7 +470,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
             flush=True,
         )
-    print(format_table(rows, TABLE_COLUMNS))
+    if rows:
+        print(format_table(rows, TABLE_COLUMNS))
+    if cross_rows:
+        print(format_table(cross_rows, CROSS_COLUMNS))
     notes.append(
         f"descriptor {DESCRIPTOR_VERSION}, {DESCRIPTOR_DIMENSION} dimensions; the index's "
         f"shortlist is {DEFAULT_SHORTLIST_SIZE}, so R@50 is 1 for any set of 51 casings or fewer"
@@ -324,7 +484,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         arguments.output,
         benchmark="descriptor_recall",
         arguments=vars(arguments),
-        results=rows,
+        results=rows + cross_rows,
         notes=notes,
     )
     print(f"wrote {path}")
