@@ -35,8 +35,7 @@ References
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
-from typing import Literal
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -77,17 +76,6 @@ class CompareConfig:
     threshold is calibrated"), so 0.5 would throw most true cells away. Each modality has its
     own ``lead`` threshold, set from known non-matches of that modality
     (``benchmarks/calibrate_casing.py``).
-
-    ``photograph_contrast``: under a ring light the marks' contrast depends on the light's angle
-    (a low ring shows them bright on a dark primer, a high ring dark on a bright one; band-passed
-    photographs of one casing under the two correlate near -0.9, README "Photographs as other
-    labs take them"). With ``"either"`` a pair of photographs is compared with the questioned
-    photograph as it is and negated, and the higher score is kept; ``"as_is"`` compares it only
-    as it is. Measured on held-out ring, exposure and JPEG photographs (10 pistols x 3 firings,
-    90 known matches, 1,215 known non-matches; ``benchmarks/results/photo_conditions_contrast_*``):
-    AUC 0.657 -> 0.735, no new false positive, the highest known non-match still 4.0; the NBIDE
-    pair stays at 7.0. It costs a second registration and cell search per photograph pair.
-    Topographies are heights, whose sign is never in doubt: the option is ignored for them.
     """
 
     coarse_pixel_um: float = 50.0
@@ -113,11 +101,8 @@ class CompareConfig:
     translation_tolerance_um: float = 75.0
     lead_threshold: float = 6.0
     photograph_lead_threshold: float = 6.0
-    photograph_contrast: Literal["either", "as_is"] = "either"
 
     def __post_init__(self) -> None:
-        if self.photograph_contrast not in ("either", "as_is"):
-            raise ValueError('photograph_contrast must be "either" or "as_is".')
         for name in ("coarse_pixel_um", "refine_pixel_um", "cell_pixel_um", "cell_um"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be a positive length in micrometres.")
@@ -472,39 +457,9 @@ def compare_pyramids(
 ) -> CasingComparison:
     """:func:`compare_casings` on casings already resampled by :func:`comparison_pyramid`.
 
-    The pyramids must have been built with the same ``config`` resolutions. Photographs are
-    compared in either contrast when ``config.photograph_contrast`` is ``"either"`` (the
-    questioned one also negated; the higher score is kept).
+    The pyramids must have been built with the same ``config`` resolutions.
     """
     _check_modalities(reference.modality, questioned.modality)
-    result = _compare_once(reference, questioned, config)
-    if reference.modality is Modality.PHOTOGRAPH and config.photograph_contrast == "either":
-        negated = _compare_once(reference, _negated(questioned), config)
-        if negated.score > result.score:
-            return negated
-    return result
-
-
-def _negated(pyramid: CasingPyramid) -> CasingPyramid:
-    """The same photograph with its contrast inverted (marks bright where they were dark)."""
-    mark = pyramid.mark
-    return CasingPyramid(
-        coarse=-pyramid.coarse,
-        refine=-pyramid.refine,
-        cells=-pyramid.cells,
-        modality=pyramid.modality,
-        mark=replace(
-            mark,
-            breech_face=-mark.breech_face,
-            firing_pin=None if mark.firing_pin is None else -mark.firing_pin,
-        ),
-    )
-
-
-def _compare_once(
-    reference: CasingPyramid, questioned: CasingPyramid, config: CompareConfig
-) -> CasingComparison:
-    """Register and count congruent cells, the questioned casing taken as it is."""
     levels = []
     for first, second in (
         (reference.coarse, questioned.coarse),
