@@ -117,14 +117,16 @@ def firearm_bootstrap(pairs: PairScores, random: np.random.Generator) -> np.ndar
     """Return the pair indices of one bootstrap sample drawn over firearms.
 
     Firearms are drawn with replacement, as many as there are; a pair between two drawn firearms
-    enters as often as the product of their draws (a known match as often as its firearm), so a
-    firearm drawn twice brings its pairs twice. Pairs between two copies of one firearm do not
-    exist and are not made up.
+    enters as often as the product of their draws (a pair within one firearm as often as its
+    firearm), so a firearm drawn twice brings its pairs twice. Pairs between two copies of one
+    firearm do not exist and are not made up; that holds too for a known non-match within one
+    firearm (two different lands of one barrel, when the truth is the land and the group the
+    barrel).
     """
     firearms = pairs.firearms
     drawn = Counter(random.choice(len(firearms), size=len(firearms), replace=True).tolist())
     weight_of = {firearms[k]: times for k, times in drawn.items()}
     weight_a = np.array([weight_of.get(name, 0) for name in pairs.firearm_a.tolist()], dtype=int)
     weight_b = np.array([weight_of.get(name, 0) for name in pairs.firearm_b.tolist()], dtype=int)
-    weights = np.where(pairs.same_firearm, weight_a, weight_a * weight_b)
+    weights = np.where(pairs.firearm_a == pairs.firearm_b, weight_a, weight_a * weight_b)
     return np.repeat(np.arange(len(pairs)), weights)

@@ -29,7 +29,11 @@ MISSING_REASONS: dict[tuple[str, str], str] = {
         "too few real known pairs: no real pair of a photograph and a 3D scan of one casing set "
         "is at hand"
     ),
-    ("bullet", "topography"): "bullets are not calibrated yet (Hamby 44 and 252 to come)",
+    ("bullet", "topography"): (
+        "too few real known pairs: Hamby 44 and Hamby 252 hold one known-match bullet pair each, "
+        "and their known-match land pairs (10) all come from barrel 1, below the minimum of 4 "
+        "barrels (benchmarks/bullet_lr_validation.py)"
+    ),
 }
 
 

@@ -68,3 +68,25 @@ def test_pair_scores_refuse_mismatched_or_non_finite_input():
         PairScores.from_lists([1.0, 2.0], ["A"], ["B"])
     with pytest.raises(ValueError, match="finite"):
         PairScores.from_lists([float("nan")], ["A"], ["B"])
+
+
+def test_a_non_match_within_one_group_enters_as_often_as_its_group_not_its_square():
+    # lands: the truth is the land, the group the barrel; two lands of barrel A differ
+    pairs = PairScores(
+        np.array([0.9, 0.2, 0.1]),
+        np.array([True, False, False]),
+        np.array(["A", "A", "A"]),
+        np.array(["A", "A", "B"]),
+    )
+    random = np.random.default_rng(3)
+    for _ in range(30):
+        state = random.bit_generator.state
+        sample = firearm_bootstrap(pairs, random)
+        random_copy = np.random.default_rng()
+        random_copy.bit_generator.state = state
+        draws = Counter(
+            np.array(pairs.firearms)[random_copy.choice(2, size=2, replace=True)].tolist()
+        )
+        counts = Counter(sample.tolist())
+        assert counts[0] == draws["A"] and counts[1] == draws["A"]
+        assert counts[2] == draws["A"] * draws["B"]
