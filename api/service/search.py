@@ -24,12 +24,17 @@ from api.service.shortlist import Outcome, Shortlisted, ShortlistQuery, compare_
 from api.service.workers import MarkRef
 from api.store import repository
 from api.store.models import Exhibit
+from ballistics.calibration.calibration import Strength
 from ballistics.io.files import Source
 from ballistics.io.limits import DEFAULT_LIMITS, ReadLimits
 from ballistics.items import Extracted, ItemKind, KindSpec, kind_spec
-from ballistics.items.records import ComparisonRecord
+from ballistics.items.records import ComparisonRecord, evidence_strength
 
 logger = logging.getLogger(__name__)
+
+#: what ``verbal`` says of a candidate that was not compared (a search without re-ranking): its
+#: score is the descriptors' similarity, which no calibration turns into a likelihood ratio
+NOT_COMPARED = "not compared: ranked by descriptor similarity alone, which gives no LR"
 
 
 @dataclass(frozen=True)
@@ -61,7 +66,9 @@ class Candidate:
         The candidate was stored from the very file searched (same SHA-256): a repeat, not a
         second firing. Told only of the viewer's own and shared exhibits (False otherwise).
     details
-        The rest of the comparison record (registration, correlation).
+        The rest of the comparison record (registration, correlation) with the strength of the
+        evidence (``log10_lr``, ``lr_interval``, ``verbal``, ``calibration``): null LR and
+        ``verbal`` saying why when the candidate was not compared or its comparison failed.
     """
 
     key: int
@@ -225,20 +232,17 @@ def search_item(
         exclude_keys=frozenset(int(key) for key in exclude_keys),
         rifling=rifling if spec.rifled else None,
     )
-    mark = MarkRef(f"query:{sha256}", query.encoded)
-    candidates = _candidates(
-        context, shortlisted, mark, sha256=sha256, rerank=rerank, viewer=viewer
-    )
+    found = _candidates(context, shortlisted, query, sha256=sha256, rerank=rerank, viewer=viewer)
     if actor is not None:
-        _audit_search(context, actor, sha256=sha256, source=label, count=len(candidates))
+        _audit_search(context, actor, sha256=sha256, source=label, count=len(found))
     return SearchOutcome(
-        candidates=candidates[:top],
+        candidates=found[:top],
         sha256=sha256,
         source=label,
         modality=query.modality,
         pixel_um=query.pixel_um,
         reranked=rerank,
-        considered=len(candidates),
+        considered=len(found),
         elapsed_s=time.perf_counter() - started,
     )
 
@@ -264,21 +268,30 @@ def _read_item(
 def _candidates(
     context: ServiceContext,
     query: ShortlistQuery,
-    mark: MarkRef,
+    item: Extracted,
     *,
     sha256: str,
     rerank: bool,
     viewer: str | None,
 ) -> list[Candidate]:
-    """Shortlist ``query``, compare its stored candidates with the query item's ``mark`` when
+    """Shortlist ``query``, compare its stored candidates with the query ``item``'s mark when
     ``rerank``, and rank them, best first; ``sha256`` is the item's digest."""
     # exhibits stored by other processes since the last search (one small query otherwise)
     context.index.catch_up()
     hits, exhibits = _stored(context, shortlist(context, query))
     records = {}
     if rerank and hits:
+        mark = MarkRef(f"query:{sha256}", item.encoded)
         records = compare_with(context, mark, [hit.key for hit in hits])
-    return _ranked(hits, exhibits, records, rerank=rerank, query_sha256=sha256, viewer=viewer)
+    return _ranked(
+        hits,
+        exhibits,
+        records,
+        rerank=rerank,
+        query_sha256=sha256,
+        viewer=viewer,
+        query_modality=item.modality,
+    )
 
 
 def _stored(
@@ -301,9 +314,11 @@ def _ranked(
     rerank: bool,
     query_sha256: str = "",
     viewer: str | None = None,
+    query_modality: str | None = None,
 ) -> list[Candidate]:
     """Order the candidates: by comparison score (failed comparisons last), ties by descriptor
-    similarity; or by descriptor similarity alone when not re-ranked."""
+    similarity; or by descriptor similarity alone when not re-ranked. Every candidate carries
+    the strength of the evidence (:func:`_details`)."""
     similarities = {hit.key: hit.similarity for hit in hits}
     descriptor_ranks = {hit.key: rank for rank, hit in enumerate(hits, start=1)}
 
@@ -339,10 +354,28 @@ def _ranked(
                     and exhibit.sha256 == query_sha256
                     and (viewer is None or exhibit.shared or exhibit.agency.name == viewer)
                 ),
-                details={} if record is None else record.search_details(),
+                details=_details(record, exhibit, query_modality, rerank=rerank),
             )
         )
     return candidates
+
+
+def _details(
+    record: ComparisonRecord | None,
+    exhibit: Exhibit,
+    query_modality: str | None,
+    *,
+    rerank: bool,
+) -> dict[str, Any]:
+    """Return what a candidate answers beside its score: the comparison's details, or, with no
+    comparison, the strength fields with a null LR and the reason (CONTRACT.md "Words of a
+    result": every result carries them)."""
+    if record is not None:
+        return record.search_details()
+    strength = evidence_strength(exhibit.kind, (query_modality, exhibit.modality), None)
+    if not rerank:
+        strength = Strength(None, None, NOT_COMPARED, strength.calibration)
+    return strength.as_json()
 
 
 def _score(record: ComparisonRecord | None, similarity: float, *, rerank: bool) -> float:
