@@ -13,6 +13,7 @@ line naming both) before anything is read.
 from __future__ import annotations
 
 import csv
+import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -39,7 +40,7 @@ from ballistics.items import (
     parse_item_kind,
 )
 from ballistics.items.records import ComparisonRecord
-from ballistics.parallel import LocalExecutor, available_cores, worker_state
+from ballistics.parallel import Executor, LocalExecutor, available_cores, worker_state
 
 #: called as ``progress(stage, done, total)`` with stage "prepare" or "compare"
 ProgressCallback = Callable[[str, int, int], None]
@@ -231,6 +232,7 @@ def compare_pairs(
     compare_config: CompareConfig = DEFAULT_COMPARE_CONFIG,
     bullet_config: BulletConfig = DEFAULT_BULLET_CONFIG,
     progress: ProgressCallback | None = None,
+    cluster: str | None = None,
 ) -> PairsRun:
     """Compare many pairs: each distinct item read and prepared once, pairs compared in parallel.
 
@@ -250,6 +252,9 @@ def compare_pairs(
     progress
         Called as ``progress(stage, done, total)`` after each finished task of the "prepare" and
         "compare" stages.
+    cluster
+        A Dask scheduler's address (:mod:`ballistics.cluster`): the work goes to its workers
+        instead of ``workers`` local processes, each item's files sent as their bytes.
 
     Returns
     -------
@@ -264,11 +269,19 @@ def compare_pairs(
     started = time.perf_counter()
     problems = [_pair_problem(pair) for pair in pairs]
     items = _distinct_items(pairs, problems)
-    prepared = _prepare_items(items, workers=workers, settings=settings, progress=progress)
+    prepared = _prepare_items(
+        items, workers=workers, settings=settings, progress=progress, cluster=cluster
+    )
     prepare_finished = time.perf_counter()
     results, tasks = _plan_comparisons(pairs, problems, items, prepared)
     compared = _compare_prepared(
-        results, tasks, prepared, workers=workers, settings=settings, progress=progress
+        results,
+        tasks,
+        prepared,
+        workers=workers,
+        settings=settings,
+        progress=progress,
+        cluster=cluster,
     )
     finished = time.perf_counter()
     return PairsRun(
@@ -277,7 +290,7 @@ def compare_pairs(
         prepare_wall_s=prepare_finished - started,
         compare_wall_s=finished - prepare_finished,
         prepare_s=prepared.seconds,
-        workers=workers,
+        workers=prepared.workers or workers,
     )
 
 
@@ -288,6 +301,8 @@ class _Prepared:
     marks: dict[int, Any] = field(default_factory=dict)
     errors: dict[int, str] = field(default_factory=dict)
     seconds: list[float] = field(default_factory=list)
+    #: tasks run at once (a cluster's worker threads; 0: the local processes asked for)
+    workers: int = 0
 
 
 #: a pair to compare: (row, kind, index of item a, index of item b)
@@ -310,12 +325,18 @@ def _prepare_items(
     workers: int,
     settings: EngineSettings,
     progress: ProgressCallback | None,
+    cluster: str | None,
 ) -> _Prepared:
     """Read and prepare each distinct item once (the "prepare" stage)."""
     prepared = _Prepared()
     tasks = list(enumerate(items))
-    with _executor(workers, len(tasks), state=settings) as executor:
-        outcomes = executor.map_unordered(_prepare_task, tasks, count=len(tasks))
+    with _executor(workers, len(tasks), state=settings, cluster=cluster) as executor:
+        if executor.local_files:
+            outcomes = executor.map_unordered(_prepare_task, tasks, count=len(tasks))
+        else:  # the workers may not see these files: their bytes go with the tasks
+            sent = (_with_files(index, item) for index, item in tasks)
+            outcomes = executor.map_unordered(_prepare_sent_task, sent, count=len(tasks))
+            prepared.workers = executor.workers
         for done, (index, result, error, seconds) in enumerate(outcomes, start=1):
             if error is None:
                 prepared.marks[index] = result
@@ -360,6 +381,7 @@ def _compare_prepared(
     workers: int,
     settings: EngineSettings,
     progress: ProgressCallback | None,
+    cluster: str | None,
 ) -> list[PairResult]:
     """Compare the planned pairs in parallel (the "compare" stage); return every result."""
     needed = {index for _, _, index_a, index_b in tasks for index in (index_a, index_b)}
@@ -367,7 +389,7 @@ def _compare_prepared(
     # again with every pair that uses them
     state = _CompareState({index: prepared.marks[index] for index in needed}, settings)
     results = list(results)
-    with _executor(workers, len(tasks), state=state) as executor:
+    with _executor(workers, len(tasks), state=state, cluster=cluster) as executor:
         compared = executor.map_unordered(_compare_task, tasks, count=len(tasks))
         for done, (row, record, error) in enumerate(compared, start=1):
             results[row] = replace(results[row], record=record, error=error)
@@ -390,8 +412,12 @@ def _pair_problem(pair: Pair) -> str | None:
 # --- worker side ---------------------------------------------------------------------------------
 
 
-def _executor(workers: int, tasks: int, *, state: Any) -> LocalExecutor:
-    """A pool of at most one process per task (inline for one task or none)."""
+def _executor(workers: int, tasks: int, *, state: Any, cluster: str | None) -> Executor:
+    """A pool of at most one process per task (inline for one task or none), or the cluster."""
+    if cluster is not None:
+        from ballistics.cluster import DaskExecutor
+
+        return DaskExecutor(cluster, state=state)
     return LocalExecutor(
         max(1, min(workers, tasks)), state=state, preload=(__name__,), max_chunk=16
     )
@@ -429,6 +455,43 @@ def _prepare_task(task: tuple[int, Item]) -> tuple[int, Any, str | None, float]:
     except Exception as error:  # one bad file must not stop the others
         return index, None, describe_error(error, source=str(item.path)), 0.0
     return index, result, None, time.perf_counter() - started
+
+
+#: an item whose files travel to the worker: (index, item, [(name, bytes)] or None, read error)
+_SentItem = tuple[int, Item, list[tuple[str, bytes]] | None, str | None]
+
+
+def _with_files(index: int, item: Item) -> _SentItem:
+    """Read an item's files here (a file, or a bullet folder's files) for a distant worker."""
+    path = Path(item.path)
+    try:
+        if path.is_dir():
+            files = [(child.name, child.read_bytes()) for child in sorted(path.iterdir())]
+        else:
+            files = [(path.name, path.read_bytes())]
+    except OSError as error:
+        return index, item, None, describe_error(error, source=str(item.path))
+    return index, item, files, None
+
+
+def _prepare_sent_task(task: _SentItem) -> tuple[int, Any, str | None, float]:
+    """:func:`_prepare_task` on files sent as bytes: written to a temporary folder under their
+    names and read from there by the same code."""
+    index, item, files, error = task
+    if files is None:
+        return index, None, error, 0.0
+    with tempfile.TemporaryDirectory(prefix="ballistics-item-") as folder:
+        copy = Path(folder) / Path(item.path).name
+        if len(files) == 1 and files[0][0] == copy.name:
+            copy.write_bytes(files[0][1])
+        else:
+            copy.mkdir()
+            for name, data in files:
+                (copy / name).write_bytes(data)
+        index, result, error, seconds = _prepare_task((index, replace(item, path=copy)))
+    if error is not None:  # name the caller's file, not the copy
+        error = error.replace(str(copy), str(item.path))
+    return index, result, error, seconds
 
 
 def _compare_task(task: _CompareTaskArgs) -> tuple[int, ComparisonRecord | None, str | None]:

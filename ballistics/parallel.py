@@ -7,8 +7,9 @@ process. What every task of a run needs (settings, prepared marks, a cache) is t
 *state*: sent to each worker once, when it starts, and read by the tasks with
 :func:`worker_state`, instead of being pickled again with every task.
 
-:class:`LocalExecutor` is the process pool of one machine; a cluster backend implements the
-same two methods.
+:class:`LocalExecutor` is the process pool of one machine; :class:`ballistics.cluster.DaskExecutor`
+sends the same tasks to a Dask distributed cluster (the two methods, and :func:`run_with_state`
+to give each task its run's state on a worker that serves several runs).
 """
 
 from __future__ import annotations
@@ -25,16 +26,32 @@ from typing import Any, TypeVar
 TaskT = TypeVar("TaskT")
 ResultT = TypeVar("ResultT")
 
+_NO_STATE = object()
 _THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 #: the state of the executor whose tasks run in this process: set once per worker process by
 #: the pool's initializer (or, inline, by the executor before it runs tasks); read-only to tasks
 _worker_state: Any = None
+#: a task's state set for its thread alone (a cluster worker runs tasks of several runs at once)
+_task_state = threading.local()
 
 
 def worker_state() -> Any:
     """Return the state of the executor running the current task (see the module docstring)."""
-    return _worker_state
+    return getattr(_task_state, "state", _worker_state)
+
+
+def run_with_state(state: Any, function: Callable[[TaskT], ResultT], task: TaskT) -> ResultT:
+    """Return ``function(task)`` with :func:`worker_state` giving ``state`` in this thread."""
+    saved = getattr(_task_state, "state", _NO_STATE)
+    _task_state.state = state
+    try:
+        return function(task)
+    finally:
+        if saved is _NO_STATE:
+            del _task_state.state
+        else:
+            _task_state.state = saved
 
 
 def _set_worker_state(state: Any) -> None:
@@ -77,6 +94,9 @@ class Executor(ABC):
 
     #: number of tasks run at once
     workers: int
+    #: True when the tasks run on this machine, so that they may read its files by path and write
+    #: its folders; False (a cluster): the caller sends the bytes and keeps the writing
+    local_files: bool = True
 
     @property
     def inline(self) -> bool:

@@ -34,6 +34,13 @@ USED_INDIRECTLY = {
     "fastapi-offline",
 }
 
+#: modules that package code imports only for a feature of an optional extra (and names the
+#: extra when it is missing): module -> the extra that installs it
+OPTIONAL_IMPORTS = {
+    # --cluster (ballistics/cluster.py)
+    "distributed": "cluster",
+}
+
 
 def imported_modules(source: str) -> set[str]:
     """Top-level names of the absolute imports in ``source``, wherever they stand."""
@@ -114,8 +121,13 @@ def pyproject() -> str:
 
 
 def test_every_import_is_a_runtime_dependency(pyproject):
+    imports = {
+        module: files
+        for module, files in third_party_imports().items()
+        if module not in OPTIONAL_IMPORTS
+    }
     problems = undeclared_imports(
-        third_party_imports(), runtime_dependencies(pyproject), packages_distributions()
+        imports, runtime_dependencies(pyproject), packages_distributions()
     )
     assert not problems, "add to [project] dependencies in pyproject.toml:\n" + "\n".join(problems)
 
@@ -128,6 +140,14 @@ def test_every_runtime_dependency_is_imported(pyproject):
         "drop from [project] dependencies, or list in USED_INDIRECTLY with the reason:\n"
         + "\n".join(problems)
     )
+
+
+def test_each_optional_import_comes_with_its_extra(pyproject):
+    extras = tomllib.loads(pyproject)["project"]["optional-dependencies"]
+    for module, extra in OPTIONAL_IMPORTS.items():
+        declared = {canonicalize_name(Requirement(line).name) for line in extras[extra]}
+        providers = {canonicalize_name(name) for name in packages_distributions()[module]}
+        assert providers & declared, f"{module} is not installed by the [{extra}] extra"
 
 
 def test_the_indirect_ones_are_runtime_dependencies(pyproject):

@@ -21,6 +21,7 @@ Exit statuses, the same for every command, so that a script can tell them apart:
 - :mod:`~api.cli.options`: exit statuses, the options every command takes, the choices;
 - :mod:`~api.cli.compare`: ``compare`` (two items, or ``--pairs``; no store);
 - :mod:`~api.cli.evidence`: ``ingest``, ``search``, ``links``, ``reindex`` on the store;
+- :mod:`~api.cli.recorrelate`: ``recorrelate`` (the store again, locally or on a cluster);
 - :mod:`~api.cli.agency`: ``agency add|list|revoke``;
 - :mod:`~api.cli.people`: ``user add``;
 - :mod:`~api.cli.server`: ``serve`` and ``demo``;

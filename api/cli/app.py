@@ -18,7 +18,7 @@ from typing import Annotated
 
 import typer
 
-from api.cli import compare, evidence, server, worker
+from api.cli import compare, evidence, recorrelate, server, worker
 from api.cli.agency import agency_app
 from api.cli.options import (
     DEBUG_VARIABLE,
@@ -86,6 +86,7 @@ app.command()(evidence.ingest)
 app.command()(evidence.search)
 app.command()(evidence.links)
 app.command()(evidence.reindex)
+app.command()(recorrelate.recorrelate)
 app.add_typer(agency_app, name="agency")
 app.add_typer(user_app, name="user")
 app.command()(server.serve)

@@ -11,11 +11,13 @@ import typer
 from api.cli.options import (
     DEFAULT_STORE,
     EXIT_PARTIAL_FAILURE,
+    ClusterOption,
     DebugOption,
     JsonOption,
     Kind,
     PixelUmOption,
     StoreOption,
+    check_cluster,
     check_pixel_um,
 )
 from api.cli.output import (
@@ -54,6 +56,7 @@ def compare(
         typer.Option(help="Kind of the items.  [default: guessed: a folder is a bullet]"),
     ] = None,
     pixel_um: PixelUmOption = None,
+    cluster: ClusterOption = None,
     json_output: JsonOption = False,
     store: StoreOption = DEFAULT_STORE,
     debug: DebugOption = False,
@@ -70,7 +73,12 @@ def compare(
                 "give either two items A B or --pairs, not both", param_hint="--pairs"
             )
         _compare_pairs(
-            pairs, workers=workers, kind=kind, pixel_um=pixel_um, json_output=json_output
+            pairs,
+            workers=workers,
+            kind=kind,
+            pixel_um=pixel_um,
+            json_output=json_output,
+            cluster=check_cluster(cluster),
         )
         return
     if a is None or b is None:
@@ -95,7 +103,13 @@ def _compare_two(
 
 
 def _compare_pairs(
-    path: Path, *, workers: int | None, kind: Kind | None, pixel_um: float | None, json_output: bool
+    path: Path,
+    *,
+    workers: int | None,
+    kind: Kind | None,
+    pixel_um: float | None,
+    json_output: bool,
+    cluster: str | None,
 ) -> None:
     from api.pairs import compare_pairs, read_pairs_csv
 
@@ -103,7 +117,7 @@ def _compare_pairs(
         path, default_kind=str(kind) if kind else None, default_pixel_um=pixel_um
     )
     with progress_reporter() as progress:
-        run = compare_pairs(pairs, workers=workers, progress=progress)
+        run = compare_pairs(pairs, workers=workers, progress=progress, cluster=cluster)
     failed = run.failed
     if failed:
         logger.warning(

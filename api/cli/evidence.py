@@ -10,6 +10,7 @@ import typer
 from api.cli.options import (
     DEFAULT_STORE,
     EXIT_PARTIAL_FAILURE,
+    ClusterOption,
     DebugOption,
     JsonOption,
     Kind,
@@ -18,6 +19,7 @@ from api.cli.options import (
     StoreOption,
     Twist,
     WorkersOption,
+    check_cluster,
     check_pixel_um,
 )
 from api.cli.output import (
@@ -59,6 +61,7 @@ def ingest(
             help="Correlate the new exhibits against the store after storing them.",
         ),
     ] = True,
+    cluster: ClusterOption = None,
     json_output: JsonOption = False,
     store: StoreOption = DEFAULT_STORE,
     debug: DebugOption = False,
@@ -70,8 +73,9 @@ def ingest(
     # parsed first: a manifest that cannot be used leaves the store as it was (not even created)
     parsed = read_manifest(manifest)
     config = service_config(top_k=top_k, lead_threshold=lead_threshold)
+    address = check_cluster(cluster)
     with (
-        open_service(store, workers=workers, config=config) as service,
+        open_service(store, workers=workers, config=config, cluster=address) as service,
         progress_reporter() as progress,
     ):
         report = service.ingest(parsed, correlate=correlate, progress=progress)

@@ -79,10 +79,34 @@ DebugOption = Annotated[
     ),
 ]
 WorkersOption = Annotated[int | None, typer.Option(min=1, help="Processes.  [default: all cores]")]
+ClusterOption = Annotated[
+    str | None,
+    typer.Option(
+        "--cluster",
+        envvar="BALLISTICS_CLUSTER",
+        metavar="ADDRESS",
+        help="Run the work on a Dask distributed scheduler: tls://host:8786 (certificates from "
+        "BALLISTICS_CLUSTER_TLS_CA, _CERT, _KEY), or tcp:// on this machine only.  "
+        "[default: the local cores]",
+    ),
+]
 PixelUmOption = Annotated[
     float | None,
     typer.Option("--pixel-um", help="Micrometres per pixel, for 2D images without it."),
 ]
+
+
+def check_cluster(cluster: str | None) -> str | None:
+    """Return the ``--cluster`` address to use (None: the local cores), refusing plain tcp://
+    beyond loopback (:func:`ballistics.cluster.check_cluster_address`)."""
+    if cluster is None or not cluster.strip():
+        return None
+    from ballistics.cluster import check_cluster_address
+
+    try:
+        return str(check_cluster_address(cluster))
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--cluster") from None
 
 
 def check_pixel_um(pixel_um: float | None) -> None:

@@ -37,8 +37,10 @@ def open_service(
     config: ServiceConfig | None = None,
     create: bool = True,
     load_index: bool = True,
+    cluster: str | None = None,
 ) -> EvidenceService:
-    """Open the service on ``--store`` and ``$BALLISTICS_DATABASE_URL`` (read when called)."""
+    """Open the service on ``--store`` and ``$BALLISTICS_DATABASE_URL`` (read when called), its
+    heavy work on ``workers`` local processes or on the Dask scheduler ``cluster``."""
     from api.service import DEFAULT_SERVICE_CONFIG, EvidenceService, database_url_from_environment
 
     return EvidenceService.open(
@@ -48,6 +50,7 @@ def open_service(
         workers=workers,
         create=create,
         load_index=load_index,
+        cluster=cluster,
     )
 
 

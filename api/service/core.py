@@ -52,6 +52,7 @@ from ballistics.errors import EvidenceError
 from ballistics.io.files import Source
 from ballistics.io.limits import DEFAULT_LIMITS, ReadLimits
 from ballistics.items import ItemKind
+from ballistics.parallel import Executor
 from indexer import PartitionedIndex
 
 logger = logging.getLogger(__name__)
@@ -76,6 +77,9 @@ class EvidenceService:
         this process.
     index_state
         What opening the index found (for messages and tests).
+    cluster
+        A Dask scheduler's address (:mod:`ballistics.cluster`) to run the heavy tasks on
+        instead of ``workers`` local processes.
 
     Notes
     -----
@@ -92,16 +96,22 @@ class EvidenceService:
         config: ServiceConfig = DEFAULT_SERVICE_CONFIG,
         workers: int | None = None,
         index_state: IndexState | None = None,
+        cluster: str | None = None,
     ) -> None:
         if not isinstance(index, LiveIndex):
             index = LiveIndex(store, index, config=config.index, state=index_state)
-        pool = WorkerPool(
+        local = WorkerPool(
             workers,
             prepare_config=config.prepare,
             compare_config=config.compare,
             cache_size=config.worker_cache_marks,
             bullet_config=config.bullet,
         )
+        pool: Executor = local
+        if cluster is not None:  # the same tasks and worker state, on a Dask cluster
+            from ballistics.cluster import DaskExecutor
+
+            pool = DaskExecutor(cluster, state=local.state)
         #: what every step takes (store, live index, executor, settings)
         self.context = ServiceContext(store=store, index=index, executor=pool, config=config)
         self.pool = pool
@@ -116,6 +126,7 @@ class EvidenceService:
         workers: int | None = None,
         create: bool = True,
         load_index: bool = True,
+        cluster: str | None = None,
     ) -> EvidenceService:
         """Open the store in ``store_dir`` and bring its vector index in step with it.
 
@@ -126,7 +137,7 @@ class EvidenceService:
         database_url
             A database URL replacing the folder's SQLite file (the command line passes
             ``$BALLISTICS_DATABASE_URL``).
-        config, workers
+        config, workers, cluster
             As for the class.
         create
             Create the store when there is none (False: refuse, for commands that only read).
@@ -154,7 +165,11 @@ class EvidenceService:
         except BaseException:
             store.close()
             raise
-        return cls(store, index, config=config, workers=workers)
+        try:
+            return cls(store, index, config=config, workers=workers, cluster=cluster)
+        except BaseException:  # the cluster could not be reached
+            store.close()
+            raise
 
     def __enter__(self) -> EvidenceService:
         return self

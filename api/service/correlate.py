@@ -61,6 +61,7 @@ from api.service.shortlist import Shortlisted, ShortlistQuery, compare_pairs, sh
 from api.store import repository
 from api.store.database import Store
 from api.store.models import Exhibit, Link
+from api.store.repository.results import candidate_scores
 from ballistics.items import ItemKind, kind_spec
 from ballistics.items.records import ComparisonRecord
 
@@ -325,6 +326,29 @@ def _record_query(context: ServiceContext, plan: CorrelationPlan, key: int) -> i
         )
         repository.set_exhibit_status(session, query, "correlated")
     return 1
+
+
+def relink_exhibits(context: ServiceContext, keys: Iterable[int], *, version: str) -> None:
+    """Decide again the links of the exhibits ``keys`` from every result recorded for them under
+    ``version``, with today's lead thresholds (one transaction per exhibit).
+
+    What :func:`correlate_exhibits` does not do for pairs it finds recorded already: after the
+    threshold is lowered, their scores now above it become leads. The policy is the same
+    (:func:`~api.service.linking.decide_links`): nothing is demoted, each pair linked once.
+    """
+    for key in sorted({int(key) for key in keys}):
+        with context.store.transaction(write=True) as session:
+            query = repository.exhibits_by_key(session, [key]).get(key)
+            if query is None:  # removed meanwhile
+                continue
+            scores = candidate_scores(session, query, algorithm_version=version)
+            candidates = repository.exhibits_by_key(session, [s.candidate_key for s in scores])
+            scored = [
+                (candidates[s.candidate_key], s.score)
+                for s in scores
+                if s.candidate_key in candidates
+            ]
+            _record_links(session, query, scored, context.config, version)
 
 
 def _record_links(

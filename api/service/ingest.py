@@ -40,7 +40,15 @@ from api.service.context import ServiceContext
 from api.service.correlate import CorrelationReport, correlate_exhibits
 from api.service.live_index import IndexEntry
 from api.service.storing import ExhibitFields, PreparedItem, add_exhibit, store_prepared_exhibit
-from api.service.workers import CONFLICT, FAILED, SKIPPED, Extraction, ExtractTask, extract_task
+from api.service.workers import (
+    CONFLICT,
+    FAILED,
+    SKIPPED,
+    Extraction,
+    ExtractTask,
+    extract_task,
+    with_files,
+)
 from api.store import repository
 from api.store.errors import ConflictError
 from api.store.models import Case
@@ -206,10 +214,12 @@ def _store_rows(
     rows: list[ManifestRow] = list(manifest.rows)
     known = _known_exhibits(context, rows)
     originals_folder = str(context.store.originals.folder)
+    # workers on other machines (a cluster) see neither the manifest's files nor the originals
+    send_files = not context.executor.local_files
 
     def task(position: int, row: ManifestRow) -> ExtractTask:
         found = known.get((row.agency, row.exhibit_id))
-        return ExtractTask(
+        made = ExtractTask(
             position=position,
             path=str(row.path),
             pixel_um=row.pixel_um,
@@ -219,6 +229,7 @@ def _store_rows(
             kind=row.kind,
             orientation=row.orientation,
         )
+        return with_files(made, context.store.originals) if send_files else made
 
     tasks = (task(position, row) for position, row in enumerate(rows))
     unsaved = 0

@@ -54,6 +54,7 @@ __all__ = [
     "compare_task",
     "describe_task",
     "extract_task",
+    "with_files",
 ]
 
 
@@ -82,6 +83,12 @@ class ExtractTask:
         (a cartridge case's file; a bullet's folder of land scans, or one land's file).
     orientation
         What the lab declared of the file's orientation (``as_stored`` or ``mirrored``).
+    files, source
+        The item's files as (name, bytes) and its name, when the caller read them
+        (:func:`with_files`: for workers that cannot see its folders); empty: the worker reads
+        ``path``.
+    load_error
+        Why the caller could not read the item (the worker only reports it).
     """
 
     position: int
@@ -92,6 +99,9 @@ class ExtractTask:
     originals_folder: str | None = None
     kind: str = ItemKind.CARTRIDGE_CASE
     orientation: str = AS_STORED
+    files: tuple[tuple[str, bytes], ...] = ()
+    source: str = ""
+    load_error: str | None = None
 
 
 #: outcomes of an extraction
@@ -129,8 +139,13 @@ def extract_task(task: ExtractTask) -> Extraction:
     started_cpu = time.process_time()
     state: ServiceWorkerState = worker_state()
     try:
+        if task.load_error is not None:
+            raise ValueError(task.load_error)
         spec = kind_spec(task.kind)
-        files, source = spec.load(task.path, name=None, limits=state.limits)
+        if task.files:
+            files, source = list(task.files), task.source
+        else:
+            files, source = spec.load(task.path, name=None, limits=state.limits)
         digests = [hashlib.sha256(data).hexdigest() for _, data in files]
         sha256 = item_sha256(digests)
         # what every outcome carries: the item's digests and names
@@ -179,6 +194,20 @@ def extract_task(task: ExtractTask) -> Extraction:
         seconds=time.perf_counter() - started,
         cpu_s=time.process_time() - started_cpu,
     )
+
+
+def with_files(task: ExtractTask, originals: OriginalStore) -> ExtractTask:
+    """Return ``task`` carrying its item's files, read here, for a worker on another machine;
+    store the originals here first, as :func:`extract_task` would (not those of a conflict)."""
+    try:
+        files, source = kind_spec(task.kind).load(task.path, name=None, limits=DEFAULT_LIMITS)
+    except Exception as error:  # reported by the worker, in the row's place
+        return replace(task, load_error=describe_error(error, source=task.path))
+    sha256 = item_sha256([hashlib.sha256(data).hexdigest() for _, data in files])
+    if task.known_sha256 in (None, sha256):
+        for name, data in files:
+            originals.put_bytes(data, name=_file_name(name))
+    return replace(task, files=tuple(files), source=source, originals_folder=None)
 
 
 def _file_name(path: str) -> str:
