@@ -22,8 +22,8 @@ Protocols, per method (logistic regression and PAV, both with ELUB bounds):
 * within a set, by land: a pair's LR comes from a calibration fitted without any pair of its
   lands' keys (leave one land out). By barrel is not possible: each set's known matches come
   from one barrel, so holding it out leaves no known match to fit on;
-* across sets: fitted on Hamby 44, reported on Hamby 252, and the reverse (other bullets, other
-  scanner; the same barrel 1);
+* across sets: fitted on Hamby 44, reported on Hamby 252, and the reverse (other bullets scanned
+  by another lab; the same barrel 1);
 * pooled official pairs, by land; and pooled official pairs fitted, reported on the weak pairs.
 
 Every row has a bootstrap interval of Cllr over barrels (the brief's unit) and over lands. The
