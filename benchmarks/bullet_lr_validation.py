@@ -71,7 +71,6 @@ from ballistics.calibration import (
     fit_calibration,
 )
 from ballistics.calibration.curves import METHODS
-from ballistics.calibration.plots import ece_png, tippett_png
 from ballistics.calibration.registry import DATA_DIR
 from benchmarks._common import (
     DEFAULT_DATA_DIR,
@@ -82,6 +81,7 @@ from benchmarks._common import (
     source_commit,
 )
 from benchmarks.lr_validation import METRIC_COLUMNS, metrics_row, relative
+from benchmarks.lr_validation import write_plots as write_lr_plots
 
 OFFICIAL = ("hamby44", "hamby252")
 WEAK = "hamby44-questioned"
@@ -274,24 +274,9 @@ def pooled_refusal(
 
 def write_plots(rows: Sequence[dict[str, Any]], folder: Path) -> list[Path]:
     """Tippett and ECE PNGs of each official protocol's LRs; return the paths written."""
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    for row in rows:
-        if WEAK in row["protocol"]:
-            continue
-        slug = (
-            row["protocol"]
-            .replace(", by land", "-cv-land")
-            .replace("fit ", "")
-            .replace(", report ", "-to-")
-        )
-        values, truth = np.asarray(row["log10_lrs"]), np.asarray(row["same_land"])
-        for plot, draw in (("tippett", tippett_png), ("ece", ece_png)):
-            path = folder / f"lr-bullet-land-{slug}-{plot}.png"
-            title = f"{'ECE' if plot == 'ece' else 'Tippett'}: bullet lands, {row['protocol']}"
-            path.write_bytes(draw(values, truth, title=f"{title} ({row['method']})"))
-            written.append(path)
-    return written
+    official = [row for row in rows if WEAK not in row["protocol"]]
+    truths = {row["protocol"]: np.asarray(row["same_land"]) for row in official}
+    return write_lr_plots(official, truths, folder, stem="lr-bullet-land", subject="bullet lands, ")
 
 
 def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:

@@ -188,24 +188,35 @@ def validate(
     return rows, calibrations
 
 
+def protocol_slug(protocol: str) -> str:
+    """The protocol in a file name: ``"fadul, by firearm"`` -> ``"fadul-cv"``, ``"hamby44, by
+    land"`` -> ``"hamby44-cv-land"``, ``"fit fadul, report dfsc"`` -> ``"fadul-to-dfsc"``."""
+    return (
+        protocol.replace(", by firearm", "-cv")
+        .replace(", by land", "-cv-land")
+        .replace("fit ", "")
+        .replace(", report ", "-to-")
+    )
+
+
 def write_plots(
-    rows: Sequence[dict[str, Any]], truths: dict[str, np.ndarray], folder: Path
+    rows: Sequence[dict[str, Any]],
+    truths: dict[str, np.ndarray],
+    folder: Path,
+    *,
+    stem: str = "lr-casing-3d",
+    subject: str = "",
 ) -> list[Path]:
-    """Tippett and ECE PNGs of each protocol's LRs; return the paths written."""
+    """Tippett and ECE PNGs of each protocol's LRs (``{stem}-{protocol}-{plot}.png``, titled
+    with ``subject`` before the protocol); return the paths written."""
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for row in rows:
-        slug = (
-            row["protocol"]
-            .replace(", by firearm", "-cv")
-            .replace("fit ", "")
-            .replace(", report ", "-to-")
-        )
         truth = truths[row["protocol"]]
         values = np.asarray(row["log10_lrs"])
         for plot, draw in (("tippett", tippett_png), ("ece", ece_png)):
-            path = folder / f"lr-casing-3d-{slug}-{plot}.png"
-            title = f"{plot.upper() if plot == 'ece' else 'Tippett'}: {row['protocol']}"
+            path = folder / f"{stem}-{protocol_slug(row['protocol'])}-{plot}.png"
+            title = f"{'ECE' if plot == 'ece' else 'Tippett'}: {subject}{row['protocol']}"
             path.write_bytes(draw(values, truth, title=f"{title} ({row['method']})"))
             written.append(path)
     return written

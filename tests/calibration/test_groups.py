@@ -42,22 +42,27 @@ def test_too_many_folds_are_refused():
         firearm_folds(pairs, folds=4)
 
 
+def samples_and_draws(pairs: PairScores, *, seed: int, rounds: int = 30):
+    """Yield, per bootstrap sample, how often each pair entered it and how often each firearm
+    was drawn (the draws replayed from the generator's state)."""
+    random = np.random.default_rng(seed)
+    firearms = len(pairs.firearms)
+    for _ in range(rounds):
+        state = random.bit_generator.state
+        sample = firearm_bootstrap(pairs, random)
+        replay = np.random.default_rng()
+        replay.bit_generator.state = state
+        chosen = replay.choice(firearms, size=firearms, replace=True)
+        yield Counter(sample.tolist()), Counter(np.array(pairs.firearms)[chosen].tolist())
+
+
 def test_a_bootstrap_sample_takes_the_pairs_of_drawn_firearms_as_often_as_they_were_drawn():
     pairs = PairScores.from_lists(
         [9.0, 8.0, 1.0, 0.0, 0.5],
         ["A", "B", "A", "A", "B"],
         ["A", "B", "B", "C", "C"],
     )
-    random = np.random.default_rng(0)
-    for _ in range(30):
-        state = random.bit_generator.state
-        sample = firearm_bootstrap(pairs, random)
-        random_copy = np.random.default_rng()
-        random_copy.bit_generator.state = state
-        draws = Counter(
-            np.array(pairs.firearms)[random_copy.choice(3, size=3, replace=True)].tolist()
-        )
-        counts = Counter(sample.tolist())
+    for counts, draws in samples_and_draws(pairs, seed=0):
         assert counts[0] == draws["A"] and counts[1] == draws["B"]
         assert counts[2] == draws["A"] * draws["B"] and counts[3] == draws["A"] * draws["C"]
         assert counts[4] == draws["B"] * draws["C"]
@@ -78,15 +83,6 @@ def test_a_non_match_within_one_group_enters_as_often_as_its_group_not_its_squar
         np.array(["A", "A", "A"]),
         np.array(["A", "A", "B"]),
     )
-    random = np.random.default_rng(3)
-    for _ in range(30):
-        state = random.bit_generator.state
-        sample = firearm_bootstrap(pairs, random)
-        random_copy = np.random.default_rng()
-        random_copy.bit_generator.state = state
-        draws = Counter(
-            np.array(pairs.firearms)[random_copy.choice(2, size=2, replace=True)].tolist()
-        )
-        counts = Counter(sample.tolist())
+    for counts, draws in samples_and_draws(pairs, seed=3):
         assert counts[0] == draws["A"] and counts[1] == draws["A"]
         assert counts[2] == draws["A"] * draws["B"]
