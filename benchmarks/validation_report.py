@@ -261,6 +261,12 @@ def bullet_section(path: Path) -> Section:
             "known-match land pairs of both sets come from barrel 1.",
             "Method: as for cartridge cases; within a set cross-validated by land (by barrel is "
             "not possible: one barrel with known matches per set).",
+            "Bullet pairs with official labels (bullet scores, nothing to calibrate on): "
+            + "; ".join(
+                f"{b['a']} x {b['b']} {'KM' if b['known_match'] else 'KNM'} {b['score']:.3f}"
+                for b in next(r["bullet_pairs"] for r in record["results"] if "bullet_pairs" in r)
+            )
+            + ".",
         ],
         record_path=path,
         record=record,
@@ -601,6 +607,11 @@ def write_provenance(writer: Writer, section: Section) -> None:
         f"{hardware.get('available_cores')} cores; {versions}."
     )
     writer.paragraph(f"Reproduce: {command_of(record)}")
+    notes = [note for note in record.get("notes", []) if not note.startswith("plot: ")]
+    if notes:
+        writer.heading("Notes of the run", size=11)
+        for note in notes:
+            writer.paragraph(note)
 
 
 def render(sections: Sequence[Section], *, made_at: datetime.datetime) -> bytes:

@@ -80,6 +80,8 @@ def test_the_report_gives_the_calibration_file_hash_versions_and_commands(text):
     assert "scikit-learn" in text and "fpdf2" in text
     # no bullet calibration is shipped, and the report says why
     assert "No calibration is shipped" in text and "4 firearms" in text
+    # the runs' own notes travel with them (here: DFSC has fewer files than its README says)
+    assert "Notes of the run" in text and "aces_processed give 12 KM / 79 KNM" in text
 
 
 def test_the_report_embeds_every_plot_the_records_name(pdf):
