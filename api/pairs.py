@@ -25,6 +25,7 @@ from ballistics.bullet.config import DEFAULT_BULLET_CONFIG, BulletConfig
 from ballistics.casing.compare import DEFAULT_COMPARE_CONFIG, CompareConfig
 from ballistics.casing.prepare import PrepareConfig
 from ballistics.errors import EvidenceError
+from ballistics.io.limits import DEFAULT_LIMITS
 from ballistics.items import (
     DEFAULT_PREPARE_CONFIG,
     EngineSettings,
@@ -462,16 +463,12 @@ _SentItem = tuple[int, Item, list[tuple[str, bytes]] | None, str | None]
 
 
 def _with_files(index: int, item: Item) -> _SentItem:
-    """Read an item's files here (a file, or a bullet folder's files) for a distant worker."""
-    path = Path(item.path)
+    """Read an item's files here (a file, or a bullet's land files) for a distant worker."""
     try:
-        if path.is_dir():
-            files = [(child.name, child.read_bytes()) for child in sorted(path.iterdir())]
-        else:
-            files = [(path.name, path.read_bytes())]
-    except OSError as error:
+        files, _ = kind_spec(item.kind).load(item.path, name=None, limits=DEFAULT_LIMITS)
+    except Exception as error:  # the same message as the worker's own read would give
         return index, item, None, describe_error(error, source=str(item.path))
-    return index, item, files, None
+    return index, item, [(Path(name).name, data) for name, data in files], None
 
 
 def _prepare_sent_task(task: _SentItem) -> tuple[int, Any, str | None, float]:
@@ -482,9 +479,9 @@ def _prepare_sent_task(task: _SentItem) -> tuple[int, Any, str | None, float]:
         return index, None, error, 0.0
     with tempfile.TemporaryDirectory(prefix="ballistics-item-") as folder:
         copy = Path(folder) / Path(item.path).name
-        if len(files) == 1 and files[0][0] == copy.name:
+        if [name for name, _ in files] == [copy.name]:  # the item is this one file
             copy.write_bytes(files[0][1])
-        else:
+        else:  # a folder of files
             copy.mkdir()
             for name, data in files:
                 (copy / name).write_bytes(data)

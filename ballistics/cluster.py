@@ -231,6 +231,12 @@ class _RunState(_WorkerPlugin):
     def setup(self, worker: Any) -> None:
         del worker
         _states[self.token] = self.state
+        # as in the local pool's workers: OpenCV's own threads change some results in the last
+        # digit (a registration's sums taken in another order), so that a score would depend
+        # on where it was computed; one thread each, and Dask's worker threads for parallelism
+        import cv2
+
+        cv2.setNumThreads(1)
 
     def teardown(self, worker: Any) -> None:
         del worker
