@@ -25,6 +25,7 @@ References
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import itertools
 import os
@@ -288,8 +289,13 @@ class DaskExecutor(Executor):
             self._client = distributed.Client(
                 self.address, security=security, timeout=timeout_s, set_as_default=False
             )
-        except OSError as error:  # refused, or no answer within the timeout
-            raise OSError(f"cannot reach the Dask scheduler at {self.address}: {error}") from None
+        except OSError as error:  # refused, reset (tcp:// to a tls:// scheduler), or no answer
+            raise ConnectionError(
+                errno.ECONNREFUSED,
+                f"cannot reach the Dask scheduler (is it up, on {parsed.scheme}://?): "
+                f"{' '.join(str(error).split())}",
+                self.address,
+            ) from None
         self._token: str | None = None
         self.workers = self._threads()
 
