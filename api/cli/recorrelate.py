@@ -60,8 +60,6 @@ def recorrelate(
 ) -> None:
     """Correlate the stored exhibits again (all, or --kind / --since) with today's algorithm and
     lead threshold; resumable: a run started again compares only what is left."""
-    from api.service.recorrelate import recorrelate as run
-
     del debug  # read by main()
     address = check_cluster(cluster)
     config = service_config(top_k=top_k, lead_threshold=lead_threshold)
@@ -71,8 +69,7 @@ def recorrelate(
         ) as service,
         progress_reporter() as progress,
     ):
-        report = run(
-            service.context,
+        report = service.recorrelate(
             kind=None if kind is None else str(kind),
             since=None if since is None else since.date(),
             progress=progress,

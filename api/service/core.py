@@ -20,6 +20,7 @@ operation              step
 :meth:`search`         :func:`api.service.search.search_item`
 :meth:`correlate`      :func:`api.service.correlate.correlate_exhibits`
 :meth:`reindex`        :func:`api.service.reindex.reindex`
+:meth:`recorrelate`    :func:`api.service.recorrelate.recorrelate`
 =====================  ===============================================
 
 >>> with EvidenceService.open("ballistics-data") as service:          # doctest: +SKIP
@@ -29,6 +30,7 @@ operation              step
 
 from __future__ import annotations
 
+import datetime
 import logging
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -42,6 +44,7 @@ from api.service.correlate import CorrelationReport, correlate_exhibits
 from api.service.index import IndexState
 from api.service.ingest import IngestReport, ingest_manifest
 from api.service.live_index import LiveIndex
+from api.service.recorrelate import RecorrelateReport, recorrelate
 from api.service.reindex import ReindexReport, reindex
 from api.service.search import SearchOutcome, search_item
 from api.service.upload import Upload, UploadOutcome, store_upload
@@ -262,6 +265,17 @@ class EvidenceService:
         """Rebuild the vector index from the database and save it; see
         :mod:`api.service.reindex`."""
         return reindex(self.context, progress=progress)
+
+    def recorrelate(
+        self,
+        *,
+        kind: str | None = None,
+        since: datetime.date | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> RecorrelateReport:
+        """Correlate the stored exhibits (of ``kind``, stored since ``since``) again with today's
+        algorithm and thresholds; see :mod:`api.service.recorrelate`."""
+        return recorrelate(self.context, kind=kind, since=since, progress=progress)
 
     def job_counts(self) -> dict[str, int]:
         """Return the number of jobs per status (for ``GET /v1/health``)."""
