@@ -330,6 +330,8 @@ class DaskExecutor(Executor):
         self, function: Callable[[TaskT], ResultT], tasks: Iterator[TaskT]
     ) -> Iterator[ResultT]:
         distributed = _distributed()
+        import dask
+
         token = self._registered()
         self.workers = self._threads()
         # a few tasks per thread in flight: the workers stay busy while the caller builds the
@@ -338,9 +340,13 @@ class DaskExecutor(Executor):
         prefix = getattr(function, "__name__", "task")
 
         def submit(task: TaskT) -> Any:
-            return self._client.submit(
-                _run_task, function, token, task, key=f"{prefix}-{uuid.uuid4().hex}", pure=False
-            )
+            # an item's files travel inside its task (tens of MB for a 3D scan): through the
+            # scheduler, so that a task whose worker is lost can run elsewhere (data scattered
+            # to a worker would be lost with it); Dask's warning about large tasks is expected
+            with dask.config.set({"distributed.admin.large-graph-warning-threshold": "4GiB"}):
+                return self._client.submit(
+                    _run_task, function, token, task, key=f"{prefix}-{uuid.uuid4().hex}", pure=False
+                )
 
         pending = distributed.as_completed(
             loop=self._client.loop,

@@ -178,3 +178,14 @@ def test_an_unreachable_scheduler_is_one_error_naming_it():
     message = describe_error(refused.value)
     assert message.startswith("tcp://127.0.0.1:9: cannot reach the Dask scheduler"), message
     assert "\n" not in message
+
+
+def _length(task: bytes) -> int:
+    return len(task)
+
+
+def test_tasks_carry_a_scan_s_bytes_without_a_warning(local_cluster):
+    # warnings are errors here: Dask's "large graph" warning would fail the test
+    scans = [bytes(12_000_000), bytes(1)]
+    with DaskExecutor(local_cluster.scheduler_address) as executor:
+        assert sorted(executor.map_unordered(_length, scans)) == [1, 12_000_000]
