@@ -28,6 +28,7 @@ from __future__ import annotations
 import errno
 import ipaddress
 import itertools
+import logging
 import os
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -42,6 +43,8 @@ try:  # the optional extra: without it, addresses are still checked and --cluste
 except ImportError:  # pragma: no cover - the test extra installs distributed
     _WorkerPlugin = object  # type: ignore[misc,assignment]
 
+logger = logging.getLogger(__name__)
+
 TaskT = TypeVar("TaskT")
 ResultT = TypeVar("ResultT")
 
@@ -54,6 +57,8 @@ TLS_KEY_VARIABLE = "BALLISTICS_CLUSTER_TLS_KEY"
 _SCHEMES = ("tcp", "tls")
 _INSTALL = "install the cluster extra: pip install 'ballistics[cluster]'"
 
+#: the start of the names of the runs' states on the scheduler (then the client's id, ~, a token)
+_STATE_PREFIX = "ballistics~"
 #: each run's state on this worker process, by the run's token (set by :class:`_RunState`)
 _states: dict[str, Any] = {}
 
@@ -311,10 +316,31 @@ class DaskExecutor(Executor):
     def _registered(self) -> str:
         """Send the state to the workers once; return the token the tasks find it by."""
         if self._token is None:
-            token = f"ballistics-{uuid.uuid4().hex}"
+            self._forget_orphans()
+            # named after this client, so that a later run can tell when its owner is gone
+            token = f"{_STATE_PREFIX}{self._client.id}~{uuid.uuid4().hex}"
             self._client.register_plugin(_RunState(token, self.state), name=token)
             self._token = token
         return self._token
+
+    def _forget_orphans(self) -> None:
+        """Take back from the workers the states of runs whose coordinator is gone without
+        closing (killed): the scheduler keeps a plugin until it is unregistered."""
+
+        # runs on the scheduler: self-contained (the scheduler need not have this package)
+        def orphans(dask_scheduler: Any, prefix: str = _STATE_PREFIX) -> list[str]:
+            live = set(dask_scheduler.clients)
+            return [
+                name
+                for name in dask_scheduler.worker_plugins
+                if name.startswith(prefix) and name[len(prefix) :].split("~")[0] not in live
+            ]
+
+        try:
+            for name in self._client.run_on_scheduler(orphans):
+                self._client.unregister_worker_plugin(name)
+        except Exception as error:  # best effort: a scheduler may refuse to run code
+            logger.warning("could not look for the states of stopped runs: %s", error)
 
     def map_unordered(
         self,

@@ -189,3 +189,23 @@ def test_tasks_carry_a_scan_s_bytes_without_a_warning(local_cluster):
     scans = [bytes(12_000_000), bytes(1)]
     with DaskExecutor(local_cluster.scheduler_address) as executor:
         assert sorted(executor.map_unordered(_length, scans)) == [1, 12_000_000]
+
+
+def _run_states(dask_scheduler) -> list[str]:
+    return sorted(name for name in dask_scheduler.worker_plugins if name.startswith("ballistics"))
+
+
+def test_the_state_of_a_run_killed_before_its_close_is_taken_back(local_cluster):
+    from distributed import Client
+
+    address = local_cluster.scheduler_address
+    abandoned = DaskExecutor(address, state="the killed run's marks")
+    assert list(abandoned.map_unordered(_length, [b"ab"])) == [2]
+    abandoned._client.close()  # its process killed: close() never runs, the state stays
+    with Client(address, set_as_default=False) as observer:
+        assert len(observer.run_on_scheduler(_run_states)) == 1
+        with DaskExecutor(address, state="a new run") as executor:
+            assert list(executor.map_unordered(_square_with_state, [3])) == [(3, 9, "a new run")]
+            (left,) = observer.run_on_scheduler(_run_states)
+            assert executor._client.id in left
+        assert observer.run_on_scheduler(_run_states) == []
