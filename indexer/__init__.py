@@ -15,7 +15,7 @@ May import: the standard library, numpy and FAISS. Never ``ballistics``, never `
 array([[10]])
 """
 
-from indexer.config import AUTO, BACKENDS, FLAT, HNSW, IVF, IndexConfig
+from indexer.config import AUTO, BACKENDS, FLAT, HNSW, IVF, IVF_DISK, IndexConfig
 from indexer.errors import IndexCorruptError, IndexStoreError, IndexVersionError
 from indexer.store import FORMAT_VERSION, MANIFEST_NAME, Partition, PartitionedIndex
 from indexer.vector_index import PADDING_SCORE, SearchResult, VectorIndex
@@ -27,6 +27,7 @@ __all__ = [
     "FORMAT_VERSION",
     "HNSW",
     "IVF",
+    "IVF_DISK",
     "MANIFEST_NAME",
     "PADDING_SCORE",
     "IndexConfig",

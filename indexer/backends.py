@@ -13,6 +13,10 @@ full normalised vectors in an exact ``IndexFlatIP`` reachable through :func:`exa
     ``IndexRefineFlat(IndexIVFPQ)``: inverted lists of product-quantised codes propose
     ``refine_factor * k`` candidates that are re-ranked exactly against the flat
     ``refine_index`` (PQ distances alone lose recall).
+``ivf_disk``
+    :class:`~indexer.disk.IVFDiskIndex`: the same idea with only 4-bit fast-scan codes in memory
+    and the full vectors in a :class:`~indexer.disk.VectorFile` on disk, which takes the flat
+    index's place in what follows.
 
 Keeping the flat vectors serves three purposes: a filtered search that admits few vectors is
 answered exactly from them, a partition can be rebuilt (compacted, or moved to another backend)
@@ -38,7 +42,8 @@ from typing import Any
 import faiss
 import numpy as np
 
-from indexer.config import FLAT, HNSW, IVF, IndexConfig
+from indexer import disk
+from indexer.config import FLAT, HNSW, IVF, IVF_DISK, IndexConfig
 
 logger = logging.getLogger(__name__)
 
@@ -53,13 +58,15 @@ def new_index(
     config: IndexConfig,
     training_vectors: np.ndarray | None = None,
     seed: int = 1234,
-) -> faiss.Index:
+    count: int = 0,
+    vectors_prefix: str | None = None,
+) -> Any:
     """Return an empty FAISS index of ``backend`` for unit vectors of ``dimension``.
 
     Parameters
     ----------
     backend
-        ``"flat"``, ``"hnsw"`` or ``"ivf"``.
+        ``"flat"``, ``"hnsw"``, ``"ivf"`` or ``"ivf_disk"``.
     dimension
         Vector length.
     config
@@ -69,6 +76,10 @@ def new_index(
         ``"ivf"``, ignored otherwise); at most ``config.ivf_training_vectors_max`` rows are used.
     seed
         Seed of the training sample and of k-means, so that a rebuild is reproducible.
+    count
+        Vectors the index is built for (sets the list count of ``"ivf_disk"``).
+    vectors_prefix
+        Path prefix of the vector file of ``"ivf_disk"`` (None: a temporary folder).
     """
     if backend == FLAT:
         return faiss.IndexFlatIP(dimension)
@@ -80,7 +91,18 @@ def new_index(
         if training_vectors is None or len(training_vectors) == 0:
             raise ValueError("an IVF index needs training vectors; pass training_vectors.")
         return _trained_ivf(dimension, training_vectors, config=config, seed=seed)
-    raise ValueError(f"backend must be one of 'flat', 'hnsw', 'ivf', got {backend!r}.")
+    if backend == IVF_DISK:
+        if training_vectors is None or len(training_vectors) == 0:
+            raise ValueError("an ivf_disk index needs training vectors; pass training_vectors.")
+        codes = disk.new_codes(
+            dimension,
+            training_vectors,
+            lists=config.disk_list_count(max(count, len(training_vectors)), len(training_vectors)),
+            sub_vector_dimensions=config.disk_sub_vector_dimensions,
+            seed=seed,
+        )
+        return disk.IVFDiskIndex(codes, disk.new_vector_file(vectors_prefix, dimension))
+    raise ValueError(f"backend must be one of 'flat', 'hnsw', 'ivf', 'ivf_disk', got {backend!r}.")
 
 
 def _trained_ivf(
@@ -120,11 +142,13 @@ def _trained_ivf(
     return index
 
 
-def exact_storage(index: faiss.Index) -> faiss.IndexFlat:
-    """Return the flat index holding every vector of ``index`` in position order.
+def exact_storage(index: Any) -> Any:
+    """Return the flat index (or vector file) holding every vector of ``index`` in position order.
 
     The returned proxy does not own its memory: keep ``index`` alive as long as it is used.
     """
+    if isinstance(index, disk.IVFDiskIndex):
+        return index.vectors
     if isinstance(index, faiss.IndexFlat):
         return index
     if isinstance(index, faiss.IndexHNSWFlat):
@@ -138,8 +162,10 @@ def exact_storage(index: faiss.Index) -> faiss.IndexFlat:
     return storage
 
 
-def backend_of(index: faiss.Index) -> str:
+def backend_of(index: Any) -> str:
     """Return the backend name of a FAISS index this package built (or read back)."""
+    if isinstance(index, disk.IVFDiskIndex):
+        return IVF_DISK
     if isinstance(index, faiss.IndexHNSWFlat):
         return HNSW
     if isinstance(index, faiss.IndexRefine):
@@ -149,12 +175,14 @@ def backend_of(index: faiss.Index) -> str:
     raise TypeError(f"not an index this package builds: {type(index).__name__}")
 
 
-def stored_rows(storage: faiss.IndexFlat, dimension: int) -> np.ndarray:
+def stored_rows(storage: Any, dimension: int) -> np.ndarray:
     """Return a read-only view of the flat storage's vectors, (ntotal, dimension) float32.
 
-    The view aliases FAISS's buffer: it is valid only until the index next changes, so callers
-    hold the partition's lock while they use it and copy what they keep.
+    The view aliases FAISS's buffer (or maps the vector file): it is valid only until the index
+    next changes, so callers hold the partition's lock while they use it and copy what they keep.
     """
+    if isinstance(storage, disk.VectorFile):
+        return storage.view()
     count = storage.ntotal
     if count == 0:
         return np.empty((0, dimension), dtype=np.float32)
@@ -164,14 +192,14 @@ def stored_rows(storage: faiss.IndexFlat, dimension: int) -> np.ndarray:
 
 
 def search_parameters(
-    index: faiss.Index,
+    index: Any,
     backend: str,
     *,
     config: IndexConfig,
     k: int,
     selector: faiss.IDSelector | None = None,
     admitted_fraction: float = 1.0,
-) -> tuple[faiss.SearchParameters | None, list[Any]]:
+) -> tuple[Any, list[Any]]:
     """Return (parameters, objects to keep alive) for one search of ``k`` results.
 
     SWIG does not keep Python objects referenced from a parameter struct alive, so the second
@@ -207,6 +235,13 @@ def search_parameters(
         refine_parameters.k_factor = float(config.ivf_refine_factor)
         refine_parameters.base_index_params = base_parameters
         return refine_parameters, [selector, base_parameters]
+    if backend == IVF_DISK:
+        code_parameters = faiss.SearchParametersIVF()
+        code_parameters.nprobe = config.disk_probes
+        if selector is not None:
+            code_parameters.sel = selector
+        shortlist = config.disk_shortlist_factor * k
+        return disk.DiskSearchParameters(code_parameters, shortlist), [selector]
     raise ValueError(f"unknown backend {backend!r}.")
 
 

@@ -11,7 +11,11 @@ FLAT = "flat"
 HNSW = "hnsw"
 #: inverted lists of product-quantised codes, re-ranked exactly on the full vectors (Jégou 2011)
 IVF = "ivf"
-BACKENDS = (FLAT, HNSW, IVF)
+#: inverted lists of 4-bit fast-scan PQ codes in memory, re-ranked exactly on full vectors read
+#: from a file on disk (:mod:`indexer.disk`): for partitions too large to hold in memory
+IVF_DISK = "ivf_disk"
+BACKENDS = (FLAT, HNSW, IVF, IVF_DISK)
+LARGE_BACKENDS = (HNSW, IVF, IVF_DISK)
 AUTO = "auto"
 
 
@@ -23,11 +27,31 @@ class IndexConfig:
     ----------
     backend
         ``"auto"`` (exact below ``flat_max_vectors`` live vectors, ``large_backend`` from there
-        on), or one of ``"flat"``, ``"hnsw"``, ``"ivf"`` to force it.
+        on, ``"ivf_disk"`` from ``disk_min_vectors`` on), or one of ``"flat"``, ``"hnsw"``,
+        ``"ivf"``, ``"ivf_disk"`` to force it.
     large_backend
         What ``"auto"`` uses for large partitions: ``"hnsw"`` (default; on clustered
-        descriptor-like data its recall is higher than IVF-PQ's, see ``benchmarks/index_scale.py``)
-        or ``"ivf"``.
+        descriptor-like data its recall is higher than IVF-PQ's, see ``benchmarks/index_scale.py``),
+        ``"ivf"`` or ``"ivf_disk"``.
+    disk_min_vectors
+        ``"auto"`` partitions of at least this many live vectors use ``"ivf_disk"``, which keeps
+        only compressed codes in memory (0: never). Sizes, memory and recall in the README's
+        "Evidence database results" (``benchmarks/index_10m.py``).
+    disk_lists
+        ``"ivf_disk"``: inverted lists; 0 (default) takes ``disk_lists_per_sqrt`` times the
+        square root of the count at the build, at most one per ``disk_training_points_per_list``
+        training vectors. Set it for a partition that will grow far past its first build.
+    disk_lists_per_sqrt
+        ``"ivf_disk"``: see ``disk_lists``.
+    disk_training_points_per_list
+        ``"ivf_disk"``: fewest training vectors per list (k-means of the coarse quantiser).
+    disk_probes
+        ``"ivf_disk"``: lists visited per query.
+    disk_sub_vector_dimensions
+        ``"ivf_disk"``: values per 4-bit PQ sub-quantiser (1: half a byte per value).
+    disk_shortlist_factor
+        ``"ivf_disk"``: the code search proposes ``disk_shortlist_factor * k`` candidates, which
+        are re-ranked exactly against the full vectors on disk.
     flat_max_vectors
         Partitions with fewer live vectors are searched exactly. A single exact query reads every
         vector (1 KiB each at 256 dimensions), many times what an HNSW query reads (timings in
@@ -85,12 +109,21 @@ class IndexConfig:
     ivf_regrow_factor: float = 4.0
     exact_filter_max_vectors: int = 50_000
     compact_dead_fraction: float = 0.2
+    disk_min_vectors: int = 0
+    disk_lists: int = 0
+    disk_lists_per_sqrt: float = 4.0
+    disk_training_points_per_list: int = 20
+    disk_probes: int = 256
+    disk_sub_vector_dimensions: int = 1
+    disk_shortlist_factor: int = 10
 
     def __post_init__(self) -> None:
         if self.backend not in (AUTO, *BACKENDS):
             raise ValueError(f"backend must be one of {(AUTO, *BACKENDS)}, got {self.backend!r}.")
-        if self.large_backend not in (HNSW, IVF):
-            raise ValueError(f"large_backend must be 'hnsw' or 'ivf', got {self.large_backend!r}.")
+        if self.large_backend not in LARGE_BACKENDS:
+            raise ValueError(
+                f"large_backend must be one of {LARGE_BACKENDS}, got {self.large_backend!r}."
+            )
         positive = {
             "hnsw_neighbors": self.hnsw_neighbors,
             "hnsw_build_breadth": self.hnsw_build_breadth,
@@ -99,6 +132,10 @@ class IndexConfig:
             "ivf_refine_factor": self.ivf_refine_factor,
             "ivf_min_vectors": self.ivf_min_vectors,
             "ivf_training_vectors_max": self.ivf_training_vectors_max,
+            "disk_training_points_per_list": self.disk_training_points_per_list,
+            "disk_probes": self.disk_probes,
+            "disk_sub_vector_dimensions": self.disk_sub_vector_dimensions,
+            "disk_shortlist_factor": self.disk_shortlist_factor,
         }
         for name, value in positive.items():
             if value < 1:
@@ -108,12 +145,15 @@ class IndexConfig:
             "hnsw_breadth_per_result": self.hnsw_breadth_per_result,
             "ivf_code_bytes": self.ivf_code_bytes,
             "exact_filter_max_vectors": self.exact_filter_max_vectors,
+            "disk_min_vectors": self.disk_min_vectors,
+            "disk_lists": self.disk_lists,
         }
         for name, value in non_negative.items():
             if value < 0:
                 raise ValueError(f"{name} must be non-negative, got {value}.")
-        if not self.ivf_lists_per_sqrt > 0:
-            raise ValueError(f"ivf_lists_per_sqrt must be positive, got {self.ivf_lists_per_sqrt}.")
+        for name in ("ivf_lists_per_sqrt", "disk_lists_per_sqrt"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}.")
         if not self.ivf_regrow_factor > 1:
             raise ValueError(f"ivf_regrow_factor must exceed 1, got {self.ivf_regrow_factor}.")
         if not 0 < self.compact_dead_fraction < 1:
@@ -126,7 +166,9 @@ class IndexConfig:
         backend = self.backend
         if backend == AUTO:
             backend = FLAT if count < self.flat_max_vectors else self.large_backend
-        if backend == IVF and count < self.ivf_min_vectors:
+            if 0 < self.disk_min_vectors <= count:
+                backend = IVF_DISK
+        if backend in (IVF, IVF_DISK) and count < self.ivf_min_vectors:
             return FLAT  # too few vectors to train the coarse quantiser and the codebooks
         return backend
 
@@ -142,6 +184,11 @@ class IndexConfig:
         """
         lists = round(self.ivf_lists_per_sqrt * math.sqrt(max(count, 1)))
         return max(1, min(lists, count // 39))
+
+    def disk_list_count(self, count: int, training_count: int) -> int:
+        """Return the inverted lists of an ``"ivf_disk"`` partition of ``count`` vectors."""
+        lists = self.disk_lists or round(self.disk_lists_per_sqrt * math.sqrt(max(count, 1)))
+        return max(1, min(lists, training_count // self.disk_training_points_per_list))
 
     def ivf_code_bytes_for(self, dimension: int) -> int:
         """Return the product-quantiser's sub-vector count (bytes per code) for ``dimension``."""

@@ -10,12 +10,18 @@ Layout of the folder::
     manifest.json                                  what is saved, with sizes and SHA-256 sums
     cartridge_case.topography.<sha256[:16]>.faiss  the FAISS index of one partition
     cartridge_case.topography.<sha256[:16]>.npz    its ids, classes and live flags
+    cartridge_case.topography.<random 16>.f32      its full vectors, "ivf_disk" backend only
     .lock                                          advisory lock between processes
 
 Files are named by their content and never rewritten in place. A save writes each changed
 partition to temporary names, flushes and renames them, then replaces ``manifest.json`` the same
 way, and only then deletes files the new manifest no longer names. A crash at any point leaves the
 previous manifest with all the files it names, or the new one with all of its own.
+
+The vector file of an ``"ivf_disk"`` partition (:mod:`indexer.disk`) is the exception: it is
+written where it lies, before any save, since it may not fit in memory. It only grows (rows are
+appended, never rewritten) and the manifest names how many of its rows are saved, with their
+SHA-256; a rebuild starts a new file. So the old manifest still describes a prefix of the file.
 """
 
 from __future__ import annotations
@@ -52,7 +58,7 @@ Partition = tuple[str, str]
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 _DATA_FILE = re.compile(
-    r"^[A-Za-z0-9][A-Za-z0-9_-]*\.[A-Za-z0-9][A-Za-z0-9_-]*\.[0-9a-f]{16}\.(faiss|npz)$"
+    r"^[A-Za-z0-9][A-Za-z0-9_-]*\.[A-Za-z0-9][A-Za-z0-9_-]*\.[0-9a-f]{16}\.(faiss|npz|f32)$"
 )
 _TEMPORARY_FILE = re.compile(r"^\..+\.[0-9a-f]{32}" + re.escape(files.TEMPORARY_SUFFIX) + "$")
 
@@ -184,7 +190,9 @@ class PartitionedIndex:
         with self._lock:
             index = self._partitions.get(key)
             if index is None:
-                index = VectorIndex(wanted, config=self._config)
+                index = VectorIndex(
+                    wanted, config=self._config, vectors_prefix=self._vectors_prefix(key)
+                )
                 self._partitions[key] = index
         if dimension is not None and index.dimension != dimension:
             raise ValueError(
@@ -246,7 +254,11 @@ class PartitionedIndex:
         if dimension is None:
             dimension = current.dimension if current is not None else self._dimension
         index = VectorIndex.from_items(
-            items, dimension=dimension, config=self._config, batch_rows=batch_rows
+            items,
+            dimension=dimension,
+            config=self._config,
+            batch_rows=batch_rows,
+            vectors_prefix=self._vectors_prefix(key),
         )
         with self._lock:
             self._partitions[key] = index
@@ -287,6 +299,10 @@ class PartitionedIndex:
 
     # ------------------------------------------------------------------ files
 
+    def _vectors_prefix(self, key: Partition) -> Path:
+        """Return the path prefix of the vector files of ``key`` (``"ivf_disk"`` backend)."""
+        return self._folder / f"{key[0]}.{key[1]}"
+
     def save(self) -> Path:
         """Write changed partitions and the manifest atomically; return the manifest's path."""
         with self._save_lock:
@@ -304,7 +320,7 @@ class PartitionedIndex:
                         and previous.generation == index.generation
                         and all(
                             (self._folder / previous.entry[name]).exists()
-                            for name in ("index_file", "arrays_file")
+                            for name in _file_keys(previous.entry)
                         )
                     ):
                         saved[key] = previous  # unchanged since it was written
@@ -314,7 +330,12 @@ class PartitionedIndex:
                 path = self._folder / MANIFEST_NAME
                 files.write_text_atomically(path, json.dumps(manifest, indent=2) + "\n")
                 self._saved = saved
-                self._delete_unreferenced(manifest)
+                in_use = {
+                    file.path.name
+                    for index in current.values()
+                    if (file := index.vector_file) is not None
+                }
+                self._delete_unreferenced(manifest, in_use)
         logger.info("saved %d partitions to %s", len(saved), self._folder)
         return path
 
@@ -324,6 +345,10 @@ class PartitionedIndex:
         temporary_arrays = files.temporary_path(self._folder, stem + ".npz")
         try:
             generation, entry = index.write_files(temporary_index, temporary_arrays)
+            if "vectors_file" in entry and (self._folder / entry["vectors_file"]).parent != (
+                self._folder
+            ):
+                raise ValueError(f"partition {key}'s vector file is not in {self._folder}")
             index_sum, index_bytes = files.sha256_of(temporary_index)
             arrays_sum, arrays_bytes = files.sha256_of(temporary_arrays)
             index_name = f"{stem}.{index_sum[:16]}.faiss"
@@ -357,13 +382,12 @@ class PartitionedIndex:
         }
         return {**body, "checksum": _manifest_checksum(body)}
 
-    def _delete_unreferenced(self, manifest: Mapping[str, Any]) -> None:
-        """Delete data files the manifest does not name and temporaries of failed saves."""
+    def _delete_unreferenced(self, manifest: Mapping[str, Any], in_use: set[str]) -> None:
+        """Delete data files neither the manifest names nor a partition uses (a vector file
+        started after the save), and temporaries of failed saves."""
         referenced = {
-            entry[name]
-            for entry in manifest["partitions"]
-            for name in ("index_file", "arrays_file")
-        }
+            entry[name] for entry in manifest["partitions"] for name in _file_keys(entry)
+        } | in_use
         for path in self._folder.iterdir():
             stale = (_DATA_FILE.match(path.name) and path.name not in referenced) or (
                 _TEMPORARY_FILE.match(path.name)
@@ -476,6 +500,13 @@ class PartitionedIndex:
         )
 
 
+def _file_keys(entry: Mapping[str, Any]) -> tuple[str, ...]:
+    """Return the manifest keys of the files a partition entry names."""
+    if "vectors_file" in entry:
+        return ("index_file", "arrays_file", "vectors_file")
+    return ("index_file", "arrays_file")
+
+
 def _manifest_checksum(body: Mapping[str, Any]) -> str:
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
@@ -524,10 +555,10 @@ def _load_partition(
         saved_dimension = int(entry["dimension"])
         backend = str(entry["backend"])
         count = int(entry["count"])
-        paths = {name: folder / str(entry[f"{name}_file"]) for name in ("index", "arrays")}
+        names = [key.removesuffix("_file") for key in _file_keys(entry)]
+        paths = {name: folder / str(entry[f"{name}_file"]) for name in names}
         expected = {
-            name: (str(entry[f"{name}_sha256"]), int(entry[f"{name}_bytes"]))
-            for name in ("index", "arrays")
+            name: (str(entry[f"{name}_sha256"]), int(entry[f"{name}_bytes"])) for name in names
         }
     except (KeyError, TypeError, ValueError) as error:
         raise IndexCorruptError(
@@ -545,15 +576,26 @@ def _load_partition(
         if path.parent != folder or not path.is_file():
             raise IndexCorruptError(path, f"the {name} file of partition {key} is missing")
         checksum, size = expected[name]
-        if path.stat().st_size != size:
+        # a vector file may hold rows appended after the save: only its start must match
+        if path.stat().st_size != size and not (name == "vectors" and path.stat().st_size > size):
             raise IndexCorruptError(
                 path,
                 f"holds {path.stat().st_size} bytes, the manifest says {size} "
                 "(truncated or altered)",
             )
-        if verify_checksums and files.sha256_of(path)[0] != checksum:
+        if verify_checksums and name != "vectors" and files.sha256_of(path)[0] != checksum:
             raise IndexCorruptError(path, "its SHA-256 does not match the manifest (altered)")
-    index = VectorIndex.read_files(paths["index"], paths["arrays"], config=config, mmap=mmap)
+    index = VectorIndex.read_files(
+        paths["index"], paths["arrays"], config=config, mmap=mmap, vectors_path=paths.get("vectors")
+    )
+    vector_file = index.vector_file
+    if vector_file is not None:
+        if vector_file.ntotal * vector_file.row_bytes != expected["vectors"][1]:
+            raise IndexCorruptError(paths["vectors"], "holds another row count than the manifest")
+        if verify_checksums and vector_file.sha256() != expected["vectors"][0]:
+            raise IndexCorruptError(
+                paths["vectors"], "its SHA-256 does not match the manifest (altered)"
+            )
     if (index.dimension, index.backend, index.count) != (saved_dimension, backend, count):
         raise IndexCorruptError(
             paths["index"],

@@ -66,6 +66,7 @@ def clustered_vectors(
     dimension: int = 256,
     seed: int = 0,
     config: ClusteredVectorsConfig = ClusteredVectorsConfig(),
+    out: np.ndarray | None = None,
 ) -> ClusteredVectors:
     """Return ``count`` unit vectors drawn from the class / source / member mixture.
 
@@ -79,6 +80,9 @@ def clustered_vectors(
         Seed of the random generator; the same seed gives the same vectors.
     config
         Mixture parameters.
+    out
+        A (count, dimension) float32 array to write the vectors into (e.g. a ``numpy.memmap``,
+        for more vectors than fit in memory); the same vectors as without it.
 
     Returns
     -------
@@ -109,7 +113,9 @@ def clustered_vectors(
     # a random orthonormal map keeps latent distances in the full dimension
     mapping, _ = np.linalg.qr(rng.standard_normal((dimension, latent)))
     mapping = mapping.T.astype(np.float32)  # (latent, dimension)
-    vectors = np.empty((count, dimension), dtype=np.float32)
+    if out is not None and (out.shape != (count, dimension) or out.dtype != np.float32):
+        raise ValueError(f"out must be a ({count}, {dimension}) float32 array, got {out.shape}.")
+    vectors = np.empty((count, dimension), dtype=np.float32) if out is None else out
     # rows are made a block at a time so that a million vectors need little temporary memory
     for start in range(0, count, _BLOCK_ROWS):
         stop = min(count, start + _BLOCK_ROWS)

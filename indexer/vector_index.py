@@ -33,7 +33,7 @@ from typing import Any, NamedTuple
 import faiss
 import numpy as np
 
-from indexer import backends
+from indexer import backends, disk
 from indexer.checks import (
     as_class_set,
     as_classes,
@@ -42,7 +42,7 @@ from indexer.checks import (
     as_result_count,
     as_unit_vectors,
 )
-from indexer.config import BACKENDS, DEFAULT_INDEX_CONFIG, FLAT, IVF, IndexConfig
+from indexer.config import BACKENDS, DEFAULT_INDEX_CONFIG, FLAT, IVF, IVF_DISK, IndexConfig
 from indexer.errors import IndexCorruptError
 from indexer.locking import ReadWriteLock
 
@@ -73,6 +73,9 @@ class VectorIndex:
         Length of every vector.
     config
         Backend choice and parameters.
+    vectors_prefix
+        Where the ``"ivf_disk"`` backend writes its vector files: ``<prefix>.<16 hex>.f32``
+        (None: a temporary folder, deleted with the index).
 
     Notes
     -----
@@ -82,11 +85,18 @@ class VectorIndex:
     100k vectors for HNSW; build times in the README's "Evidence database results").
     """
 
-    def __init__(self, dimension: int = 256, *, config: IndexConfig = DEFAULT_INDEX_CONFIG) -> None:
+    def __init__(
+        self,
+        dimension: int = 256,
+        *,
+        config: IndexConfig = DEFAULT_INDEX_CONFIG,
+        vectors_prefix: str | Path | None = None,
+    ) -> None:
         if isinstance(dimension, bool) or not isinstance(dimension, int) or dimension < 1:
             raise ValueError(f"dimension must be a positive integer, got {dimension!r}.")
         self._dimension = dimension
         self._config = config
+        self._vectors_prefix = None if vectors_prefix is None else str(vectors_prefix)
         self._lock = ReadWriteLock()
         self._install(backends.new_index(FLAT, dimension, config=config), FLAT)
         self._set_rows(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, bool))
@@ -106,8 +116,13 @@ class VectorIndex:
 
     @property
     def backend(self) -> str:
-        """The backend in use: ``"flat"``, ``"hnsw"`` or ``"ivf"``."""
+        """The backend in use: ``"flat"``, ``"hnsw"``, ``"ivf"`` or ``"ivf_disk"``."""
         return self._backend
+
+    @property
+    def vector_file(self) -> disk.VectorFile | None:
+        """The file of full vectors of the ``"ivf_disk"`` backend, else None."""
+        return self._storage if isinstance(self._storage, disk.VectorFile) else None
 
     @property
     def count(self) -> int:
@@ -198,7 +213,7 @@ class VectorIndex:
             self._after_change()
             target = self._config.backend_for(self._live)
             grown_ivf = (
-                self._backend == IVF
+                self._backend in (IVF, IVF_DISK)
                 and self._live >= self._config.ivf_regrow_factor * self._trained_count
             )
             if (self._backend == FLAT and target != FLAT) or grown_ivf:
@@ -237,6 +252,7 @@ class VectorIndex:
         dimension: int = 256,
         config: IndexConfig = DEFAULT_INDEX_CONFIG,
         batch_rows: int = 8192,
+        vectors_prefix: str | Path | None = None,
     ) -> VectorIndex:
         """Return an index built from ``(id, vector, class)`` triples, read in batches.
 
@@ -247,7 +263,7 @@ class VectorIndex:
         if batch_rows < 1:
             raise ValueError(f"batch_rows must be at least 1, got {batch_rows}.")
         # an exact index that never switches while it is filled
-        index = cls(dimension, config=_never_switch(config))
+        index = cls(dimension, config=_never_switch(config), vectors_prefix=vectors_prefix)
         batch: list[tuple[int, Any, int]] = []
         for item in items:
             if len(item) != 3:
@@ -339,7 +355,12 @@ class VectorIndex:
             if admitted == 0:
                 return empty
             selector = faiss.IDSelectorBitmap(bitmap.size, faiss.swig_ptr(bitmap))
-            if self._backend == FLAT or admitted <= self._config.exact_filter_max_vectors:
+            exact = self._backend == FLAT or admitted <= self._config.exact_filter_max_vectors
+            if exact and isinstance(self._storage, disk.VectorFile):
+                positions = np.flatnonzero(np.unpackbits(bitmap, bitorder="little")[: self._size])
+                scores, labels = self._storage.search(queries, k, positions)
+                keep = []
+            elif exact:
                 # exact over the admitted vectors only: the filter makes the scan cheap
                 parameters, keep = backends.search_parameters(
                     self._storage, FLAT, config=self._config, k=k, selector=selector
@@ -402,6 +423,9 @@ class VectorIndex:
         -------
         generation, description
             The :attr:`generation` written, and its dimension, backend, live and stored counts.
+            The ``"ivf_disk"`` backend writes its codes to ``index_path`` and flushes its vector
+            file, which the description names (``vectors_file``, ``vectors_rows``,
+            ``vectors_bytes``, ``vectors_sha256`` of those bytes).
         """
         with self._lock.read():
             description = {
@@ -410,7 +434,18 @@ class VectorIndex:
                 "count": self._live,
                 "stored": self._size,
             }
-            faiss.write_index(self._index, str(index_path))
+            if isinstance(self._index, disk.IVFDiskIndex):
+                vectors = self._index.vectors
+                vectors.flush()
+                description.update(
+                    vectors_file=vectors.path.name,
+                    vectors_rows=vectors.ntotal,
+                    vectors_bytes=vectors.ntotal * vectors.row_bytes,
+                    vectors_sha256=vectors.sha256(),
+                )
+                faiss.write_index(self._index.codes, str(index_path))
+            else:
+                faiss.write_index(self._index, str(index_path))
             with open(arrays_path, "wb") as handle:
                 np.savez(
                     handle,
@@ -429,8 +464,12 @@ class VectorIndex:
         *,
         config: IndexConfig = DEFAULT_INDEX_CONFIG,
         mmap: bool = False,
+        vectors_path: str | Path | None = None,
     ) -> VectorIndex:
         """Return the index written by :meth:`write_files`.
+
+        An ``"ivf_disk"`` index also needs its vector file, ``vectors_path``; it keeps using
+        that file (appending to it), and writes new ones (after a rebuild) beside it.
 
         Raises
         ------
@@ -439,7 +478,15 @@ class VectorIndex:
         """
         try:
             flags = faiss.IO_FLAG_MMAP if mmap else 0
-            index = faiss.read_index(str(index_path), flags)
+            index: Any = faiss.read_index(str(index_path), flags)
+            if disk.is_codes_index(index):
+                if vectors_path is None:
+                    raise TypeError("an ivf_disk index read without its vector file")
+                try:
+                    vectors = disk.VectorFile(vectors_path, index.d, index.ntotal)
+                except (OSError, ValueError) as error:
+                    raise IndexCorruptError(vectors_path, str(error)) from None
+                index = disk.IVFDiskIndex(index, vectors)
             backend = backends.backend_of(index)
         except (RuntimeError, TypeError) as error:
             raise IndexCorruptError(index_path, f"not a readable FAISS index ({error})") from None
@@ -458,7 +505,11 @@ class VectorIndex:
             )
         if np.unique(ids[alive]).size != int(alive.sum()):
             raise IndexCorruptError(arrays_path, "a live id appears twice")
-        result = cls(index.d, config=config)
+        prefix = None
+        if vectors_path is not None:
+            # new vector files go beside this one, under its partition's stem
+            prefix = Path(vectors_path).parent / Path(vectors_path).name.rsplit(".", 2)[0]
+        result = cls(index.d, config=config, vectors_prefix=prefix)
         result._install(index, backend)
         result._set_rows(ids, classes, alive)
         result._trained_count = trained_count
@@ -467,7 +518,7 @@ class VectorIndex:
 
     # ------------------------------------------------------------------ internals
 
-    def _install(self, index: faiss.Index, backend: str) -> None:
+    def _install(self, index: Any, backend: str) -> None:
         # no faiss.downcast_index here: its proxy does not own the index, which would be freed
         # with the caller's object (read_index already returns the concrete class)
         self._index = index
@@ -550,7 +601,7 @@ class VectorIndex:
         positions = np.flatnonzero(keep)
         rows = backends.stored_rows(self._storage, self._dimension)
         training = None
-        if backend == IVF:
+        if backend in (IVF, IVF_DISK):
             # a seeded sample of the live vectors, so that a rebuild is reproducible
             sample_size = min(positions.size, self._config.ivf_training_vectors_max)
             sample = np.random.default_rng(positions.size).choice(
@@ -558,7 +609,12 @@ class VectorIndex:
             )
             training = rows[np.sort(sample)]
         index = backends.new_index(
-            backend, self._dimension, config=self._config, training_vectors=training
+            backend,
+            self._dimension,
+            config=self._config,
+            training_vectors=training,
+            count=positions.size,
+            vectors_prefix=self._vectors_prefix,
         )
         for start in range(0, positions.size, backends.COPY_ROWS):
             block = positions[start : start + backends.COPY_ROWS]
@@ -567,7 +623,7 @@ class VectorIndex:
         ids, classes = self._ids[:size][keep], self._classes[:size][keep]
         self._install(index, backend)
         self._set_rows(ids, classes, np.ones(ids.size, dtype=bool))
-        self._trained_count = ids.size if backend == IVF else 0
+        self._trained_count = ids.size if backend in (IVF, IVF_DISK) else 0
         logger.info(
             "rebuilt a %d-d partition of %d vectors: %s -> %s in %.1f s",
             self._dimension,

@@ -15,6 +15,7 @@ from indexer import (
     FLAT,
     HNSW,
     IVF,
+    IVF_DISK,
     MANIFEST_NAME,
     IndexConfig,
     IndexCorruptError,
@@ -69,7 +70,7 @@ def rewrite_manifest(folder, change):
     path.write_text(json.dumps(manifest))
 
 
-@pytest.mark.parametrize("backend", [FLAT, HNSW, IVF])
+@pytest.mark.parametrize("backend", [FLAT, HNSW, IVF, IVF_DISK])
 def test_save_and_load_give_identical_search_results(tmp_path, data, backend):
     config = IndexConfig(backend=backend, ivf_min_vectors=500)
     store = filled_store(tmp_path, data, config=config)
@@ -150,6 +151,61 @@ def test_failed_save_leaves_the_previous_index_intact(tmp_path, data, monkeypatc
     assert 5 in PartitionedIndex.load(tmp_path).ids(PHOTOGRAPH)
     assert len(data_files(tmp_path, ".faiss")) == 2
     assert saved_files  # (the listing before the failure was not empty)
+
+
+DISK_CONFIG = IndexConfig(backend=IVF_DISK, ivf_min_vectors=500)
+
+
+def test_ivf_disk_appends_after_a_save_and_the_saved_manifest_still_loads(tmp_path, data):
+    store = filled_store(tmp_path, data, config=DISK_CONFIG)
+    store.save()
+    (vector_file,) = data_files(tmp_path, ".f32")
+    saved_bytes = vector_file.stat().st_size
+    expected = store.search(TOPOGRAPHY, data["queries"], 5)
+    store.add(TOPOGRAPHY, [1], data["queries"][:1])  # appended to the file, not yet saved
+    assert data_files(tmp_path, ".f32") == [vector_file]
+    assert vector_file.stat().st_size == saved_bytes + 4 * DIMENSION
+    loaded = PartitionedIndex.load(tmp_path, config=DISK_CONFIG)  # the saved prefix only
+    assert loaded.partition(TOPOGRAPHY).backend == IVF_DISK and 1 not in loaded.ids(TOPOGRAPHY)
+    np.testing.assert_array_equal(loaded.search(TOPOGRAPHY, data["queries"], 5).ids, expected.ids)
+    store.save()
+    again = PartitionedIndex.load(tmp_path, config=DISK_CONFIG)
+    assert again.search(TOPOGRAPHY, data["queries"][:1], 1).ids[0, 0] == 1
+    # the loaded copy appends to the file where the manifest ends, and saves
+    again.add(TOPOGRAPHY, [2], data["queries"][1:2])
+    again.save()
+    assert PartitionedIndex.load(tmp_path).search(TOPOGRAPHY, data["queries"][1], 1).ids[0, 0] == 2
+
+
+def test_ivf_disk_rebuild_writes_a_new_vector_file_and_the_save_deletes_the_old(tmp_path, data):
+    store = filled_store(tmp_path, data, config=DISK_CONFIG)
+    store.save()
+    (first,) = data_files(tmp_path, ".f32")
+    store.remove(TOPOGRAPHY, data["ids"][:400])  # a third dead: compacted into a new file
+    (_, second) = sorted(data_files(tmp_path, ".f32"), key=lambda path: path != first)
+    assert first.exists()  # the saved manifest still names it
+    store.save()
+    assert data_files(tmp_path, ".f32") == [second]
+    loaded = PartitionedIndex.load(tmp_path, config=DISK_CONFIG)
+    assert loaded.count(TOPOGRAPHY) == 800
+    result = loaded.search(TOPOGRAPHY, data["vectors"][:400], 5)
+    assert not np.isin(result.ids, data["ids"][:400]).any()
+
+
+@pytest.mark.parametrize("damage", ["truncate", "alter"])
+def test_a_damaged_vector_file_is_corrupt(tmp_path, data, damage):
+    filled_store(tmp_path, data, config=DISK_CONFIG).save()
+    (victim,) = data_files(tmp_path, ".f32")
+    content = bytearray(victim.read_bytes())
+    if damage == "truncate":
+        victim.write_bytes(bytes(content[: len(content) // 2]))
+        match = "truncated"
+    else:
+        content[len(content) // 2] ^= 0xFF
+        victim.write_bytes(bytes(content))
+        match = "SHA-256"
+    with pytest.raises(IndexCorruptError, match=match):
+        PartitionedIndex.load(tmp_path)
 
 
 def test_truncated_index_file_is_reported_not_crashed(tmp_path, data):

@@ -47,3 +47,13 @@ def test_bad_arguments_are_refused():
         clustered_vectors(10, dimension=8)
     with pytest.raises(ValueError, match="members_mean"):
         ClusteredVectorsConfig(members_mean=0.5)
+
+
+def test_out_receives_the_same_vectors_and_must_fit():
+    expected = clustered_vectors(300, dimension=40, seed=4).vectors
+    out = np.zeros((300, 40), dtype=np.float32)
+    written = clustered_vectors(300, dimension=40, seed=4, out=out)
+    assert written.vectors is out
+    np.testing.assert_array_equal(out, expected)
+    with pytest.raises(ValueError, match="out must be a"):
+        clustered_vectors(300, dimension=40, out=np.zeros((300, 40)))

@@ -7,7 +7,7 @@ import threading
 import numpy as np
 import pytest
 
-from indexer import FLAT, HNSW, IVF, IndexConfig, VectorIndex
+from indexer import FLAT, HNSW, IVF, IVF_DISK, IndexConfig, VectorIndex
 from indexer.synthetic import ClusteredVectorsConfig, clustered_vectors
 
 DIMENSION = 32
@@ -18,6 +18,7 @@ CONFIGS = {
     FLAT: IndexConfig(backend=FLAT),
     HNSW: IndexConfig(backend=HNSW),
     IVF: IndexConfig(backend=IVF, ivf_min_vectors=1000, ivf_probes=12),
+    IVF_DISK: IndexConfig(backend=IVF_DISK, ivf_min_vectors=1000, disk_probes=12),
 }
 
 
@@ -74,7 +75,7 @@ def test_exact_search_equals_brute_force(data):
     assert result.ids.dtype == np.int64 and result.scores.dtype == np.float32
 
 
-@pytest.mark.parametrize("backend", [HNSW, IVF])
+@pytest.mark.parametrize("backend", [HNSW, IVF, IVF_DISK])
 def test_approximate_backends_recall_on_clustered_data(data, backend):
     index = build(backend, data)
     truth, _ = brute_force(data["vectors"], data["ids"], data["queries"], 10)
@@ -90,7 +91,7 @@ def test_one_vector_query_and_scores_are_cosine(data):
     assert result.scores[0, 0] == pytest.approx(1.0, abs=1e-5)
 
 
-@pytest.mark.parametrize("backend", [FLAT, HNSW, IVF])
+@pytest.mark.parametrize("backend", [FLAT, HNSW, IVF, IVF_DISK])
 def test_removed_ids_are_never_returned(data, backend):
     index = build(backend, data)
     removed = data["ids"][::4]
@@ -104,7 +105,7 @@ def test_removed_ids_are_never_returned(data, backend):
     assert removed[0] not in index and data["ids"][1] in index
 
 
-@pytest.mark.parametrize("backend", [HNSW, IVF])
+@pytest.mark.parametrize("backend", [HNSW, IVF, IVF_DISK])
 def test_many_removals_compact_the_partition(data, backend):
     index = build(backend, data, compact_dead_fraction=0.2)
     index.remove(data["ids"][:300])
@@ -115,7 +116,7 @@ def test_many_removals_compact_the_partition(data, backend):
     assert not np.isin(result.ids, data["ids"][:700]).any()
 
 
-@pytest.mark.parametrize("backend", [FLAT, HNSW, IVF])
+@pytest.mark.parametrize("backend", [FLAT, HNSW, IVF, IVF_DISK])
 def test_class_filter_equals_exact_filtered_search(data, backend):
     index = build(backend, data)
     allowed = [1, 4]
@@ -157,7 +158,7 @@ def test_filter_matching_nothing_and_k_beyond_count_pad_with_minus_one(data):
     assert (VectorIndex(DIMENSION).search(data["queries"][:3], 2).ids == -1).all()
 
 
-@pytest.mark.parametrize("backend", [FLAT, HNSW])
+@pytest.mark.parametrize("backend", [FLAT, HNSW, IVF_DISK])
 def test_excluded_ids_are_skipped(data, backend):
     index = build(backend, data)
     first = index.search(data["vectors"][:5], 3)
@@ -166,7 +167,7 @@ def test_excluded_ids_are_skipped(data, backend):
     np.testing.assert_array_equal(again.ids[:, :2], first.ids[:, 1:])
 
 
-@pytest.mark.parametrize("backend", [FLAT, HNSW, IVF])
+@pytest.mark.parametrize("backend", [FLAT, HNSW, IVF, IVF_DISK])
 def test_adding_an_id_again_replaces_its_vector_and_class(data, backend):
     index = build(backend, data)
     target = data["ids"][10]
