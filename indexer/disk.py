@@ -30,12 +30,15 @@ import shutil
 import tempfile
 import uuid
 import weakref
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import faiss
 import numpy as np
+
+from indexer.checks import as_classes, as_ids, as_unit_vectors
 
 #: file name suffix of a vector file
 VECTOR_FILE_SUFFIX = ".f32"
@@ -276,6 +279,58 @@ def new_vector_file(prefix: str | Path | None, dimension: int) -> VectorFile:
     prefix = Path(prefix)
     prefix.parent.mkdir(parents=True, exist_ok=True)
     return VectorFile.create(prefix.parent / f"{prefix.name}.{name}", dimension)
+
+
+@dataclass(frozen=True)
+class StagedItems:
+    """Vectors streamed to a file: ``ids[i]``, ``classes[i]``, ``alive[i]`` of row ``i``."""
+
+    vectors: VectorFile
+    ids: np.ndarray
+    classes: np.ndarray
+    alive: np.ndarray
+
+
+def stage_items(
+    items: Iterable[tuple[int, Any, int]],
+    *,
+    dimension: int,
+    prefix: str | Path | None,
+    batch_rows: int,
+) -> StagedItems:
+    """Return ``(id, vector, class)`` triples written to a new vector file, in order.
+
+    Memory holds one batch of vectors at a time, so that a partition larger than memory can be
+    rebuilt from a database cursor. Of triples with the same id the last one is alive.
+    """
+    vectors = new_vector_file(prefix, dimension)
+    ids: list[np.ndarray] = []
+    classes: list[np.ndarray] = []
+    batch: list[tuple[int, Any, int]] = []
+
+    def flush() -> None:
+        if batch:
+            ids.append(as_ids([item[0] for item in batch]))
+            vectors.append(
+                as_unit_vectors(np.stack([np.asarray(item[1]) for item in batch]), dimension)
+            )
+            classes.append(as_classes([item[2] for item in batch], len(batch)))
+            batch.clear()
+
+    for item in items:
+        if len(item) != 3:
+            raise ValueError(f"items must be (id, vector, class) triples, got {item!r:.80}.")
+        batch.append(item)
+        if len(batch) == batch_rows:
+            flush()
+    flush()
+    all_ids = np.concatenate(ids) if ids else np.empty(0, dtype=np.int64)
+    alive = np.zeros(all_ids.size, dtype=bool)
+    # the last row of each id: first occurrence in the reversed order
+    _, first_from_end = np.unique(all_ids[::-1], return_index=True)
+    alive[all_ids.size - 1 - first_from_end] = True
+    all_classes = np.concatenate(classes) if classes else np.empty(0, dtype=np.int64)
+    return StagedItems(vectors, all_ids, all_classes, alive)
 
 
 def is_codes_index(index: faiss.Index) -> bool:

@@ -262,6 +262,18 @@ class VectorIndex:
         """
         if batch_rows < 1:
             raise ValueError(f"batch_rows must be at least 1, got {batch_rows}.")
+        if IVF_DISK in (config.backend, config.large_backend) or config.disk_min_vectors:
+            # the vectors may not fit in memory: staged in a file, the index built from there
+            staged = disk.stage_items(
+                items, dimension=dimension, prefix=vectors_prefix, batch_rows=batch_rows
+            )
+            index = cls(dimension, config=config, vectors_prefix=vectors_prefix)
+            index._storage = staged.vectors  # not shared yet: no lock needed
+            index._set_rows(staged.ids, staged.classes, staged.alive)
+            index._rebuild(config.backend_for(index._live))
+            index._generation = 0
+            staged.vectors.path.unlink(missing_ok=True)
+            return index
         # an exact index that never switches while it is filled
         index = cls(dimension, config=_never_switch(config), vectors_prefix=vectors_prefix)
         batch: list[tuple[int, Any, int]] = []
@@ -505,10 +517,8 @@ class VectorIndex:
             )
         if np.unique(ids[alive]).size != int(alive.sum()):
             raise IndexCorruptError(arrays_path, "a live id appears twice")
-        prefix = None
-        if vectors_path is not None:
-            # new vector files go beside this one, under its partition's stem
-            prefix = Path(vectors_path).parent / Path(vectors_path).name.rsplit(".", 2)[0]
+        # new vector files go beside this one, under its partition's stem
+        prefix = None if vectors_path is None else str(vectors_path).rsplit(".", 2)[0]
         result = cls(index.d, config=config, vectors_prefix=prefix)
         result._install(index, backend)
         result._set_rows(ids, classes, alive)

@@ -195,7 +195,14 @@ def test_backend_switches_with_size_and_back_after_removal(data):
     assert index.backend == FLAT and index.count == 700 and index.dead_count == 0
 
 
-def test_from_items_streams_triples_and_keeps_the_last_of_an_id(data):
+@pytest.mark.parametrize(
+    "config",
+    [
+        IndexConfig(flat_max_vectors=1500),
+        IndexConfig(flat_max_vectors=1500, large_backend=IVF_DISK, ivf_min_vectors=1000),
+    ],
+)
+def test_from_items_streams_triples_and_keeps_the_last_of_an_id(data, config):
     triples = [
         (int(i), vector, int(c))
         for i, vector, c in zip(data["ids"], data["vectors"], data["classes"], strict=True)
@@ -204,12 +211,25 @@ def test_from_items_streams_triples_and_keeps_the_last_of_an_id(data):
     index = VectorIndex.from_items(
         iter(triples),
         dimension=DIMENSION,
-        config=IndexConfig(flat_max_vectors=1500),
+        config=config,
         batch_rows=300,
     )
-    assert index.backend == HNSW and index.count == COUNT and index.dead_count == 0
+    assert index.backend == config.large_backend
+    assert index.count == COUNT and index.dead_count == 0
     np.testing.assert_allclose(index.vectors([data["ids"][0]])[0], data["vectors"][1], atol=1e-6)
     assert index.classes()[index.ids() == data["ids"][0]].tolist() == [3]
+
+
+def test_from_items_on_disk_stages_in_a_file_and_leaves_only_the_index_file(tmp_path, data):
+    triples = zip(data["ids"].tolist(), data["vectors"], data["classes"].tolist(), strict=True)
+    config = IndexConfig(backend=IVF_DISK, ivf_min_vectors=1000, disk_probes=51)
+    index = VectorIndex.from_items(
+        triples, dimension=DIMENSION, config=config, batch_rows=500, vectors_prefix=tmp_path / "p"
+    )
+    assert index.backend == IVF_DISK and index.count == COUNT
+    assert [path.name for path in tmp_path.iterdir()] == [index.vector_file.path.name]
+    truth, _ = brute_force(data["vectors"], data["ids"], data["queries"], 10)
+    assert recall(index.search(data["queries"], 10).ids, truth) >= 0.99
 
 
 @pytest.mark.parametrize(
