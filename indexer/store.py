@@ -345,9 +345,8 @@ class PartitionedIndex:
         temporary_arrays = files.temporary_path(self._folder, stem + ".npz")
         try:
             generation, entry = index.write_files(temporary_index, temporary_arrays)
-            if "vectors_file" in entry and (self._folder / entry["vectors_file"]).parent != (
-                self._folder
-            ):
+            vector_file = index.vector_file
+            if vector_file is not None and not (self._folder / vector_file.path.name).exists():
                 raise ValueError(f"partition {key}'s vector file is not in {self._folder}")
             index_sum, index_bytes = files.sha256_of(temporary_index)
             arrays_sum, arrays_bytes = files.sha256_of(temporary_arrays)
