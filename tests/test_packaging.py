@@ -39,6 +39,7 @@ USED_INDIRECTLY = {
 OPTIONAL_IMPORTS = {
     # --cluster (ballistics/cluster.py)
     "distributed": "cluster",
+    "dask": "cluster",
 }
 
 
