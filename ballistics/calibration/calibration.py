@@ -1,9 +1,11 @@
 """A fitted, frozen, versioned calibration of one kind and modality, saved as JSON (never pickle).
 
-A :class:`Calibration` turns a comparison score into log10 LR with an interval and the ENFSI
-words. It records the method, the data set it was fitted on (name and SHA-256 of its pairs),
-its bounds and its parameters, and a version that changes whenever any of them does, so that a
-stored result can say which calibration gave its number and be recomputed when that changes.
+A :class:`Calibration` turns a comparison's feature (its score, unless it names another:
+:mod:`ballistics.calibration.features`) into log10 LR with an interval and the ENFSI words. It
+records the feature it maps, the method, the data set it was fitted on (name and SHA-256 of its
+pairs), its bounds and its parameters, and a version that changes whenever any of them does, so
+that a stored result can say which calibration gave its number and be recomputed when that
+changes.
 
 A calibration with ``method == "none"`` gives no number: its kind or modality has too few real
 known pairs (see :mod:`ballistics.calibration.fit` for the minimum), and ``verbal`` says so.
@@ -22,6 +24,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ballistics.calibration.curves import Curve, curve_from_json
+from ballistics.calibration.features import DEFAULT_FEATURE, feature_named
 from ballistics.calibration.verbal import NOT_CALIBRATED, verbal_equivalent
 
 #: the layout of the JSON file; a reader refuses files of another format
@@ -107,6 +110,10 @@ class Calibration:
         Why there is no number (only when ``method == "none"``).
     sources
         Free provenance (file hashes, engine settings) recorded with the calibration.
+    feature
+        What the curve maps (:mod:`ballistics.calibration.features`): ``"score"``, or a number
+        computed from other fields of the comparison (``"cmc_fraction"``, ...). The ``lead``
+        decision never depends on it.
     """
 
     kind: str
@@ -123,6 +130,10 @@ class Calibration:
     interval: IntervalGrid | None = None
     reason: str = ""
     sources: Mapping[str, Any] = field(default_factory=dict)
+    feature: str = DEFAULT_FEATURE
+
+    def __post_init__(self) -> None:
+        feature_named(self.feature)  # an unknown feature is refused when made or read
 
     @property
     def calibrated(self) -> bool:
@@ -136,7 +147,8 @@ class Calibration:
         return f"{self.kind}/{self.modality}/{self.method}/{digest}"
 
     def log10_lr(self, score: float) -> LogLikelihoodRatio:
-        """Return (log10 LR, low, high) at ``score``, all within the bounds; Nones if refused."""
+        """Return (log10 LR, low, high) at ``score`` (the value of :attr:`feature`), all within
+        the bounds; Nones if refused."""
         if not self.calibrated or self.curve is None:
             return LogLikelihoodRatio(None, None, None)
         if not math.isfinite(score):
@@ -159,6 +171,9 @@ class Calibration:
         )
 
     def _content(self) -> dict[str, Any]:
+        # the score is what files written before features map: leaving it out of the content
+        # keeps their versions (and the versions stored results name) as they were
+        feature = {} if self.feature == DEFAULT_FEATURE else {"feature": self.feature}
         return {
             "format": FORMAT,
             "kind": self.kind,
@@ -175,11 +190,12 @@ class Calibration:
             "interval": self.interval.as_json() if self.interval is not None else None,
             "reason": self.reason,
             "sources": dict(self.sources),
+            **feature,
         }
 
     def as_json(self) -> dict[str, Any]:
-        """Everything, with the version, as a JSON-ready dict."""
-        return {"version": self.version, **self._content()}
+        """Everything, with the version and the feature, as a JSON-ready dict."""
+        return {"version": self.version, **self._content(), "feature": self.feature}
 
     def save(self, path: Path) -> Path:
         """Write the calibration as JSON to ``path`` and return it."""
@@ -218,6 +234,7 @@ class Calibration:
             else None,
             reason=str(data.get("reason", "")),
             sources=dict(data.get("sources", {})),
+            feature=str(data.get("feature", DEFAULT_FEATURE)),
         )
         if "version" in data and data["version"] != calibration.version:
             raise ValueError(

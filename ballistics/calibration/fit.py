@@ -30,6 +30,7 @@ import numpy as np
 from ballistics.calibration.bounds import elub_bounds
 from ballistics.calibration.calibration import Calibration, IntervalGrid, not_calibrated
 from ballistics.calibration.curves import Curve, fit_curve
+from ballistics.calibration.features import DEFAULT_FEATURE, feature_named
 from ballistics.calibration.groups import PairScores, firearm_bootstrap, firearm_folds
 
 
@@ -162,13 +163,15 @@ def fit_calibration(
     seed: int = 0,
     sources: Mapping[str, Any] | None = None,
     minimum: Minimum = MINIMUM,
+    feature: str = DEFAULT_FEATURE,
 ) -> Calibration:
     """Fit the calibration of one kind and modality, or the refusal when the data cannot.
 
     Parameters
     ----------
     pairs
-        Scores of real known-match and known-non-match pairs, with their firearms.
+        Real known-match and known-non-match pairs, with their firearms; their ``scores`` are
+        the values of ``feature``.
     kind, modality
         What the calibration is for (``"cartridge_case"``, ``"topography"``).
     dataset
@@ -183,7 +186,11 @@ def fit_calibration(
         Provenance recorded as is (file hashes, engine settings).
     minimum
         The least data that gives a number (:data:`MINIMUM`).
+    feature
+        What the pairs' values are and what the calibration will map
+        (:mod:`ballistics.calibration.features`); recorded in the file.
     """
+    feature_named(feature)
     reason = refusal_reason(pairs, synthetic=synthetic, minimum=minimum)
     if reason:
         refused = not_calibrated(kind, modality, reason=reason, dataset=dataset)
@@ -195,6 +202,7 @@ def fit_calibration(
                 "known_non_matches": pairs.known_non_matches,
                 "firearms": len(pairs.firearms),
                 "sources": dict(sources or {}),
+                "feature": feature,
             }
         )
     bounded = fit_bounded(pairs, method=method)
@@ -212,6 +220,7 @@ def fit_calibration(
         upper=bounded.upper,
         interval=bootstrap_interval(pairs, method=method, replicates=replicates, seed=seed),
         sources=dict(sources or {}),
+        feature=feature,
     )
 
 

@@ -25,6 +25,11 @@ import numpy as np
 from ballistics.bullet.compare import BulletComparison, PreparedBullet, compare_lands
 from ballistics.bullet.config import DEFAULT_BULLET_CONFIG, BulletConfig
 from ballistics.calibration.calibration import Strength
+from ballistics.calibration.features import (
+    DEFAULT_FEATURE,
+    feature_named,
+    missing_fields_reason,
+)
 from ballistics.calibration.registry import calibration_for, pair_modality
 from ballistics.casing.compare import CasingComparison
 from ballistics.items.kinds import ItemKind
@@ -61,6 +66,7 @@ STORED_DETAILS = (
     "correlation",
     "firing_pin_correlation",
     "cmc_count_reverse",
+    "valid_cells_reverse",
     "phase",
     "land_count",
     "compare_s",
@@ -259,13 +265,18 @@ def with_deprecated_alias(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def evidence_strength(
-    kind: str, modalities: tuple[str | None, str | None], score: float | None
+    kind: str,
+    modalities: tuple[str | None, str | None],
+    score: float | None,
+    fields: Mapping[str, Any] | None = None,
 ) -> Strength:
-    """Return the strength of the evidence of a score: log10 LR, its interval, the words.
+    """Return the strength of the evidence of a comparison: log10 LR, its interval, the words.
 
     The one place a result's ``log10_lr``, ``lr_interval``, ``verbal`` and ``calibration`` are
-    computed, for a comparison just run and for a stored score read back (cheap: a logistic
-    curve), always with the calibration this installation ships.
+    computed, for a comparison just run and for a stored result read back (cheap: a logistic
+    curve), always with the calibration this installation ships. The calibration maps its
+    feature (:mod:`ballistics.calibration.features`): the score, or a number computed from the
+    comparison's other ``fields``.
 
     Parameters
     ----------
@@ -276,6 +287,11 @@ def evidence_strength(
         scan is calibrated, or refused, as a modality of its own; None (not recorded) refuses.
     score
         The comparison's score; None (not a number) gives no LR.
+    fields
+        The comparison's recorded fields, for a calibration whose feature is not the score
+        (``valid_cells``, ``valid_cells_reverse``, ...). Missing there, or lacking a field the
+        feature needs (a result stored before it was recorded), the LR is null and ``verbal``
+        says which fields are missing.
 
     Returns
     -------
@@ -288,7 +304,17 @@ def evidence_strength(
     calibration = calibration_for(str(kind), pair_modality(first, second))
     if calibration.calibrated and (score is None or not math.isfinite(score)):
         return Strength(None, None, NO_SCORE, calibration.version)
-    return calibration.strength(0.0 if score is None else float(score))
+    if not calibration.calibrated or calibration.feature == DEFAULT_FEATURE:
+        return calibration.strength(0.0 if score is None else float(score))
+    feature = feature_named(calibration.feature)
+    values = {**(fields or {}), "score": score}
+    missing = feature.missing(values)
+    if missing:
+        return Strength(None, None, missing_fields_reason(feature, missing), calibration.version)
+    value = feature.value(values)
+    if value is None:
+        return Strength(None, None, NO_SCORE, calibration.version)
+    return calibration.strength(value)
 
 
 def strength_text(document: Mapping[str, Any]) -> str:
@@ -317,7 +343,7 @@ def with_strength(
     values: Mapping[str, Any], kind: str, modalities: tuple[str, str]
 ) -> dict[str, Any]:
     """Return ``values`` (a record's fields) with the strength fields right after ``lead``."""
-    strength = evidence_strength(kind, modalities, values.get("score")).as_json()
+    strength = evidence_strength(kind, modalities, values.get("score"), values).as_json()
     document: dict[str, Any] = {}
     for name, value in values.items():
         if name in strength:

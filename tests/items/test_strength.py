@@ -116,3 +116,61 @@ def test_one_line_says_the_lr_its_interval_and_the_words():
         evidence_strength(CASING, SCAN, 20.0).as_json()
     )
     assert "identification" not in strength_line(CASING, SCAN)(20.0)
+
+
+@pytest.fixture(scope="module")
+def logit_calibration():
+    """A calibration that maps the log odds of congruent cells (made-up pairs)."""
+    from ballistics.calibration.fit import fit_calibration
+    from tests.calibration.scores import gaussian_pairs
+
+    # the Gaussian scores stand for log odds: known matches around 2, non-matches around 0
+    return fit_calibration(
+        gaussian_pairs(firearms=10, marks_per_firearm=4, seed=2),
+        kind=CASING,
+        modality="topography",
+        dataset="made up",
+        replicates=20,
+        feature="cmc_logit",
+    )
+
+
+def cells(score: float, valid: int | None) -> dict:
+    return {
+        "score": score,
+        "cmc_count_reverse": int(score),
+        "valid_cells": 40,
+        "valid_cells_reverse": valid,
+    }
+
+
+def test_a_feature_calibration_maps_the_comparisons_fields_not_the_score(
+    logit_calibration, monkeypatch
+):
+    monkeypatch.setattr("ballistics.items.records.calibration_for", lambda *_: logit_calibration)
+    # 30 of 40 cells each way (log odds about 1.1) against 6 of 200 (about -3.4)
+    many = evidence_strength(CASING, SCAN, 30.0, cells(30.0, 40))
+    few = evidence_strength(CASING, SCAN, 6.0, cells(6.0, 200))
+    assert many.log10_lr is not None and few.log10_lr is not None
+    assert many.log10_lr > 0 > few.log10_lr
+    assert many.calibration == logit_calibration.version
+    # the score alone is not enough: the fields the feature needs are named
+    alone = evidence_strength(CASING, SCAN, 30.0)
+    assert alone.log10_lr is None and alone.lr_interval is None
+    assert "valid_cells" in alone.verbal and "cmc_logit" in alone.verbal
+    # a result stored before valid_cells_reverse was kept gets no number, and says why
+    stored = evidence_strength(CASING, SCAN, 30.0, cells(30.0, None))
+    assert stored.log10_lr is None and "valid_cells_reverse" in stored.verbal
+    assert evidence_strength(CASING, SCAN, None, cells(30.0, 40)).verbal == NO_SCORE
+
+
+def test_a_casing_record_gives_its_own_fields_to_a_feature_calibration(
+    logit_calibration, monkeypatch
+):
+    monkeypatch.setattr("ballistics.items.records.calibration_for", lambda *_: logit_calibration)
+    document = casing_record(
+        CasingComparison(**{**comparison(20.0).__dict__, "valid_cells_reverse": 40}),
+        modalities=SCAN,
+    ).as_json()
+    assert document["log10_lr"] is not None and document["calibration"] == logit_calibration.version
+    assert document["valid_cells_reverse"] == 40
