@@ -51,6 +51,14 @@ class ResolutionOutOfRangeError(EvidenceError):
     """
 
 
+class UnusablePhotographError(EvidenceError):
+    """A photograph holds nothing usable: blank, or most of its breech face clipped.
+
+    The message says what to change when taking it again. The command line exits 2 and the HTTP
+    layer answers 422.
+    """
+
+
 def check_resolution(
     pixel_um: float, *, allowed_um: tuple[float, float], name: str, what: str
 ) -> None:

@@ -14,7 +14,9 @@ from ballistics.bullet.bullets import land_paths
 from ballistics.bullet.config import DEFAULT_BULLET_CONFIG, BulletConfig
 from ballistics.bullet.land import check_land_resolution
 from ballistics.casing.marks import PreparedCasing
+from ballistics.casing.photo_quality import PhotoWarning, photograph_warnings
 from ballistics.casing.prepare import PrepareConfig, check_casing_resolution, prepare_casing
+from ballistics.casing.primer_scale import read_casing_surface
 from ballistics.descriptors import casing_descriptor
 from ballistics.io import AS_STORED, read_surface
 from ballistics.io.declared import declared_file, declared_files
@@ -26,12 +28,14 @@ from ballistics.surface import Surface
 
 @dataclass(frozen=True, eq=False)
 class ExtractedCasing:
-    """A casing read and prepared in this process: its surface, mark, encoding and descriptor."""
+    """A casing read and prepared in this process: its surface, mark, encoding and descriptor,
+    and what a lab should change in its photograph (``warnings``; none for a 3D scan)."""
 
     surface: Surface
     mark: PreparedCasing
     encoded: bytes
     descriptor: np.ndarray
+    warnings: tuple[PhotoWarning, ...] = ()
 
 
 def extract_casing(
@@ -42,6 +46,7 @@ def extract_casing(
     prepare_config: PrepareConfig,
     limits: ReadLimits = DEFAULT_LIMITS,
     orientation: str = AS_STORED,
+    caliber: str | None = None,
 ) -> ExtractedCasing:
     """Read a cartridge case from its bytes, prepare it, describe it and encode its mark.
 
@@ -55,6 +60,9 @@ def extract_casing(
         The file, its declared grid or a resampled mark is past ``limits``.
     ResolutionOutOfRangeError
         The scan's spacing is outside ``prepare_config.scan_pixel_um_range``.
+    UnusablePhotographError
+        A photograph is blank or mostly clipped
+        (:func:`~ballistics.casing.photo_quality.photograph_warnings`).
     EvidenceError
         The bytes are not a readable X3P or image, or preparation finds no usable mark.
     """
@@ -62,13 +70,24 @@ def extract_casing(
     spacing_um = declared.pixel_um if declared.pixel_um is not None else pixel_um
     if spacing_um is not None:
         check_casing_resolution(spacing_um, name=name, config=prepare_config)
-    surface = read_surface(
-        data, pixel_um=pixel_um, name=name, limits=limits, orientation=orientation
+    # a photograph without a resolution gets one from the primer of its calibre
+    surface = read_casing_surface(
+        data,
+        pixel_um=pixel_um,
+        caliber=caliber,
+        name=name,
+        limits=limits,
+        orientation=orientation,
     )
+    warnings = photograph_warnings(surface, region_config=prepare_config.region)
     mark = prepare_casing(surface, config=prepare_config)
     descriptor = np.asarray(casing_descriptor(mark), dtype=np.float32)
     return ExtractedCasing(
-        surface=surface, mark=mark, encoded=encode_casing_mark(mark), descriptor=descriptor
+        surface=surface,
+        mark=mark,
+        encoded=encode_casing_mark(mark),
+        descriptor=descriptor,
+        warnings=warnings,
     )
 
 
