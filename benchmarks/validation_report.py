@@ -191,6 +191,30 @@ def calibration_file_of(calibration: dict[str, Any]) -> Path | None:
     return calibration_file(str(calibration["kind"]), str(calibration["modality"]))
 
 
+def feature_lines(record: dict[str, Any], calibration: dict[str, Any]) -> list[str]:
+    """What the calibration maps and how it was chosen (records before features: the score)."""
+    feature = str(calibration.get("feature", "score"))
+    found = next((row for row in record["results"] if "feature_selection" in row), None)
+    selection = found["feature_selection"] if found else {}
+    if not selection.get("selected_on"):
+        return [f"Feature mapped to the LR: {feature} (not chosen by the run)."]
+    candidates = ", ".join(
+        f"{row['feature']} {row[selection['selected_on'] + '_cv_cllr']:.3f}"
+        for row in selection["candidates"]
+    )
+    after = ", ".join(
+        f"{row['feature']} {row['fadul_to_dfsc_cllr']:.3f} / {row['dfsc_to_fadul_cllr']:.3f}"
+        for row in found.get("cross_set_after_choice", [])
+    )
+    return [
+        f"Feature mapped to the LR: {feature}, chosen on {selection['selected_on']} alone "
+        f"({selection['criterion']}; a later candidate must win by more than "
+        f"{selection['margin']}): {candidates}.",
+        "Cross-set Cllr of every candidate, fit Fadul report DFSC / fit DFSC report Fadul, "
+        f"computed after the choice and not used for it: {after}.",
+    ]
+
+
 def casing_section(path: Path) -> Section:
     """The section of the cartridge case 3D calibration (``lr_validation.py``'s record)."""
     record = read_record(path)
@@ -220,6 +244,7 @@ def casing_section(path: Path) -> Section:
             "Propositions: one firearm fired both cartridge cases; different firearms fired them.",
             "Method: logistic regression or PAV (scikit-learn), classes weighted equally, ELUB "
             "bounds (Vergeer et al. 2016); interval by bootstrap over firearms.",
+            *feature_lines(record, calibration),
         ],
         record_path=path,
         record=record,
