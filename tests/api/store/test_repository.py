@@ -535,8 +535,11 @@ def test_links_list_by_status_and_summarise_as_the_contract_says(
             "country_b": "GY",
             "score": 0.5,
             # the strength of the stored score, with the current calibration (read time)
-            "log10_lr": -1.81,
-            "lr_interval": [-1.81, round(calibration.log10_lr(0.5).high or 0.0, 3)],
+            "log10_lr": round(calibration.lower, 3),  # a low score: at the lower bound
+            "lr_interval": [
+                round(calibration.lower, 3),
+                round(calibration.log10_lr(0.5).high or 0.0, 3),
+            ],
             "verbal": "moderate support for the proposition that different firearms fired them",
             "calibration": calibration.version,
             "cross_border": True,
