@@ -46,3 +46,11 @@ def blank_png(level: int = 0, *, side: int = 400) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(np.full((side, side), level, dtype=np.uint8)).save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def with_resolution(data: bytes, pixel_um: float) -> bytes:
+    """A photograph's file saved again as a PNG that states its resolution (``pixel_um``)."""
+    buffer = io.BytesIO()
+    dpi = 25_400.0 / pixel_um
+    Image.open(io.BytesIO(data)).save(buffer, format="PNG", dpi=(dpi, dpi))
+    return buffer.getvalue()

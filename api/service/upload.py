@@ -17,6 +17,7 @@ What ``POST /v1/exhibits`` does, and why in this order:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import hashlib
 import logging
@@ -30,6 +31,7 @@ from api.service.storing import ExhibitFields, PreparedItem, store_prepared_exhi
 from api.store import repository
 from api.store.models import Exhibit
 from api.store.originals import StoredOriginal
+from ballistics.casing.photo_quality import PhotoWarning
 from ballistics.errors import EvidenceError
 from ballistics.io import AS_STORED
 from ballistics.io.limits import DEFAULT_LIMITS, ReadLimits
@@ -90,7 +92,9 @@ class UploadOutcome:
     """What storing an upload did.
 
     ``created`` is False for a repeat of an exhibit already stored with the same files;
-    ``status`` is the exhibit's correlation status (``queued`` until its job has run).
+    ``status`` is the exhibit's correlation status (``queued`` until its job has run);
+    ``warnings`` what the lab should change in its photograph (none for a 3D scan, and for a
+    repeat, whose files are not read again).
     """
 
     key: int
@@ -99,6 +103,7 @@ class UploadOutcome:
     status: str
     created: bool
     sha256: str
+    warnings: tuple[PhotoWarning, ...] = ()
 
     @classmethod
     def of(cls, exhibit: Exhibit, *, created: bool, sha256: str) -> UploadOutcome:
@@ -183,7 +188,7 @@ def store_upload(
         outcome = UploadOutcome.of(stored.exhibit, created=stored.created, sha256=sha256)
     if stored.entry is not None:
         context.index.add(stored.entry)
-    return outcome
+    return dataclasses.replace(outcome, warnings=extracted.warnings)
 
 
 def _declared_orientation(upload: Upload) -> str:

@@ -35,6 +35,13 @@ class Health(_Answer):
     )
 
 
+class PhotoWarningPublic(_Answer):
+    """What a lab should change in a photograph (:mod:`ballistics.casing.photo_quality`)."""
+
+    code: Literal["too_coarse", "blurred", "over_exposed", "under_exposed", "noisy"]
+    message: str
+
+
 class ExhibitCreated(_Answer):
     """``POST /v1/exhibits``: 202 when new (queued for correlation), 201 for a repeat already
     correlated, with ``created`` False for a repeat."""
@@ -44,6 +51,12 @@ class ExhibitCreated(_Answer):
     status: Literal["queued", "correlated", "failed"]
     created: bool
     sha256: str
+    warnings: list[PhotoWarningPublic] = Field(
+        default_factory=list,
+        description="a photograph's quality findings, each with a sentence saying what to "
+        "change when taking it again (stored anyway); empty for a good photograph, a 3D scan "
+        "and a repeat",
+    )
 
 
 class ExhibitPublic(_Answer):

@@ -337,7 +337,9 @@ def photograph_warnings(
     quality = assess_photograph(surface, config=config, region_config=region_config)
     quality.check_usable(surface.source)
     for warning in quality.warnings:
-        logger.info("%s: %s", surface.source, warning.message)
+        # a warning, so that the command line shows it on standard error (what a lab should
+        # change when it next photographs); the API answers the warnings themselves
+        logger.warning("%s: %s", surface.source, warning.message)
     return quality.warnings
 
 

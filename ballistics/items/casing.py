@@ -16,6 +16,7 @@ from ballistics.casing.compare import (
 )
 from ballistics.casing.marks import PreparedCasing
 from ballistics.casing.overlay import casing_overlay_png
+from ballistics.casing.photo_quality import photograph_warnings
 from ballistics.casing.prepare import prepare_casing
 from ballistics.casing.preview import casing_preview_png
 from ballistics.descriptors import DESCRIPTOR_VERSION, casing_descriptor
@@ -52,6 +53,7 @@ class CartridgeCaseSpec(KindSpec[PreparedCasing, CasingPyramid]):
         orientation: str = AS_STORED,
     ) -> PreparedCasing:
         surface = read_surface(path, pixel_um=pixel_um, orientation=orientation)
+        photograph_warnings(surface, region_config=settings.prepare.region)  # logged; refuses
         return prepare_casing(surface, config=settings.prepare)
 
     def load(
@@ -86,6 +88,7 @@ class CartridgeCaseSpec(KindSpec[PreparedCasing, CasingPyramid]):
             descriptor=casing.descriptor,
             modality=str(casing.mark.modality),
             pixel_um=casing.surface.pixel_um,
+            warnings=casing.warnings,
         )
 
     def describe(self, mark: PreparedCasing) -> np.ndarray:

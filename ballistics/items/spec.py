@@ -91,6 +91,9 @@ class Extracted:
         ``"topography"`` or ``"photograph"``.
     pixel_um
         Micrometres per pixel of the scan it was read from.
+    warnings
+        What a lab should change in its photograph
+        (:class:`~ballistics.casing.photo_quality.PhotoWarning`); none for a 3D scan.
     """
 
     mark: Any
@@ -98,6 +101,7 @@ class Extracted:
     descriptor: np.ndarray
     modality: str
     pixel_um: float
+    warnings: tuple[Any, ...] = ()
 
 
 MarkT = TypeVar("MarkT")

@@ -26,7 +26,13 @@ from api.web.access import (
 )
 from api.web.images import exhibit_preview_png
 from api.web.routes._common import AUTH_ERRORS, BAD_BODY, NOT_FOUND, audit_read, load_exhibit
-from api.web.schemas import CandidatePublic, Candidates, ExhibitCreated, ExhibitPublic
+from api.web.schemas import (
+    CandidatePublic,
+    Candidates,
+    ExhibitCreated,
+    ExhibitPublic,
+    PhotoWarningPublic,
+)
 from ballistics.items import ItemKind
 from ballistics.items.records import evidence_strength
 
@@ -45,7 +51,10 @@ UPLOAD_ERRORS: dict[int | str, dict[str, Any]] = {
     },
     413: {"description": "upload or image larger than the server's limits"},
     415: {"description": "a file is not a readable X3P, PNG, TIFF or JPEG"},
-    422: {"description": "a field is missing or invalid, or the scan holds no usable mark"},
+    422: {
+        "description": "a field is missing or invalid, or the scan holds no usable mark (a "
+        "photograph blank or mostly clipped: the message says what to change)"
+    },
 }
 
 
@@ -128,6 +137,7 @@ def upload_exhibit(
         status=outcome.status,  # type: ignore[arg-type]
         created=outcome.created,
         sha256=outcome.sha256,
+        warnings=[PhotoWarningPublic.model_validate(w.as_json()) for w in outcome.warnings],
     )
 
 

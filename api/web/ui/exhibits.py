@@ -200,7 +200,8 @@ def upload(
     shared: Annotated[bool, Form()] = False,
     orientation: Annotated[Literal["as_stored", "mirrored"], Form()] = "as_stored",
 ) -> Response:
-    """Store the exhibit, queue its correlation and go (303) to its page; or say why not."""
+    """Store the exhibit, queue its correlation and go (303) to its page; or say why not; a
+    photograph stored with quality warnings stays on this page to show them (201)."""
     caller = person.caller()
     require_role(caller, LAB, action="uploading exhibits")
     files = [
@@ -234,5 +235,16 @@ def upload(
     runner = getattr(request.app.state, "job_runner", None)
     if runner is not None:
         runner.wake()
+    if outcome.warnings:
+        # stored, but the lab should see what to change before it takes the next photograph
+        return render(
+            request,
+            "upload.html",
+            person=person,
+            outcome=outcome,
+            photo_warnings=outcome.warnings,
+            refusal=None,
+            status_code=201,
+        )
     stored = "new" if outcome.created else "repeat"
     return RedirectResponse(f"/ui/exhibits/{outcome.public_id}?stored={stored}", status_code=303)
