@@ -136,7 +136,8 @@ def read_pairs_csv(
     path: Path, *, default_kind: str | None = None, default_pixel_um: float | None = None
 ) -> list[Pair]:
     """Read a pairs list: a CSV with columns ``a``, ``b`` and optionally ``pixel_um_a``,
-    ``pixel_um_b`` and ``kind``.
+    ``pixel_um_b``, ``kind`` and ``caliber`` (of both items: a photograph without a resolution
+    gets one from its primer, :mod:`ballistics.casing.primer_scale`).
 
     Parameters
     ----------
@@ -207,8 +208,9 @@ def _pair_from_row(
         path_a, path_b = folder / a, folder / b
         named = row.get("kind") or default_kind
         kind = parse_item_kind(named) if named else None
-        item_a = Item(path_a, pixel_a, kind or guess_kind(path_a))
-        item_b = Item(path_b, pixel_b, kind or guess_kind(path_b))
+        caliber = row.get("caliber") or None
+        item_a = Item(path_a, pixel_a, kind or guess_kind(path_a), caliber=caliber)
+        item_b = Item(path_b, pixel_b, kind or guess_kind(path_b), caliber=caliber)
     except ValueError as error:
         return Pair(a, b, error=f"{where}: {error}")
     return Pair(a, b, item_a, item_b)
@@ -451,7 +453,11 @@ def _prepare_task(task: tuple[int, Item]) -> tuple[int, Any, str | None, float]:
     started = time.perf_counter()
     try:
         result = kind_spec(item.kind).read(
-            item.path, pixel_um=item.pixel_um, settings=settings, orientation=item.orientation
+            item.path,
+            pixel_um=item.pixel_um,
+            settings=settings,
+            orientation=item.orientation,
+            caliber=item.caliber,
         )
     except Exception as error:  # one bad file must not stop the others
         return index, None, describe_error(error, source=str(item.path)), 0.0

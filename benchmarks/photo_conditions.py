@@ -10,10 +10,13 @@ Pairs are formed within a condition and go through the path a lab's file takes (
 ``read_surface`` -> ``prepare_casing`` -> ``compare_casings``) with the engine's defaults.
 
 The decision threshold is the engine's ``photograph_lead_threshold``, read before the run and
-recorded. With ``--held-out`` only the named conditions are photographed and reported: the
-conditions a method was tuned on are left out of the figures. The pooled row sums the lit-alike
-conditions reported (the targets apply to them); ``oblique_fixed_light`` (pairs lit from different
-sides) is reported without a target.
+recorded. A photograph of the ``estimated_resolution`` condition (and of ``mixed`` when it
+draws one) is compared as a lab without a measured pixel size would send it: no resolution,
+only the calibre, from whose primer the engine estimates it and then searches scale
+(:mod:`ballistics.casing.primer_scale`). With ``--held-out`` only the named conditions are
+photographed and reported: the conditions a method was tuned on are left out of the figures.
+The pooled row sums the lit-alike conditions reported (the targets apply to them);
+``oblique_fixed_light`` (pairs lit from different sides) is reported without a target.
 
     python benchmarks/photo_conditions.py --quick                 # a look in a few minutes
     python benchmarks/photo_conditions.py                         # >= 3,000 known non-matches
@@ -87,6 +90,10 @@ def _photograph_task(task: tuple[CasingExhibit, str, int, Path]) -> dict[str, An
         "path": path,
         "recorded_pixel_um": photograph.recorded_pixel_um,
         "true_pixel_um": photograph.true_pixel_um,
+        # a pixel size the lab would have had to estimate: the engine estimates it instead,
+        # from the primer of the calibre (the file carries none)
+        "estimated": camera.pixel_um_error != 0.0,
+        "caliber": fired.ammunition.caliber,
         "lighting": conditions.lighting.kind,
         "segments": conditions.lighting.segments,
         "elevation_deg": conditions.lighting.elevation_deg,
@@ -146,7 +153,14 @@ def measure(
     pairs: list[Pair] = []
     keys: list[tuple[str, int, int]] = []
     for name, records in photographs.items():
-        items = [Item(record["path"], pixel_um=record["recorded_pixel_um"]) for record in records]
+        items = [
+            Item(
+                record["path"],
+                pixel_um=None if record["estimated"] else record["recorded_pixel_um"],
+                caliber=record["caliber"],
+            )
+            for record in records
+        ]
         for first, second in itertools.combinations(range(len(items)), 2):
             pairs.append(
                 Pair(

@@ -228,6 +228,7 @@ def _store_rows(
             originals_folder=originals_folder,
             kind=row.kind,
             orientation=row.orientation,
+            caliber=row.caliber,
         )
         return with_files(made, context.store.originals) if send_files else made
 

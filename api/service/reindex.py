@@ -153,6 +153,7 @@ class _PrepareAgain:
     pixel_um: float | None
     originals_folder: str
     orientation: str = AS_STORED
+    caliber: str | None = None
 
 
 def prepare_outdated_marks(
@@ -206,6 +207,7 @@ def _outdated(session: Any, context: ServiceContext) -> list[_PrepareAgain]:
             pixel_um=exhibit.pixel_um,
             originals_folder=folder,
             orientation=str((exhibit.extra_metadata or {}).get(ORIENTATION_COLUMN) or AS_STORED),
+            caliber=exhibit.caliber,
         )
         for exhibit, version in rows
         if version != preparation_version(context.config, kind=exhibit.kind)
@@ -225,6 +227,7 @@ def _prepare_again(task: _PrepareAgain) -> tuple[int, bytes | None, Any, str | N
             settings=worker_state().settings,
             source=source,
             orientation=task.orientation,
+            caliber=task.caliber,
         )
     except Exception as error:  # one unreadable original must not stop the others
         return task.key, None, None, describe_error(error, source=f"exhibit {task.key}")

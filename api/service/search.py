@@ -223,7 +223,7 @@ def search_item(
     if isinstance(top, bool) or not isinstance(top, int) or top < 1:
         raise ValueError(f"top must be a positive number of candidates, got {top!r}.")
     spec = kind_spec(kind)
-    label, sha256, query = _read_item(context, spec, source, name, pixel_um, limits)
+    label, sha256, query = _read_item(context, spec, source, name, pixel_um, limits, caliber)
     shortlisted = ShortlistQuery(
         partition=partition_of(spec.kind, query.modality),
         descriptor=query.descriptor,
@@ -254,13 +254,19 @@ def _read_item(
     name: str | None,
     pixel_um: float | None,
     limits: ReadLimits,
+    caliber: str | None = None,
 ) -> tuple[str, str, Extracted]:
     """Read and prepare the query item as an ingested one is; return its name, digest and
     extraction."""
     files, label = spec.load(source, name=name, limits=limits)
     sha256 = repository.item_sha256([hashlib.sha256(data).hexdigest() for _, data in files])
     query = spec.extract(
-        files, pixel_um=pixel_um, settings=context.config, limits=limits, source=label
+        files,
+        pixel_um=pixel_um,
+        settings=context.config,
+        limits=limits,
+        source=label,
+        caliber=caliber,
     )
     return label, sha256, query
 

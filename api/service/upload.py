@@ -151,6 +151,7 @@ def store_upload(
         settings=context.config,
         limits=limits,
         orientation=_declared_orientation(upload),
+        caliber=upload.caliber,
     )
     # the originals first: a stored exhibit always has them; a crash right after leaves at
     # worst an unreferenced blob that the next upload of the same bytes reuses

@@ -83,6 +83,8 @@ class ExtractTask:
         (a cartridge case's file; a bullet's folder of land scans, or one land's file).
     orientation
         What the lab declared of the file's orientation (``as_stored`` or ``mirrored``).
+    caliber
+        The manifest's calibre (a photograph without a resolution is scaled by its primer).
     files, source
         The item's files as (name, bytes) and its name, when the caller read them
         (:func:`with_files`: for workers that cannot see its folders); empty: the worker reads
@@ -99,6 +101,7 @@ class ExtractTask:
     originals_folder: str | None = None
     kind: str = ItemKind.CARTRIDGE_CASE
     orientation: str = AS_STORED
+    caliber: str | None = None
     files: tuple[tuple[str, bytes], ...] = ()
     source: str = ""
     load_error: str | None = None
@@ -176,6 +179,7 @@ def extract_task(task: ExtractTask) -> Extraction:
             settings=state.settings,
             source=source,
             orientation=task.orientation,
+            caliber=task.caliber,
         )
     except Exception as error:  # one bad item must not stop the others
         return Extraction(

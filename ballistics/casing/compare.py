@@ -35,7 +35,7 @@ References
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -76,6 +76,14 @@ class CompareConfig:
     threshold is calibrated"), so 0.5 would throw most true cells away. Each modality has its
     own ``lead`` threshold, set from known non-matches of that modality
     (``benchmarks/calibrate_casing.py``).
+
+    When either casing's pixel size was estimated (``PreparedCasing.scale_uncertainty``, e.g.
+    from the primer of a photograph's calibre), the questioned casing is also searched over
+    scale: every ``scale_step`` within the two uncertainties together (at most
+    ``max_scale_range``) by the coarse full-circle registration, the ``scale_candidates`` best
+    refined, the best of those compared by cells. A scale error of 8 % moves a cell 2 mm from
+    the axis by 160 µm, twice the congruence tolerance, so without the search such a pair
+    loses its congruent cells.
     """
 
     coarse_pixel_um: float = 50.0
@@ -101,6 +109,9 @@ class CompareConfig:
     translation_tolerance_um: float = 75.0
     lead_threshold: float = 6.0
     photograph_lead_threshold: float = 6.0
+    scale_step: float = 0.02
+    max_scale_range: float = 0.2
+    scale_candidates: int = 3
 
     def __post_init__(self) -> None:
         for name in ("coarse_pixel_um", "refine_pixel_um", "cell_pixel_um", "cell_um"):
@@ -113,6 +124,13 @@ class CompareConfig:
             )
         if not 0 < self.coarse_angle_step_deg <= 30:
             raise ValueError("coarse_angle_step_deg must be in (0, 30].")
+        if not 0 < self.scale_step <= 0.1 or not 0 <= self.max_scale_range < 0.5:
+            raise ValueError(
+                "scale_step must be in (0, 0.1] and max_scale_range in [0, 0.5) (relative "
+                "scales; the defaults are 0.02 and 0.2)."
+            )
+        if self.scale_candidates < 1:
+            raise ValueError("scale_candidates must be at least 1.")
 
     def threshold_for(self, modality: Modality) -> float:
         """The ``lead`` score threshold for marks of this modality."""
@@ -144,6 +162,8 @@ class CasingComparison:
     ``rotation_deg`` and ``translation_um`` (rows, columns) move the questioned scan onto the
     reference: rotate it counter-clockwise (as displayed, rows down) about its centre, then
     shift it. ``cells`` are the reference's cells (reference -> questioned direction).
+    ``scale`` is the factor the questioned casing's pixel size was multiplied by before (1.0
+    unless a pixel size was estimated and searched, see :class:`CompareConfig`).
     """
 
     score: float
@@ -159,6 +179,7 @@ class CasingComparison:
     cmc_count_reverse: int = 0
     valid_cells_reverse: int = 0
     kind: str = "cartridge_case"
+    scale: float = 1.0
 
 
 def resample_masked(values: np.ndarray, from_pixel_um: float, to_pixel_um: float) -> np.ndarray:
@@ -460,26 +481,20 @@ def compare_pyramids(
     The pyramids must have been built with the same ``config`` resolutions.
     """
     _check_modalities(reference.modality, questioned.modality)
-    levels = []
-    for first, second in (
-        (reference.coarse, questioned.coarse),
-        (reference.refine, questioned.refine),
-        (reference.cells, questioned.cells),
-    ):
-        size = _common_size(first, second)
-        levels.append((pad_to_square(first, size), pad_to_square(second, size)))
-    (
-        (reference_coarse, questioned_coarse),
-        (reference_refine, questioned_refine),
-        (
-            reference_cells,
-            questioned_cells,
-        ),
-    ) = levels
-
-    angle, shift_um, correlation = _register_globally(
-        (reference_coarse, reference_refine), (questioned_coarse, questioned_refine), config
+    scale_range = min(
+        reference.mark.scale_uncertainty + questioned.mark.scale_uncertainty,
+        config.max_scale_range,
     )
+    scale = 1.0
+    if scale_range > 0:
+        registered = []
+        for candidate in _scale_candidates(reference, questioned, scale_range, config):
+            scaled = _scaled_pyramid(questioned, candidate, config)
+            registered.append((_register_levels(reference, scaled, config), candidate, scaled))
+        registration, scale, questioned = max(registered, key=lambda entry: entry[0][2][2])
+    else:
+        registration = _register_levels(reference, questioned, config)
+    reference_cells, questioned_cells, (angle, shift_um, correlation) = registration
 
     settings = _cell_settings(config, reference.modality)
     pixel = config.cell_pixel_um
@@ -522,7 +537,74 @@ def compare_pyramids(
         cells=cells,
         cmc_count_reverse=reverse_count,
         valid_cells_reverse=len(reverse),
+        scale=scale,
     )
+
+
+_Registration = tuple[np.ndarray, np.ndarray, tuple[float, tuple[float, float], float]]
+
+
+def _register_levels(
+    reference: CasingPyramid, questioned: CasingPyramid, config: CompareConfig
+) -> _Registration:
+    """Pad each level of both pyramids to a common square and register them globally:
+    (reference cells, questioned cells, (angle, shift, correlation))."""
+    levels = []
+    for first, second in (
+        (reference.coarse, questioned.coarse),
+        (reference.refine, questioned.refine),
+        (reference.cells, questioned.cells),
+    ):
+        size = _common_size(first, second)
+        levels.append((pad_to_square(first, size), pad_to_square(second, size)))
+    (reference_coarse, questioned_coarse), (reference_refine, questioned_refine), cells = levels
+    registration = _register_globally(
+        (reference_coarse, reference_refine), (questioned_coarse, questioned_refine), config
+    )
+    return cells[0], cells[1], registration
+
+
+def _scaled_pyramid(pyramid: CasingPyramid, scale: float, config: CompareConfig) -> CasingPyramid:
+    """The pyramid of the same mark with its pixel size multiplied by ``scale``."""
+    if scale == 1.0:
+        return pyramid
+    mark = pyramid.mark
+    return comparison_pyramid(replace(mark, pixel_um=mark.pixel_um * scale), config=config)
+
+
+def _scale_candidates(
+    reference: CasingPyramid, questioned: CasingPyramid, scale_range: float, config: CompareConfig
+) -> list[float]:
+    """The scales of the questioned casing whose full-circle registration correlates best.
+
+    Every ``config.scale_step`` within ``scale_range`` is tried on a grid twice as coarse as the
+    coarse level, every second coarse angle (a fifth of the coarse search's work each: the
+    finer levels would cost many times more); the ``config.scale_candidates`` best go on to the
+    full registration.
+    """
+    steps = math.ceil(scale_range / config.scale_step - 1e-9)
+    scales = 1.0 + config.scale_step * np.arange(-steps, steps + 1)
+    pixel_um = 2.0 * config.coarse_pixel_um
+    angles = np.arange(-180.0, 180.0, 2.0 * config.coarse_angle_step_deg)
+    fixed = _standardise(resample_masked(reference.coarse, config.coarse_pixel_um, pixel_um))
+    mark = questioned.mark
+    peaks = []
+    for scale in scales:
+        moving = _standardise(
+            resample_masked(mark.breech_face, mark.pixel_um * float(scale), pixel_um)
+        )
+        size = _common_size(fixed, moving)
+        maps = _search_angles(
+            pad_to_square(fixed, size),
+            pad_to_square(moving, size),
+            angles,
+            max_shift_px=math.ceil(config.max_translation_um / pixel_um),
+            min_overlap_fraction=config.min_overlap_fraction,
+            assume_zero_mean=True,
+        )
+        peaks.append(float(map_peaks(maps)[0].max()))
+    order = np.argsort(peaks)[::-1][: config.scale_candidates]
+    return [float(scales[index]) for index in order]
 
 
 def _run_cells(

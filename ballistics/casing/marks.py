@@ -35,6 +35,10 @@ class PreparedCasing:
         SHA-256 of the original file's bytes (chain of custody), empty when made in memory.
     source
         File name of the original, for messages.
+    scale_uncertainty
+        Largest relative error of ``pixel_um`` as the original's pixel size was known: 0 when
+        the scanner or the lab measured it, e.g. 0.08 when it was estimated from the primer
+        (:mod:`ballistics.casing.primer_scale`). Comparisons search scale within it.
     """
 
     breech_face: np.ndarray
@@ -43,6 +47,7 @@ class PreparedCasing:
     firing_pin: np.ndarray | None = None
     sha256: str = ""
     source: str = ""
+    scale_uncertainty: float = 0.0
 
     def __post_init__(self) -> None:
         breech_face = np.asarray(self.breech_face, dtype=np.float32)
@@ -58,6 +63,12 @@ class PreparedCasing:
             object.__setattr__(self, "firing_pin", np.asarray(self.firing_pin, dtype=np.float32))
         object.__setattr__(self, "modality", Modality(self.modality))
         object.__setattr__(self, "pixel_um", float(self.pixel_um))
+        if not 0 <= self.scale_uncertainty < 0.5:
+            raise ValueError(
+                f"scale_uncertainty must be a relative error in [0, 0.5), got "
+                f"{self.scale_uncertainty!r}; 0 means the pixel size was measured."
+            )
+        object.__setattr__(self, "scale_uncertainty", float(self.scale_uncertainty))
 
     @property
     def valid_fraction(self) -> float:

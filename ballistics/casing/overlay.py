@@ -127,7 +127,10 @@ def register_onto_reference(
         )
     pixel_um = config.cell_pixel_um
     first = resample_masked(reference.breech_face, reference.pixel_um, pixel_um)
-    second = resample_masked(questioned.breech_face, questioned.pixel_um, pixel_um)
+    # A searched scale (an estimated pixel size) applies to the questioned casing's pixels.
+    second = resample_masked(
+        questioned.breech_face, questioned.pixel_um * comparison.scale, pixel_um
+    )
     size = max(*first.shape, *second.shape)
     # The same centred padding as the comparison, so that cells and rotations mean the same.
     first, second = pad_to_square(first, size), pad_to_square(second, size)

@@ -22,6 +22,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.stats import skew as skewness
 
 from ballistics.casing.filters import (
     cutoff_to_sigma_px,
@@ -86,6 +87,18 @@ class PrepareConfig:
         Extract the firing-pin impression as its own mark when one is found.
     firing_pin_margin_um
         Kept distance outside the firing-pin impression's rim in its own mark.
+    photograph_negate_below_skewness
+        Photographs whose prepared breech face is skewed below this are negated, and so is their
+        firing-pin mark. A ring light's elevation decides whether the marks show bright on a
+        darker primer (low lights: the slopes of the marks catch the light) or dark on a
+        bright one (high lights: the flat primer mirrors them); the two are near negatives of
+        each other and would not correlate. Marks are sparse steep features on a flat primer,
+        so their band-passed photograph is skewed towards the side the marks show on; turning
+        every photograph to positive skew puts both kinds of light on one scale, decided from
+        each photograph alone (never by trying both signs on a pair, which lines up the marks
+        consecutively made pistols share). Set below, not at, zero: a photograph with little
+        skew (an oblique light, whose shading is mostly the marks' slope along the light)
+        keeps its sign. ``None`` keeps every photograph as it is.
     region
         Options of the region-of-interest search (:class:`~ballistics.casing.roi.RegionConfig`).
     """
@@ -103,6 +116,7 @@ class PrepareConfig:
     remove_concentric: bool = True
     keep_firing_pin: bool = True
     firing_pin_margin_um: float = 50.0
+    photograph_negate_below_skewness: float | None = -0.5
     region: RegionConfig = field(default_factory=RegionConfig)
 
     def __post_init__(self) -> None:
@@ -195,6 +209,9 @@ def prepare_casing(surface: Surface, *, config: PrepareConfig = PrepareConfig())
         if surface.modality is Modality.PHOTOGRAPH:
             breech_face = standardise(breech_face)
     firing_pin = _prepare_firing_pin(surface, region, config)
+    if surface.modality is Modality.PHOTOGRAPH and _negated_contrast(breech_face, config):
+        breech_face = -breech_face
+        firing_pin = None if firing_pin is None else -firing_pin
     return PreparedCasing(
         breech_face=breech_face,
         pixel_um=config.working_pixel_um,
@@ -202,7 +219,28 @@ def prepare_casing(surface: Surface, *, config: PrepareConfig = PrepareConfig())
         firing_pin=firing_pin,
         sha256=surface.sha256,
         source=surface.source,
+        scale_uncertainty=scale_uncertainty(surface),
     )
+
+
+#: ``Surface.metadata`` key of the largest relative error of an estimated pixel size.
+PIXEL_UM_UNCERTAINTY_KEY = "pixel_um_relative_uncertainty"
+
+
+def scale_uncertainty(surface: Surface) -> float:
+    """The largest relative error of the surface's pixel size: 0 unless it was estimated."""
+    value = surface.metadata.get(PIXEL_UM_UNCERTAINTY_KEY)
+    return float(value) if value else 0.0
+
+
+def _negated_contrast(breech_face: np.ndarray, config: PrepareConfig) -> bool:
+    """Whether a photograph's marks show dark on bright (``photograph_negate_below_skewness``)."""
+    if config.photograph_negate_below_skewness is None:
+        return False
+    values = breech_face[np.isfinite(breech_face)].astype(np.float64)
+    if values.size < 3:
+        return False
+    return bool(skewness(values) < config.photograph_negate_below_skewness)
 
 
 def check_casing_resolution(

@@ -120,6 +120,12 @@ def ring_profile(groove: np.ndarray, centre: Circle, radii: np.ndarray) -> np.nd
 
 def find_primer(surface: Surface, config: RegionConfig) -> Circle | None:
     """Primer circle in micrometres: strongest circular groove, refined along rays."""
+    return primer_search(surface, config)[1]
+
+
+def primer_search(surface: Surface, config: RegionConfig) -> tuple[float, Circle | None]:
+    """The primer ring's contrast (mean groove strength, robust sigmas) and circle (µm; None
+    when no ring within ``config.primer_radius_um`` stands out)."""
     coarse_um = max(config.detection_pixel_um, surface.pixel_um)
     coarse = resample(surface.values, pixel_um=surface.pixel_um, target_pixel_um=coarse_um)
     coarse_grid = Grid.resampled(surface.pixel_um, coarse_um)
@@ -129,7 +135,7 @@ def find_primer(surface: Surface, config: RegionConfig) -> Circle | None:
     score, found = best_ring(groove, np.arange(low, high + 1e-9, 1.5))
     logger.debug("%s: primer search score %.2f", surface.source, score)
     if not score >= config.min_primer_contrast:
-        return None
+        return score, None
     fine, grid = fine_grid(surface.values, surface.pixel_um, refine_pixel_um=config.refine_pixel_um)
     fine_groove = groove_map(fine, config.groove_sigma_um / grid.pixel_um)
     refined = refine_ring(
@@ -138,12 +144,12 @@ def find_primer(surface: Surface, config: RegionConfig) -> Circle | None:
         half_width_px=config.groove_sigma_um / grid.pixel_um,
     )
     if refined is None:
-        return None
+        return score, None
     circle = grid.to_um(refined)
     low_um, high_um = config.primer_radius_um
     if not 0.8 * low_um <= circle.radius_um <= 1.2 * high_um:
-        return None
-    return circle
+        return score, None
+    return score, circle
 
 
 def innermost_ring(

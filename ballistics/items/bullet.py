@@ -48,6 +48,7 @@ class BulletSpec(KindSpec[PreparedBullet, PreparedBullet]):
         pixel_um: float | None,
         settings: EngineSettings,
         orientation: str = AS_STORED,
+        caliber: str | None = None,
     ) -> PreparedBullet:
         # land scans are X3P files that carry their resolution: pixel_um is not used
         _as_stored_only(orientation)
@@ -67,6 +68,7 @@ class BulletSpec(KindSpec[PreparedBullet, PreparedBullet]):
         limits: ReadLimits = DEFAULT_LIMITS,
         source: str = "",
         orientation: str = AS_STORED,
+        caliber: str | None = None,
     ) -> Extracted:
         _as_stored_only(orientation)
         bullet = extract_bullet(files, bullet_config=settings.bullet, limits=limits, source=source)

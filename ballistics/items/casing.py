@@ -19,8 +19,9 @@ from ballistics.casing.overlay import casing_overlay_png
 from ballistics.casing.photo_quality import photograph_warnings
 from ballistics.casing.prepare import prepare_casing
 from ballistics.casing.preview import casing_preview_png
+from ballistics.casing.primer_scale import read_casing_surface
 from ballistics.descriptors import DESCRIPTOR_VERSION, casing_descriptor
-from ballistics.io import AS_STORED, read_surface
+from ballistics.io import AS_STORED
 from ballistics.io.files import Source
 from ballistics.io.limits import DEFAULT_LIMITS, ReadLimits
 from ballistics.items.encoding import decoded_casing, encode_casing_mark
@@ -51,8 +52,11 @@ class CartridgeCaseSpec(KindSpec[PreparedCasing, CasingPyramid]):
         pixel_um: float | None,
         settings: EngineSettings,
         orientation: str = AS_STORED,
+        caliber: str | None = None,
     ) -> PreparedCasing:
-        surface = read_surface(path, pixel_um=pixel_um, orientation=orientation)
+        surface = read_casing_surface(
+            path, pixel_um=pixel_um, caliber=caliber, orientation=orientation
+        )
         photograph_warnings(surface, region_config=settings.prepare.region)  # logged; refuses
         return prepare_casing(surface, config=settings.prepare)
 
@@ -70,6 +74,7 @@ class CartridgeCaseSpec(KindSpec[PreparedCasing, CasingPyramid]):
         limits: ReadLimits = DEFAULT_LIMITS,
         source: str = "",
         orientation: str = AS_STORED,
+        caliber: str | None = None,
     ) -> Extracted:
         if len(files) != 1:
             raise ValueError(f"a cartridge case is one file, got {len(files)}.")
@@ -81,6 +86,7 @@ class CartridgeCaseSpec(KindSpec[PreparedCasing, CasingPyramid]):
             prepare_config=settings.prepare,
             limits=limits,
             orientation=orientation,
+            caliber=caliber,
         )
         return Extracted(
             mark=casing.mark,

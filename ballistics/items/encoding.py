@@ -213,6 +213,8 @@ def encode_casing_mark(mark: PreparedCasing) -> bytes:
             "modality": str(mark.modality),
             "sha256": mark.sha256,
             "source": mark.source,
+            # only when estimated: marks of measured pixel sizes encode as they always did
+            **({"scale_uncertainty": mark.scale_uncertainty} if mark.scale_uncertainty else {}),
         },
     )
 
@@ -247,6 +249,7 @@ def decoded_casing(decoded: DecodedMark) -> PreparedCasing:
             firing_pin=decoded.arrays.get("firing_pin"),
             sha256=attributes.get("sha256", ""),
             source=attributes.get("source", ""),
+            scale_uncertainty=attributes.get("scale_uncertainty", 0.0),
         )
     except (KeyError, ValueError) as error:
         raise MarkFormatError(f"encoded cartridge-case mark is incomplete: {error}") from error

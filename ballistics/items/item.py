@@ -42,12 +42,16 @@ class Item:
     orientation
         What the lab declared of a cartridge case file's orientation: ``as_stored`` (the default)
         or ``mirrored`` (:mod:`ballistics.io.intake_orientation`).
+    caliber
+        The cartridge's calibre: a photograph without a resolution (and no ``pixel_um``) gets
+        one estimated from its primer (:mod:`ballistics.casing.primer_scale`).
     """
 
     path: Path
     pixel_um: float | None = None
     kind: ItemKind = ItemKind.CARTRIDGE_CASE
     orientation: str = AS_STORED
+    caliber: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", parse_item_kind(self.kind))
@@ -142,7 +146,11 @@ def prepare_item(
     if settings is None:
         settings = item_settings(config, bullet_config=bullet_config)
     return kind_spec(item.kind).read(
-        item.path, pixel_um=item.pixel_um, settings=settings, orientation=item.orientation
+        item.path,
+        pixel_um=item.pixel_um,
+        settings=settings,
+        orientation=item.orientation,
+        caliber=item.caliber,
     )
 
 
@@ -203,12 +211,14 @@ def compare_items(
         pixel_um=item_a.pixel_um,
         settings=settings,
         orientation=item_a.orientation,
+        caliber=item_a.caliber,
     )
     questioned = spec.read(
         item_b.path,
         pixel_um=item_b.pixel_um,
         settings=settings,
         orientation=item_b.orientation,
+        caliber=item_b.caliber,
     )
     compare_started = time.perf_counter()
     record = spec.compare_marks(reference, questioned, settings=settings)

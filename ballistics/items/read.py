@@ -16,6 +16,7 @@ from ballistics.bullet.land import check_land_resolution
 from ballistics.casing.marks import PreparedCasing
 from ballistics.casing.photo_quality import PhotoWarning, photograph_warnings
 from ballistics.casing.prepare import PrepareConfig, check_casing_resolution, prepare_casing
+from ballistics.casing.primer_scale import read_casing_surface
 from ballistics.descriptors import casing_descriptor
 from ballistics.io import AS_STORED, read_surface
 from ballistics.io.declared import declared_file, declared_files
@@ -45,6 +46,7 @@ def extract_casing(
     prepare_config: PrepareConfig,
     limits: ReadLimits = DEFAULT_LIMITS,
     orientation: str = AS_STORED,
+    caliber: str | None = None,
 ) -> ExtractedCasing:
     """Read a cartridge case from its bytes, prepare it, describe it and encode its mark.
 
@@ -68,8 +70,14 @@ def extract_casing(
     spacing_um = declared.pixel_um if declared.pixel_um is not None else pixel_um
     if spacing_um is not None:
         check_casing_resolution(spacing_um, name=name, config=prepare_config)
-    surface = read_surface(
-        data, pixel_um=pixel_um, name=name, limits=limits, orientation=orientation
+    # a photograph without a resolution gets one from the primer of its calibre
+    surface = read_casing_surface(
+        data,
+        pixel_um=pixel_um,
+        caliber=caliber,
+        name=name,
+        limits=limits,
+        orientation=orientation,
     )
     warnings = photograph_warnings(surface, region_config=prepare_config.region)
     mark = prepare_casing(surface, config=prepare_config)

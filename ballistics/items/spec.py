@@ -139,9 +139,11 @@ class KindSpec(ABC, Generic[MarkT, ComparableT]):
         pixel_um: float | None,
         settings: EngineSettings,
         orientation: str = AS_STORED,
+        caliber: str | None = None,
     ) -> MarkT:
         """Read the item at ``path`` and return its prepared mark (``orientation``: what the lab
-        declared, :mod:`ballistics.io.intake_orientation`)."""
+        declared, :mod:`ballistics.io.intake_orientation`; ``caliber``: a photograph without a
+        resolution is scaled by its primer, :mod:`ballistics.casing.primer_scale`)."""
 
     @abstractmethod
     def load(
@@ -159,8 +161,10 @@ class KindSpec(ABC, Generic[MarkT, ComparableT]):
         limits: ReadLimits = DEFAULT_LIMITS,
         source: str = "",
         orientation: str = AS_STORED,
+        caliber: str | None = None,
     ) -> Extracted:
-        """Check, read and prepare an item from its files; describe and encode its mark."""
+        """Check, read and prepare an item from its files; describe and encode its mark
+        (``orientation`` and ``caliber`` as in :meth:`read`)."""
 
     @abstractmethod
     def describe(self, mark: MarkT) -> np.ndarray:

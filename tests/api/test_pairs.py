@@ -53,6 +53,13 @@ def test_pairs_csv_resolves_paths_from_its_folder_and_keeps_them_as_written(tmp_
     assert third.item_a.kind == third.item_b.kind == BULLET
 
 
+def test_pairs_csv_caliber_reaches_both_items(tmp_path):
+    path = write_csv(tmp_path / "pairs.csv", ["a,b,caliber", "x.png,y.png,9mm", "x.png,z.png,"])
+    with_caliber, without = read_pairs_csv(path)
+    assert with_caliber.item_a.caliber == with_caliber.item_b.caliber == "9mm"
+    assert without.item_a.caliber is None
+
+
 @pytest.mark.parametrize(
     ("row", "problem"),
     [

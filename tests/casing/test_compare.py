@@ -1,6 +1,7 @@
 """Casing comparison: known rotations and shifts recovered, known pairs ordered."""
 
 import csv
+import dataclasses
 import itertools
 import math
 from pathlib import Path
@@ -143,3 +144,44 @@ def test_fadul_known_matches_score_above_known_non_matches():
         (matches if gun_a == gun_b else non_matches).append(score)
     assert len(matches) == 2 and len(non_matches) == 8
     assert min(matches) > max(non_matches)
+
+
+def _rescaled(mark: PreparedCasing, factor: float) -> PreparedCasing:
+    """The same marks seen at ``factor`` times the size (a camera whose pixel size was wrong)."""
+    values = mark.breech_face
+    size = values.shape[0]
+    zoomed = ndi.zoom(np.nan_to_num(values), factor, order=1)
+    valid = ndi.zoom(np.isfinite(values).astype(np.float32), factor, order=1) > 0.5
+    side = min(size, zoomed.shape[0])
+    start = (zoomed.shape[0] - side) // 2
+    crop = slice(start, start + side)
+    out = np.full((side, side), np.nan, dtype=np.float32)
+    keep = valid[crop, crop]
+    out[keep] = zoomed[crop, crop][keep]
+    return PreparedCasing(out, mark.pixel_um, mark.modality)
+
+
+def test_an_estimated_pixel_size_is_searched_over_scale():
+    texture, mask = _breech_face(seed=31)
+    reference = _mark(texture, mask)
+    # the questioned casing's pixel size was taken 8 % too small: its marks look 8 % larger
+    fired = _fired(texture, mask, angle_deg=25.0, shift_px=(4.0, -3.0), seed=32)
+    questioned = _rescaled(fired, 1.08)
+    measured = compare_casings(reference, questioned)
+    estimated = compare_casings(reference, dataclasses.replace(questioned, scale_uncertainty=0.1))
+    assert measured.scale == 1.0
+    assert estimated.scale == pytest.approx(1 / 1.08, abs=0.025)
+    assert estimated.lead
+    assert estimated.score > measured.score + 5
+    # _fired turned the marks by +25°: the registration turns them back
+    assert estimated.rotation_deg == pytest.approx(-25.0, abs=1.5)
+
+
+def test_a_scale_search_does_not_make_unrelated_casings_alike():
+    reference = _mark(*_breech_face(seed=41))
+    other = _mark(*_breech_face(seed=42))
+    estimated = compare_casings(
+        dataclasses.replace(reference, scale_uncertainty=0.1),
+        dataclasses.replace(other, scale_uncertainty=0.1),
+    )
+    assert not estimated.lead

@@ -7,6 +7,7 @@ import time
 
 import numpy as np
 import pytest
+from scipy.stats import skew
 
 from ballistics.casing.marks import PreparedCasing
 from ballistics.casing.prepare import PrepareConfig, prepare_casing
@@ -17,12 +18,14 @@ from ballistics.surface import Modality, Surface
 from ballistics.synthetic import (
     fire,
     make_ammunition,
+    make_casing_dataset,
     make_firearm,
     render_photograph,
     render_processed_topography,
     render_topography,
     scan_geometry,
 )
+from ballistics.synthetic.photographs import Lighting, PhotoConditions, take_photograph
 from tests.io.hostile import casing_disc, coarse_x3p
 from tests.real_data import real_surface
 
@@ -247,3 +250,40 @@ def test_resampled_square_past_the_point_cap_is_refused_before_it_is_made(fired)
     surface = dataclasses.replace(render_processed_topography(fired, pixel_um=20.0), source="s")
     with pytest.raises(LimitExceededError, match=r"^s: the breech-face .* past the limit of 1000"):
         prepare_casing(surface, config=PrepareConfig(max_grid_points=1000))
+
+
+def _centre_crop(values, side):
+    start = (values.shape[0] - side) // 2
+    return values[start : start + side, start : start + side]
+
+
+def _centred_correlation(first, second):
+    side = min(first.shape[0], second.shape[0])
+    first, second = _centre_crop(first, side), _centre_crop(second, side)
+    both = np.isfinite(first) & np.isfinite(second)
+    return float(np.corrcoef(first[both], second[both])[0, 1])
+
+
+def test_photographs_under_low_and_high_ring_lights_are_put_on_one_contrast(tmp_path):
+    fired = make_casing_dataset(
+        firearm_count=1, firings_per_firearm=1, seed=7, consecutive=False, modality=None
+    )[0].fired
+    marks = {}
+    for config in (PrepareConfig(), PrepareConfig(photograph_negate_below_skewness=None)):
+        for elevation_deg in (30.0, 60.0):
+            lighting = Lighting(kind="ring", elevation_deg=elevation_deg)
+            conditions = PhotoConditions(lighting=lighting)
+            photograph = take_photograph(fired, conditions, seed=1)
+            path = tmp_path / f"ring{elevation_deg:g}{photograph.suffix}"
+            path.write_bytes(photograph.data)
+            surface = read_surface(path, pixel_um=photograph.recorded_pixel_um)
+            key = (config.photograph_negate_below_skewness, elevation_deg)
+            marks[key] = prepare_casing(surface, config=config).breech_face
+    # as taken, a high ring light shows the marks dark on bright, a low one bright on dark
+    assert _centred_correlation(marks[(None, 30.0)], marks[(None, 60.0)]) < -0.3
+    # prepared, both show them bright (positive skew) and agree
+    default = PrepareConfig().photograph_negate_below_skewness
+    for elevation_deg in (30.0, 60.0):
+        values = marks[(default, elevation_deg)]
+        assert skew(values[np.isfinite(values)]) > 0
+    assert _centred_correlation(marks[(default, 30.0)], marks[(default, 60.0)]) > 0.3

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import struct
 import zlib
 from collections.abc import Callable
@@ -88,6 +89,14 @@ def test_a_mark_without_firing_pin_decodes_without_one() -> None:
     decoded = decode_casing_mark(encode_casing_mark(without))
     assert decoded.firing_pin is None
     assert (decoded.sha256, decoded.source) == ("", "")
+
+
+def test_an_estimated_scale_travels_with_the_mark() -> None:
+    mark = _casing()
+    estimated = dataclasses.replace(mark, scale_uncertainty=0.12)
+    assert decode_casing_mark(encode_casing_mark(estimated)).scale_uncertainty == 0.12
+    assert decode_casing_mark(encode_casing_mark(mark)).scale_uncertainty == 0.0
+    assert encode_casing_mark(mark) != encode_casing_mark(estimated)
 
 
 def test_the_encoding_is_less_than_a_third_of_the_float32_mark() -> None:
