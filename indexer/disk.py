@@ -13,6 +13,11 @@ records how many rows it holds with a SHA-256 of those rows. Removal marks posit
 for HNSW); a rebuild writes a new file. So a saved manifest stays valid while the same process
 appends after it: a reader uses only the rows the manifest names.
 
+One process at a time may append to a vector file: the first append takes an exclusive lock on
+the file (held while the object lives), and a second process's append is refused with an
+:class:`~indexer.errors.IndexStoreError` rather than overwriting the first one's rows. Several
+processes that each add to one saved ``ivf_disk`` partition are not supported yet.
+
 References
 ----------
 Jégou, H., Douze, M. and Schmid, C. (2011). Product quantization for nearest neighbor search.
@@ -39,6 +44,12 @@ import faiss
 import numpy as np
 
 from indexer.checks import as_classes, as_ids, as_unit_vectors
+from indexer.errors import IndexStoreError
+
+try:  # POSIX advisory locks; elsewhere a second writer is not detected
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
 
 #: file name suffix of a vector file
 VECTOR_FILE_SUFFIX = ".f32"
@@ -70,6 +81,7 @@ class VectorFile:
             raise ValueError(f"{self._path}: holds {size} bytes, fewer than {rows} rows need.")
         self._count = rows
         self._map: np.ndarray | None = None
+        self._lock: Any = None  # the open file that holds the writer's lock, once taken
 
     @classmethod
     def create(cls, path: str | Path, dimension: int) -> VectorFile:
@@ -78,7 +90,23 @@ class VectorFile:
             pass
         created = cls(path, dimension, 0)
         created._digest = hashlib.sha256()
+        created._take_lock()
         return created
+
+    def _take_lock(self) -> None:
+        """Become the file's only writer, or raise IndexStoreError if another process is."""
+        if self._lock is not None or fcntl is None:
+            return
+        handle = open(self._path, "rb")  # noqa: SIM115 - kept open: it holds the lock
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            raise IndexStoreError(
+                self._path, "another process is adding to this ivf_disk vector file"
+            ) from None
+        self._lock = handle
+        weakref.finalize(self, handle.close)  # the lock goes with the object
 
     @property
     def path(self) -> Path:
@@ -102,6 +130,7 @@ class VectorFile:
             raise ValueError(f"rows must be (n, {self._dimension}), got {rows.shape}.")
         if rows.shape[0] == 0:
             return
+        self._take_lock()
         with open(self._path, "r+b") as handle:
             handle.seek(self._count * self.row_bytes)
             handle.write(rows.tobytes())

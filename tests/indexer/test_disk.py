@@ -17,6 +17,7 @@ from indexer.disk import (
     new_codes,
     new_vector_file,
 )
+from indexer.errors import IndexStoreError
 from indexer.synthetic import ClusteredVectorsConfig, clustered_vectors
 
 DIMENSION = 32
@@ -45,13 +46,20 @@ def test_vector_file_appends_reads_by_position_and_hashes_its_rows(tmp_path, vec
     assert file.sha256() == expected
     # reopened (no running digest): the same hash, read from the file
     assert VectorFile(file.path, DIMENSION, 250).sha256() == expected
+    # a second writer is refused while the first one lives (flock is per open file, so this
+    # holds between processes as within one)
+    with pytest.raises(IndexStoreError, match="another process is adding"):
+        VectorFile(file.path, DIMENSION, 250).append(vectors[:1])
+    path = file.path
+    del file
+    gc.collect()
     # opened on fewer rows, it ignores the rest and overwrites them on the next append
-    shorter = VectorFile(file.path, DIMENSION, 100)
+    shorter = VectorFile(path, DIMENSION, 100)
     shorter.append(vectors[300:310])
-    assert shorter.ntotal == 110 and file.path.stat().st_size == 110 * 4 * DIMENSION
+    assert shorter.ntotal == 110 and path.stat().st_size == 110 * 4 * DIMENSION
     np.testing.assert_array_equal(shorter.view()[100:], vectors[300:310])
     with pytest.raises(ValueError, match="fewer than 111 rows"):
-        VectorFile(file.path, DIMENSION, 111)
+        VectorFile(path, DIMENSION, 111)
     with pytest.raises(ValueError, match="rows must be"):
         shorter.append(vectors[:2, :8])
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import sys
@@ -169,6 +170,8 @@ def test_ivf_disk_appends_after_a_save_and_the_saved_manifest_still_loads(tmp_pa
     assert loaded.partition(TOPOGRAPHY).backend == IVF_DISK and 1 not in loaded.ids(TOPOGRAPHY)
     np.testing.assert_array_equal(loaded.search(TOPOGRAPHY, data["queries"], 5).ids, expected.ids)
     store.save()
+    del store  # the writer of the vector file: one at a time
+    gc.collect()
     again = PartitionedIndex.load(tmp_path, config=DISK_CONFIG)
     assert again.search(TOPOGRAPHY, data["queries"][:1], 1).ids[0, 0] == 1
     # the loaded copy appends to the file where the manifest ends, and saves
