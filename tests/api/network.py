@@ -138,6 +138,7 @@ class PreparedScans:
             limits: ReadLimits = DEFAULT_LIMITS,
             source: str = "",
             orientation: str = AS_STORED,
+            caliber: str | None = None,
         ) -> Extracted:
             key = (
                 tuple((name, hashlib.sha256(data).digest()) for name, data in files),
@@ -145,6 +146,7 @@ class PreparedScans:
                 spec.preparation_settings(settings),
                 limits,
                 orientation,
+                caliber,
             )
             extracted = self._prepared.get(key)
             if extracted is None:
@@ -155,6 +157,7 @@ class PreparedScans:
                     limits=limits,
                     source=source,
                     orientation=orientation,
+                    caliber=caliber,
                 )
                 self.prepared += 1
                 _read_only(extracted.mark)
