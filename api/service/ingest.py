@@ -70,6 +70,9 @@ class IngestReport:
     failed
         One entry per row that could not be ingested, in manifest order: ``path`` (as written),
         ``error`` (one line naming the file or field), ``line`` and ``exhibit_id``.
+    warnings
+        One entry per warning on a photograph ingested, in manifest order: ``path``, ``line``,
+        ``exhibit_id``, ``code`` and ``message`` (what the lab should change next time).
     rows
         Data rows of the manifest.
     correlation
@@ -99,6 +102,7 @@ class IngestReport:
     extract_cpu_s: float = 0.0
     extract_wall_s: float = 0.0
     main_cpu_s: float = 0.0
+    warnings: list[dict[str, Any]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         """Return the report as the contract's JSON document, with the extra fields."""
@@ -107,6 +111,7 @@ class IngestReport:
             "ingested": self.ingested,
             "skipped": self.skipped,
             "failed": list(self.failed),
+            "warnings": list(self.warnings),
             "rows": self.rows,
             "correlated": 0 if correlation is None else correlation.correlated,
             "comparisons": 0 if correlation is None else correlation.comparisons,
@@ -138,6 +143,7 @@ class _Progress:
     extract_cpu_s: float = 0.0
     extract_wall_s: float = 0.0
     failed: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    warnings: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
 
 
 def ingest_manifest(
@@ -200,6 +206,7 @@ def ingest_manifest(
         extract_cpu_s=state.extract_cpu_s,
         extract_wall_s=state.extract_wall_s,
         main_cpu_s=main_cpu_s,
+        warnings=[entry for _, entry in sorted(state.warnings, key=lambda item: item[0])],
     )
 
 
@@ -269,6 +276,9 @@ def _store_extraction(
         state.failed.append((row.line, _failure(manifest, row, " ".join(str(error).split()))))
         return False
     state.keys.append(key)
+    for warning in extraction.warnings:
+        where = {"path": row.path_text, "line": row.line, "exhibit_id": row.exhibit_id}
+        state.warnings.append((row.line, where | warning.as_json()))
     if created:
         state.ingested += 1
     else:

@@ -133,6 +133,8 @@ class Extraction:
     seconds: float = 0.0
     cpu_s: float = 0.0
     files: tuple[tuple[str, int, str], ...] = ()
+    #: what the lab should change in its photograph (PhotoWarning); none for a 3D scan
+    warnings: tuple[Any, ...] = ()
 
 
 def extract_task(task: ExtractTask) -> Extraction:
@@ -197,6 +199,7 @@ def extract_task(task: ExtractTask) -> Extraction:
         descriptor=extracted.descriptor,
         seconds=time.perf_counter() - started,
         cpu_s=time.process_time() - started_cpu,
+        warnings=extracted.warnings,
     )
 
 

@@ -42,7 +42,9 @@ def test_compare_refuses_a_blank_photograph_in_one_line(tmp_path: Path, capsys):
     assert "blank.png" in lines[0] and "clipped white" in lines[0]
 
 
-def test_ingest_prints_a_photographs_warning_on_standard_error(tmp_path: Path, capsys):
+def test_ingest_reports_a_photographs_warning_and_prints_it_on_standard_error(
+    tmp_path: Path, capsys
+):
     coarse = tmp_path / "coarse.png"
     coarse.write_bytes(photograph(pixel_um=12.0).data)
     manifest = tmp_path / "lab.csv"
@@ -63,5 +65,9 @@ def test_ingest_prints_a_photographs_warning_on_standard_error(tmp_path: Path, c
         "1",
     )
     assert status == 0, err
-    assert json.loads(out)["ingested"] == 1
+    report = json.loads(out)
+    assert report["ingested"] == 1
+    (warning,) = report["warnings"]
+    assert (warning["path"], warning["line"], warning["exhibit_id"]) == ("coarse.png", 2, "P-1")
+    assert warning["code"] == "too_coarse" and "coarser than the 8 µm" in warning["message"]
     assert "coarse.png" in err and "coarser than the 8 µm" in err
