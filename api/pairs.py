@@ -25,6 +25,7 @@ from ballistics.bullet.config import DEFAULT_BULLET_CONFIG, BulletConfig
 from ballistics.casing.compare import DEFAULT_COMPARE_CONFIG, CompareConfig
 from ballistics.casing.prepare import PrepareConfig
 from ballistics.errors import EvidenceError
+from ballistics.io.intake_orientation import AS_STORED
 from ballistics.io.limits import DEFAULT_LIMITS
 from ballistics.items import (
     DEFAULT_PREPARE_CONFIG,
@@ -136,8 +137,9 @@ def read_pairs_csv(
     path: Path, *, default_kind: str | None = None, default_pixel_um: float | None = None
 ) -> list[Pair]:
     """Read a pairs list: a CSV with columns ``a``, ``b`` and optionally ``pixel_um_a``,
-    ``pixel_um_b``, ``kind`` and ``caliber`` (of both items: a photograph without a resolution
-    gets one from its primer, :mod:`ballistics.casing.primer_scale`).
+    ``pixel_um_b``, ``kind``, ``caliber`` (of both items: a photograph without a resolution
+    gets one from its primer, :mod:`ballistics.casing.primer_scale`) and ``orientation_a``,
+    ``orientation_b`` (``as_stored`` or ``mirrored``, :mod:`ballistics.io.intake_orientation`).
 
     Parameters
     ----------
@@ -209,8 +211,20 @@ def _pair_from_row(
         named = row.get("kind") or default_kind
         kind = parse_item_kind(named) if named else None
         caliber = row.get("caliber") or None
-        item_a = Item(path_a, pixel_a, kind or guess_kind(path_a), caliber=caliber)
-        item_b = Item(path_b, pixel_b, kind or guess_kind(path_b), caliber=caliber)
+        item_a = Item(
+            path_a,
+            pixel_a,
+            kind or guess_kind(path_a),
+            orientation=row.get("orientation_a") or AS_STORED,
+            caliber=caliber,
+        )
+        item_b = Item(
+            path_b,
+            pixel_b,
+            kind or guess_kind(path_b),
+            orientation=row.get("orientation_b") or AS_STORED,
+            caliber=caliber,
+        )
     except ValueError as error:
         return Pair(a, b, error=f"{where}: {error}")
     return Pair(a, b, item_a, item_b)

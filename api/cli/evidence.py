@@ -15,6 +15,7 @@ from api.cli.options import (
     JsonOption,
     Kind,
     LinkStatus,
+    Orientation,
     PixelUmOption,
     StoreOption,
     Twist,
@@ -128,6 +129,13 @@ def search(
             help="Compare the candidates (default), or order them by descriptor alone.",
         ),
     ] = True,
+    orientation: Annotated[
+        Orientation,
+        typer.Option(
+            help="Cartridge cases: 'mirrored' when the file's rows are stored bottom-up (as at "
+            "ingest)."
+        ),
+    ] = Orientation.AS_STORED,
     workers: WorkersOption = None,
     json_output: JsonOption = False,
     store: StoreOption = DEFAULT_STORE,
@@ -151,6 +159,7 @@ def search(
             rifling=RiflingClass(
                 land_count=land_count, twist=str(twist) if twist is not None else None
             ),
+            orientation=str(orientation),
         )
     if json_output:
         print_json(outcome.as_json())

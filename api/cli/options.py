@@ -37,6 +37,14 @@ class Twist(enum.StrEnum):
     right = "right"
 
 
+class Orientation(enum.StrEnum):
+    """What a lab declares of a cartridge case file's orientation
+    (:mod:`ballistics.io.intake_orientation`)."""
+
+    AS_STORED = "as_stored"
+    MIRRORED = "mirrored"
+
+
 class LinkStatus(enum.StrEnum):
     """Statuses of links between exhibits."""
 

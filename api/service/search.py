@@ -26,6 +26,7 @@ from api.store import repository
 from api.store.models import Exhibit
 from ballistics.calibration.calibration import Strength
 from ballistics.io.files import Source
+from ballistics.io.intake_orientation import AS_STORED, check_declared_orientation
 from ballistics.io.limits import DEFAULT_LIMITS, ReadLimits
 from ballistics.items import Extracted, ItemKind, KindSpec, kind_spec
 from ballistics.items.records import ComparisonRecord, evidence_strength
@@ -174,6 +175,7 @@ def search_item(
     limits: ReadLimits = DEFAULT_LIMITS,
     rifling: RiflingClass | None = None,
     viewer: str | None = None,
+    orientation: str = AS_STORED,
 ) -> SearchOutcome:
     """Correlate one item against the store without storing it.
 
@@ -211,6 +213,9 @@ def search_item(
         exhibits and of shared ones, so that searching with the very file of another agency's
         unshared exhibit does not tell that the agency holds it. None (the command line, run
         by the store's operator): told of every exhibit.
+    orientation
+        What the lab declared of a cartridge case file's orientation, as at upload
+        (:mod:`ballistics.io.intake_orientation`).
 
     Raises
     ------
@@ -223,7 +228,9 @@ def search_item(
     if isinstance(top, bool) or not isinstance(top, int) or top < 1:
         raise ValueError(f"top must be a positive number of candidates, got {top!r}.")
     spec = kind_spec(kind)
-    label, sha256, query = _read_item(context, spec, source, name, pixel_um, limits, caliber)
+    label, sha256, query = _read_item(
+        context, spec, source, name, pixel_um, limits, caliber, orientation
+    )
     shortlisted = ShortlistQuery(
         partition=partition_of(spec.kind, query.modality),
         descriptor=query.descriptor,
@@ -255,6 +262,7 @@ def _read_item(
     pixel_um: float | None,
     limits: ReadLimits,
     caliber: str | None = None,
+    orientation: str = AS_STORED,
 ) -> tuple[str, str, Extracted]:
     """Read and prepare the query item as an ingested one is; return its name, digest and
     extraction."""
@@ -267,6 +275,7 @@ def _read_item(
         limits=limits,
         source=label,
         caliber=caliber,
+        orientation=check_declared_orientation(orientation),
     )
     return label, sha256, query
 

@@ -53,11 +53,21 @@ def test_pairs_csv_resolves_paths_from_its_folder_and_keeps_them_as_written(tmp_
     assert third.item_a.kind == third.item_b.kind == BULLET
 
 
-def test_pairs_csv_caliber_reaches_both_items(tmp_path):
-    path = write_csv(tmp_path / "pairs.csv", ["a,b,caliber", "x.png,y.png,9mm", "x.png,z.png,"])
-    with_caliber, without = read_pairs_csv(path)
-    assert with_caliber.item_a.caliber == with_caliber.item_b.caliber == "9mm"
-    assert without.item_a.caliber is None
+def test_pairs_csv_caliber_and_orientations_reach_the_items(tmp_path):
+    path = write_csv(
+        tmp_path / "pairs.csv",
+        [
+            "a,b,caliber,orientation_a,orientation_b",
+            "x.png,y.x3p,9mm,,mirrored",
+            "x.png,z.png,,,",
+            "x.png,z.png,,upside_down,",
+        ],
+    )
+    declared, plain, wrong = read_pairs_csv(path)
+    assert declared.item_a.caliber == declared.item_b.caliber == "9mm"
+    assert (declared.item_a.orientation, declared.item_b.orientation) == ("as_stored", "mirrored")
+    assert plain.item_a.caliber is None
+    assert wrong.item_a is None and "upside_down" in (wrong.error or "")
 
 
 @pytest.mark.parametrize(

@@ -47,6 +47,10 @@ def search(
     twist: Annotated[
         Literal["left", "right"] | None, Form(description="bullets: twist of the rifling")
     ] = None,
+    orientation: Annotated[
+        Literal["as_stored", "mirrored"],
+        Form(description="cartridge cases: the file's orientation, as at upload"),
+    ] = "as_stored",
 ) -> Candidates:
     """Ranked candidates, best first, as ``ballistics search`` prints them. Recorded in the
     audit log (who searched, the item's digest), never stored as evidence."""
@@ -73,6 +77,7 @@ def search(
         viewer=caller.name,
         limits=settings.read_limits,
         rifling=RiflingClass(land_count=land_count, twist=twist),
+        orientation=orientation,
     )
     document = outcome.as_json()
     return Candidates(

@@ -114,3 +114,30 @@ def test_the_upload_page_offers_the_orientation_and_records_it(
         )
         assert chosen.status_code == 303
         assert label in network.client.get("/ui/exhibits/new").text
+
+
+def test_a_search_reads_the_query_as_declared(populated: Network, tmp_path: Path) -> None:
+    row = populated.rows[0]
+    bottom_up = _bottom_up(populated, tmp_path)
+
+    def best(**form: str) -> dict:
+        answer = populated.client.post(
+            "/v1/search",
+            headers=populated.headers(row["agency"]),
+            data={"kind": "cartridge_case", "top": "3", **form},
+            files={"file": ("query.x3p", io.BytesIO(bottom_up), "application/octet-stream")},
+        )
+        assert answer.status_code == 200, answer.text
+        return answer.json()["candidates"][0]
+
+    declared = best(orientation="mirrored")
+    assert declared["exhibit_id"] == row["exhibit_id"] and declared["lead"]
+    as_stored = best()
+    assert as_stored["exhibit_id"] != row["exhibit_id"] or as_stored["score"] < declared["score"]
+    refused = populated.client.post(
+        "/v1/search",
+        headers=populated.headers(row["agency"]),
+        data={"kind": "cartridge_case", "orientation": "flipped"},
+        files={"file": ("query.x3p", io.BytesIO(bottom_up), "application/octet-stream")},
+    )
+    assert refused.status_code == 422 and "orientation" in refused.text
