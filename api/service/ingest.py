@@ -321,6 +321,7 @@ def _store_row(
             descriptor=extraction.descriptor,
             modality=extraction.modality,
             pixel_um=extraction.pixel_um,
+            warnings=tuple(warning.as_json() for warning in extraction.warnings),
         )
         stored = store_prepared_exhibit(
             session, case, fields, prepared, config=context.config, replace_outdated=True

@@ -64,12 +64,14 @@ class ExhibitFields:
 
 @dataclass(frozen=True, eq=False)
 class PreparedItem:
-    """What preparation made of an item: its encoded mark, descriptor, modality and spacing."""
+    """What preparation made of an item: its encoded mark, descriptor, modality and spacing,
+    and a photograph's quality warnings (``{"code", "message"}`` each)."""
 
     mark: bytes
     descriptor: np.ndarray
     modality: str
     pixel_um: float
+    warnings: tuple[dict[str, str], ...] = ()
 
 
 @dataclass(frozen=True, eq=False)
@@ -122,6 +124,11 @@ def store_prepared_exhibit(
     if not added.created and (not replace_outdated or _has_current_data(session, exhibit)):
         return StoredExhibit(exhibit, created=False)
     # new, or stored before with an older preparation or descriptor: (re)write both
+    exhibit.photo_warnings = (
+        [dict(warning) for warning in prepared.warnings]
+        if prepared.modality == "photograph"
+        else None
+    )
     repository.set_mark(
         session,
         exhibit,

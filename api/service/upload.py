@@ -17,7 +17,6 @@ What ``POST /v1/exhibits`` does, and why in this order:
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import hashlib
 import logging
@@ -31,7 +30,7 @@ from api.service.storing import ExhibitFields, PreparedItem, store_prepared_exhi
 from api.store import repository
 from api.store.models import Exhibit
 from api.store.originals import StoredOriginal
-from ballistics.casing.photo_quality import PhotoWarning
+from ballistics.casing.photo_quality import PhotoWarning, PhotoWarningCode
 from ballistics.errors import EvidenceError
 from ballistics.io import AS_STORED
 from ballistics.io.limits import DEFAULT_LIMITS, ReadLimits
@@ -93,8 +92,8 @@ class UploadOutcome:
 
     ``created`` is False for a repeat of an exhibit already stored with the same files;
     ``status`` is the exhibit's correlation status (``queued`` until its job has run);
-    ``warnings`` what the lab should change in its photograph (none for a 3D scan, and for a
-    repeat, whose files are not read again).
+    ``warnings`` what the lab should change in its photograph, as stored with the exhibit when
+    it was prepared (none for a 3D scan).
     """
 
     key: int
@@ -107,7 +106,7 @@ class UploadOutcome:
 
     @classmethod
     def of(cls, exhibit: Exhibit, *, created: bool, sha256: str) -> UploadOutcome:
-        """The outcome naming a stored exhibit."""
+        """The outcome naming a stored exhibit (its stored photograph warnings with it)."""
         return cls(
             key=exhibit.id,
             public_id=exhibit.public_id,
@@ -115,6 +114,10 @@ class UploadOutcome:
             status=exhibit.status,
             created=created,
             sha256=sha256,
+            warnings=tuple(
+                PhotoWarning(PhotoWarningCode(stored["code"]), stored["message"])
+                for stored in exhibit.photo_warnings or ()
+            ),
         )
 
 
@@ -176,6 +179,7 @@ def store_upload(
         descriptor=extracted.descriptor,
         modality=extracted.modality,
         pixel_um=extracted.pixel_um,
+        warnings=tuple(warning.as_json() for warning in extracted.warnings),
     )
     with context.store.transaction(write=True) as session:
         agency = repository.get_agency(session, upload.agency)
@@ -189,7 +193,7 @@ def store_upload(
         outcome = UploadOutcome.of(stored.exhibit, created=stored.created, sha256=sha256)
     if stored.entry is not None:
         context.index.add(stored.entry)
-    return dataclasses.replace(outcome, warnings=extracted.warnings)
+    return outcome
 
 
 def _declared_orientation(upload: Upload) -> str:

@@ -262,6 +262,9 @@ class Exhibit(Base):
     # StoreState.generation when the exhibit's descriptor was stored (None: before 0003), so
     # that a process catching its vector index up reads only what is new
     index_generation: Mapped[int | None] = mapped_column(BigInteger)
+    # a photograph's quality warnings when it was prepared ([{"code", "message"}]; None: a 3D
+    # scan, or stored before 0007), answered again to a repeat of the upload
+    photo_warnings: Mapped[list[dict[str, str]] | None] = mapped_column(Document)
 
     agency: Mapped[Agency] = relationship()
     case: Mapped[Case] = relationship()

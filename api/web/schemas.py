@@ -83,6 +83,10 @@ class ExhibitPublic(_Answer):
     metadata: dict[str, object] | None = None
     job: dict[str, object] | None = None
     image_url: str | None = None
+    warnings: list[PhotoWarningPublic] | None = Field(
+        default=None,
+        description="the uploading agency's photograph's quality warnings (null for others)",
+    )
 
 
 #: what each strength field holds (CONTRACT.md "Words of a result"); for stored results computed

@@ -191,6 +191,11 @@ def read_exhibit(exhibit_id: str, service: Service, caller: CurrentCaller) -> Ex
                 else None
             ),
             image_url=f"/v1/exhibits/{exhibit.public_id}/image" if images else None,
+            warnings=(
+                [PhotoWarningPublic.model_validate(w) for w in exhibit.photo_warnings or ()]
+                if own
+                else None
+            ),
         )
 
 

@@ -45,7 +45,7 @@ TABLES = {
 
 def test_open_store_creates_every_table_at_the_head_revision(store: Store) -> None:
     assert set(inspect(store.engine).get_table_names()) >= TABLES
-    assert current_revision(store.engine) == head_revision() == "0006"
+    assert current_revision(store.engine) == head_revision() == "0007"
 
 
 def test_migrations_and_models_describe_the_same_schema(store: Store) -> None:

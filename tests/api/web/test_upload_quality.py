@@ -37,11 +37,32 @@ def test_a_coarse_photograph_is_stored_with_its_warning_in_the_answer(network: N
     assert "12 µm per pixel" in warning["message"] and "magnification" in warning["message"]
 
 
+def test_the_warnings_are_kept_with_the_exhibit_and_answered_to_a_repeat(
+    network: Network,
+) -> None:
+    coarse = photograph(pixel_um=12.0)
+    first = _post(network, coarse.data, "Q-R", "coarse.png", pixel_um="12")
+    assert first.status_code == 202, first.text
+    repeat = _post(network, coarse.data, "Q-R", "coarse.png", pixel_um="12")
+    assert repeat.status_code in (201, 202) and repeat.json()["created"] is False
+    assert repeat.json()["warnings"] == first.json()["warnings"] != []
+    own = network.client.get(f"/v1/exhibits/{first.json()['id']}", headers=network.headers(LAB))
+    assert own.json()["warnings"] == first.json()["warnings"]
+    other = network.client.get(
+        f"/v1/exhibits/{first.json()['id']}", headers=network.headers(LABS[1][0])
+    )
+    assert other.status_code == 200 and other.json()["warnings"] is None
+
+
 def test_a_3d_scan_is_answered_without_warnings(network: Network) -> None:
     row = network.rows[0]
     answer = network.upload(row)
     assert answer.status_code == 202, answer.text
     assert answer.json()["warnings"] == []
+    stored = network.client.get(
+        f"/v1/exhibits/{answer.json()['id']}", headers=network.headers(row["agency"])
+    )
+    assert stored.json()["warnings"] == []
 
 
 def test_a_blank_photograph_is_refused_with_422_saying_why_and_nothing_is_stored(
