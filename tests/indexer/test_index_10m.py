@@ -38,3 +38,9 @@ def test_script_writes_one_row_per_setting_with_memory_and_recall(tmp_path):
     assert rows[0]["recall_at_50"] < every_list["recall_at_50"]
     assert every_list["disk_mb"] > 12000 * 32 * 4 / 1e6  # the full vectors are on disk
     assert every_list["projected_10m_mb"] > every_list["resident_mb"] > 0
+    # --reuse searches the index the first run left, with that run's build figures
+    assert main([*arguments, "--reuse"]) == 0
+    again = json.loads(out.read_text())["results"]
+    assert [row["build_s"] for row in again] == [row["build_s"] for row in rows]
+    assert [row["recall_at_50"] for row in again] == [row["recall_at_50"] for row in rows]
+    assert all(row["single_cpu_ms"] > 0 for row in again)
