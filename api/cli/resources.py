@@ -1,6 +1,7 @@
 """The store and the service the commands work on, opened from ``--store`` and the environment.
 
-``$BALLISTICS_DATABASE_URL`` is read when a command opens them, never at import.
+``$BALLISTICS_DATABASE_URL`` and ``$BALLISTICS_ORIGINALS_URL`` are read when a command opens
+them, never at import.
 """
 
 from __future__ import annotations
@@ -41,11 +42,17 @@ def open_service(
 ) -> EvidenceService:
     """Open the service on ``--store`` and ``$BALLISTICS_DATABASE_URL`` (read when called), its
     heavy work on ``workers`` local processes or on the Dask scheduler ``cluster``."""
-    from api.service import DEFAULT_SERVICE_CONFIG, EvidenceService, database_url_from_environment
+    from api.service import (
+        DEFAULT_SERVICE_CONFIG,
+        EvidenceService,
+        database_url_from_environment,
+        originals_url_from_environment,
+    )
 
     return EvidenceService.open(
         store,
         database_url=database_url_from_environment(),
+        originals_url=originals_url_from_environment(),
         config=config or DEFAULT_SERVICE_CONFIG,
         workers=workers,
         create=create,
@@ -61,7 +68,7 @@ def opened_store(store: Path, *, create: bool) -> Iterator[Store]:
     With ``create`` False a folder without a SQLite store is refused rather than made one, as
     the commands that only read or change what is there do (`links`, `search`).
     """
-    from api.service import database_url_from_environment
+    from api.service import database_url_from_environment, originals_url_from_environment
     from api.store.database import SQLITE_FILE_NAME, open_store
     from ballistics.errors import EvidenceError
 
@@ -72,7 +79,9 @@ def opened_store(store: Path, *, create: bool) -> Iterator[Store]:
             f"no evidence store here (no {SQLITE_FILE_NAME}); give --store DIR, or create "
             "agencies first with `ballistics agency add`",
         )
-    store_handle = open_store(store, database_url=database_url)
+    store_handle = open_store(
+        store, database_url=database_url, originals_url=originals_url_from_environment()
+    )
     try:
         yield store_handle
     finally:

@@ -59,6 +59,11 @@ def serve(
     if database_url is not None:
         changes["database_url"] = database_url
     settings = ApiSettings(**changes)
+    if settings.originals_url is not None:
+        from api.store.originals import open_originals
+
+        # a misspelled protocol or a missing package: one line now, not a failed start-up
+        open_originals(settings.originals_url)
     logger.info("serving %s on http://%s:%d (docs at /docs)", store, host, port)
     uvicorn.run(
         create_app(settings),

@@ -25,6 +25,7 @@ from api.service.config import (
     caliber_class,
     database_url_from_environment,
     normalise_caliber,
+    originals_url_from_environment,
     partition_of,
     preparation_version,
 )
@@ -59,6 +60,7 @@ __all__ = [
     "client_file_name",
     "database_url_from_environment",
     "normalise_caliber",
+    "originals_url_from_environment",
     "partition_of",
     "preparation_version",
 ]

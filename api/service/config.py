@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from api.store.database import DATABASE_URL_VARIABLE
+from api.store.originals import ORIGINALS_URL_VARIABLE
 from ballistics.bullet import DEFAULT_BULLET_CONFIG, BulletConfig
 from ballistics.casing.compare import DEFAULT_COMPARE_CONFIG, CompareConfig
 from ballistics.casing.prepare import PrepareConfig
@@ -203,3 +204,8 @@ def partition_of(kind: str, modality: str | Modality) -> Partition:
 def database_url_from_environment() -> str | None:
     """Return ``$BALLISTICS_DATABASE_URL`` (None when unset or empty); read when called."""
     return os.environ.get(DATABASE_URL_VARIABLE, "").strip() or None
+
+
+def originals_url_from_environment() -> str | None:
+    """Return ``$BALLISTICS_ORIGINALS_URL`` (None when unset or empty); read when called."""
+    return os.environ.get(ORIGINALS_URL_VARIABLE, "").strip() or None

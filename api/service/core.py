@@ -125,6 +125,7 @@ class EvidenceService:
         store_dir: Path | str,
         *,
         database_url: str | None = None,
+        originals_url: str | None = None,
         config: ServiceConfig = DEFAULT_SERVICE_CONFIG,
         workers: int | None = None,
         create: bool = True,
@@ -140,6 +141,9 @@ class EvidenceService:
         database_url
             A database URL replacing the folder's SQLite file (the command line passes
             ``$BALLISTICS_DATABASE_URL``).
+        originals_url
+            Where the original files are kept, a folder or an fsspec URL, instead of the
+            folder's ``originals`` (the command line passes ``$BALLISTICS_ORIGINALS_URL``).
         config, workers, cluster
             As for the class.
         create
@@ -162,7 +166,7 @@ class EvidenceService:
                 f"no evidence store here (no {SQLITE_FILE_NAME}); give --store DIR, or store "
                 "exhibits first with `ballistics ingest MANIFEST.csv`",
             )
-        store = open_store(folder, database_url=database_url)
+        store = open_store(folder, database_url=database_url, originals_url=originals_url)
         try:
             index = LiveIndex.open(store, config=config.index, load=load_index)
         except BaseException:

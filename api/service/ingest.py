@@ -220,7 +220,7 @@ def _store_rows(
     ``index_save_every`` new vectors and at the end."""
     rows: list[ManifestRow] = list(manifest.rows)
     known = _known_exhibits(context, rows)
-    originals_folder = str(context.store.originals.folder)
+    originals_folder = context.store.originals.location
     # workers on other machines (a cluster) see neither the manifest's files nor the originals
     send_files = not context.executor.local_files
 

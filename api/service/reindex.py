@@ -30,7 +30,7 @@ from api.service.index import keys_without_descriptor, new_index, rebuild_index,
 from api.service.workers import describe_task
 from api.store import repository
 from api.store.models import Exhibit, ExhibitMark
-from api.store.originals import OriginalStore
+from api.store.originals import open_originals
 from ballistics.descriptors import DESCRIPTOR_VERSION
 from ballistics.io import AS_STORED
 from ballistics.items import describe_error, kind_spec
@@ -198,7 +198,7 @@ def _outdated(session: Any, context: ServiceContext) -> list[_PrepareAgain]:
             ExhibitMark, ExhibitMark.exhibit_pk == Exhibit.id
         )
     ).all()
-    folder = str(context.store.originals.folder)
+    folder = context.store.originals.location
     return [
         _PrepareAgain(
             key=exhibit.id,
@@ -218,7 +218,7 @@ def _prepare_again(task: _PrepareAgain) -> tuple[int, bytes | None, Any, str | N
     """Read an exhibit's originals (verified) and prepare them with the worker's settings:
     (key, encoded mark, descriptor, None) or (key, None, None, error)."""
     try:
-        originals = OriginalStore(task.originals_folder)
+        originals = open_originals(task.originals_folder)
         files = [(name, originals.read(sha256)) for name, sha256 in task.files]
         source = files[0][0] if files else f"exhibit {task.key}"
         extracted = kind_spec(task.kind).extract(

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from api.store.originals import OriginalStore
+from api.store.originals import Originals, open_originals
 from api.store.repository import item_sha256
 from ballistics.bullet import DEFAULT_BULLET_CONFIG, BulletConfig
 from ballistics.casing.compare import CompareConfig
@@ -77,7 +77,8 @@ class ExtractTask:
     known_complete
         The stored exhibit already has a mark and a descriptor of the current versions.
     originals_folder
-        Where the original is stored (content-addressed) before the item is prepared.
+        Where the original is stored (content-addressed) before the item is prepared: the
+        ``location`` of the store's originals, a folder or an fsspec URL.
     kind
         The item's kind (:class:`~ballistics.items.ItemKind`): ``path`` is what its spec loads
         (a cartridge case's file; a bullet's folder of land scans, or one land's file).
@@ -172,7 +173,7 @@ def extract_task(task: ExtractTask) -> Extraction:
         if task.originals_folder is not None:
             # first, so that a stored exhibit always has its originals: a kill after this
             # leaves at worst unreferenced blobs, stored once and reused by the next run
-            originals = OriginalStore(task.originals_folder)
+            originals = open_originals(task.originals_folder)
             for name, data in files:
                 originals.put_bytes(data, name=_file_name(name))
         extracted = spec.extract(
@@ -203,7 +204,7 @@ def extract_task(task: ExtractTask) -> Extraction:
     )
 
 
-def with_files(task: ExtractTask, originals: OriginalStore) -> ExtractTask:
+def with_files(task: ExtractTask, originals: Originals) -> ExtractTask:
     """Return ``task`` carrying its item's files, read here, for a worker on another machine;
     store the originals here first, as :func:`extract_task` would (not those of a conflict)."""
     try:

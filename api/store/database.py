@@ -4,7 +4,8 @@ Nothing here runs at import: :func:`open_store` builds the engine, brings the sc
 newest revision this code knows, and returns a :class:`Store`. The layout of a store folder::
 
     ballistics.sqlite3            the database, unless a PostgreSQL URL is given
-    originals/ab/cd/<sha256>      the original files, content-addressed (api.store.originals)
+    originals/ab/cd/<sha256>      the original files, content-addressed (api.store.originals),
+                                  unless another location is given (a folder or fsspec URL)
 
 Prepared marks and descriptors live in the database itself (tables ``exhibit_marks`` and
 ``exhibit_descriptors``), so that they are written in the same transaction as their exhibit.
@@ -35,7 +36,7 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.store.errors import StoreVersionError
-from api.store.originals import OriginalStore
+from api.store.originals import Originals, open_originals
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +67,8 @@ class Store:
         Makes ORM sessions on ``engine`` (``expire_on_commit=False``, so that objects stay
         readable after their transaction).
     originals
-        The content-addressed original files, under ``folder / "originals"``.
+        The content-addressed original files: under ``folder / "originals"``, or where
+        ``open_store`` was told (a folder, or an fsspec URL such as an S3 bucket).
     write_session_factory
         Like ``session_factory``, for transactions that write (see :meth:`transaction`).
     """
@@ -74,7 +76,7 @@ class Store:
     folder: Path
     engine: Engine
     session_factory: sessionmaker[Session]
-    originals: OriginalStore
+    originals: Originals
     write_session_factory: sessionmaker[Session]
 
     @property
@@ -110,7 +112,9 @@ class Store:
         self.engine.dispose()
 
 
-def open_store(store_dir: Path | str, *, database_url: str | None = None) -> Store:
+def open_store(
+    store_dir: Path | str, *, database_url: str | None = None, originals_url: str | None = None
+) -> Store:
     """Open (creating it when needed) the store in ``store_dir`` and upgrade its schema.
 
     Parameters
@@ -122,6 +126,10 @@ def open_store(store_dir: Path | str, *, database_url: str | None = None) -> Sto
         A SQLAlchemy URL of the database, e.g. ``postgresql+psycopg://user@host:5432/name``
         (``postgresql://`` is read as psycopg 3), or a ``sqlite:///`` file. None: the SQLite
         file in ``store_dir``. The command line passes ``$BALLISTICS_DATABASE_URL``.
+    originals_url
+        Where the original files are kept: a folder, or an fsspec URL (``s3://bucket/originals``,
+        shared by processes on several machines). None: ``store_dir / "originals"``. The
+        command line passes ``$BALLISTICS_ORIGINALS_URL``.
 
     Returns
     -------
@@ -133,9 +141,14 @@ def open_store(store_dir: Path | str, *, database_url: str | None = None) -> Sto
     StoreVersionError
         The database was written by a newer release (its schema revision is unknown here).
     ValueError
-        ``database_url`` is not a SQLite or PostgreSQL URL.
+        ``database_url`` is not a SQLite or PostgreSQL URL, or ``originals_url`` names an
+        unknown protocol or one whose package is not installed.
     """
     folder = Path(store_dir)
+    # checked before anything is created or migrated: a misspelled URL changes nothing
+    originals = open_originals(
+        folder / ORIGINALS_FOLDER_NAME if originals_url is None else originals_url
+    )
     folder.mkdir(parents=True, exist_ok=True)
     if database_url is None:
         url = URL.create("sqlite", database=str(folder / SQLITE_FILE_NAME))
@@ -159,7 +172,7 @@ def open_store(store_dir: Path | str, *, database_url: str | None = None) -> Sto
         folder=folder,
         engine=engine,
         session_factory=sessionmaker(engine, expire_on_commit=False),
-        originals=OriginalStore(folder / ORIGINALS_FOLDER_NAME),
+        originals=originals,
         write_session_factory=sessionmaker(
             engine.execution_options(**{_IMMEDIATE_OPTION: True}), expire_on_commit=False
         ),

@@ -48,6 +48,7 @@ def open_service(settings: ApiSettings) -> EvidenceService:
     return EvidenceService.open(
         settings.store,
         database_url=settings.database_url,
+        originals_url=settings.originals_url,
         config=config,
         workers=settings.compare_workers or None,
     )

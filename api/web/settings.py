@@ -6,7 +6,7 @@ import dataclasses
 import functools
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ballistics.io.limits import DEFAULT_LIMITS, ReadLimits
@@ -21,6 +21,10 @@ class ApiSettings(BaseSettings):
         The store folder (``$BALLISTICS_STORE``), as for every command.
     database_url
         A database URL replacing the folder's SQLite file (``$BALLISTICS_DATABASE_URL``).
+    originals_url
+        Where the original files are kept, a folder or an fsspec URL such as
+        ``s3://bucket/originals`` shared by every machine (``$BALLISTICS_ORIGINALS_URL``);
+        unset: the store folder's ``originals``.
     host, port
         Where the server listens.
     max_upload_mb
@@ -56,6 +60,7 @@ class ApiSettings(BaseSettings):
 
     store: Path = Path("ballistics-data")
     database_url: str | None = None
+    originals_url: str | None = None
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     max_upload_mb: float = Field(default=256.0, gt=0)
@@ -67,6 +72,11 @@ class ApiSettings(BaseSettings):
     top_k: int | None = Field(default=None, ge=1)
     session_hours: float = Field(default=12.0, gt=0)
     secure_cookies: bool = False
+
+    @field_validator("originals_url")
+    @classmethod
+    def _blank_is_unset(cls, value: str | None) -> str | None:
+        return (value or "").strip() or None
 
     @property
     def max_upload_bytes(self) -> int:

@@ -1,17 +1,27 @@
-"""Original files stored by content: atomic, verified on write and read, never replaced."""
+"""Original files stored by content, in a folder or on an fsspec file system: atomic, verified on
+write and read, never replaced."""
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import stat
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from api.store import originals as originals_module
 from api.store.errors import IntegrityCheckError, NotFoundError
-from api.store.originals import OriginalStore, check_sha256
+from api.store.originals import (
+    ORIGINALS_URL_VARIABLE,
+    FsspecOriginalStore,
+    OriginalStore,
+    check_sha256,
+    open_originals,
+)
 
 CONTENT = b"X3P scan bytes \x00\x01\x02" * 1000
 DIGEST = hashlib.sha256(CONTENT).hexdigest()
@@ -121,3 +131,162 @@ def test_a_crash_before_the_rename_leaves_no_blob(
         originals.put_bytes(CONTENT)
     assert not originals.contains(DIGEST)
     assert os.listdir(originals.path_for(DIGEST).parent) == []
+
+
+# --- originals on an fsspec file system ($BALLISTICS_ORIGINALS_URL) ------------------------------
+
+
+@pytest.fixture(params=["memory", "local"])
+def remote(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[FsspecOriginalStore]:
+    """Originals on fsspec's in-memory file system, and on its local one (a real disk, where the
+    move is a rename); never the folder store."""
+    if request.param == "memory":
+        url = f"memory://originals-{uuid.uuid4().hex}"
+    else:
+        url = f"local://{tmp_path / 'bucket' / 'originals'}"
+    store = open_originals(url)
+    assert isinstance(store, FsspecOriginalStore)
+    yield store
+    root = store.key_for(DIGEST).rsplit("/", 3)[0]
+    if store.filesystem.exists(root):  # the in-memory file system lasts as long as the process
+        store.filesystem.rm(root, recursive=True)
+
+
+def _files_under(store: FsspecOriginalStore) -> list[str]:
+    root = store.key_for(DIGEST).rsplit("/", 3)[0]
+    return sorted(path.rsplit("/", 1)[1] for path in store.filesystem.find(root))
+
+
+def test_a_location_opens_a_folder_store_or_an_fsspec_one(tmp_path: Path) -> None:
+    folder = tmp_path / "originals"
+    for given in (folder, str(folder), f"file://{folder}"):
+        opened = open_originals(given)
+        assert isinstance(opened, OriginalStore) and opened.folder == folder
+        assert open_originals(opened.location).location == str(folder)
+    url = f"memory://originals-{uuid.uuid4().hex}"
+    remote = open_originals(url)
+    assert isinstance(remote, FsspecOriginalStore) and remote.location == url
+
+
+def test_bytes_on_an_fsspec_store_are_stored_under_their_sha256_and_read_back(
+    remote: FsspecOriginalStore,
+) -> None:
+    assert not remote.contains(DIGEST)
+    stored = remote.put_bytes(CONTENT, name="case1.x3p")
+    assert (stored.sha256, stored.size_bytes, stored.name) == (DIGEST, len(CONTENT), "case1.x3p")
+    key = remote.key_for(DIGEST)
+    assert key.endswith(f"/{DIGEST[:2]}/{DIGEST[2:4]}/{DIGEST}")
+    assert remote.filesystem.cat_file(key) == CONTENT
+    assert remote.contains(DIGEST)
+    assert remote.read(DIGEST) == CONTENT
+    # another process opens the same URL and finds it
+    assert open_originals(remote.location).read(DIGEST) == CONTENT
+    assert _files_under(remote) == [DIGEST]  # no temporary left
+
+
+def test_a_file_is_streamed_to_an_fsspec_store(remote: FsspecOriginalStore, tmp_path: Path) -> None:
+    source = tmp_path / "exhibit-7.x3p"
+    source.write_bytes(CONTENT)
+    stored = remote.put_file(source)
+    assert (stored.sha256, stored.name) == (DIGEST, source.name)
+    assert remote.read(DIGEST) == CONTENT
+
+
+def test_storing_the_same_content_again_on_an_fsspec_store_writes_nothing(
+    remote: FsspecOriginalStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    remote.put_bytes(CONTENT)
+
+    def no_second_write(*args: object) -> None:
+        raise AssertionError("a stored blob was written again")
+
+    monkeypatch.setattr(originals_module, "_move_into_place", no_second_write)
+    monkeypatch.setattr(remote, "_write", no_second_write)
+    assert remote.put_bytes(CONTENT, name="again.x3p").sha256 == DIGEST
+    assert _files_under(remote) == [DIGEST]
+
+
+def test_a_tampered_blob_on_an_fsspec_store_is_detected_and_never_replaced(
+    remote: FsspecOriginalStore,
+) -> None:
+    remote.put_bytes(CONTENT)
+    key = remote.key_for(DIGEST)
+    damaged = bytearray(CONTENT)
+    damaged[100] ^= 0x01  # one flipped bit
+    remote.filesystem.rm_file(key)  # the local file system's blob is written once, then closed
+    remote.filesystem.pipe_file(key, bytes(damaged))
+
+    with pytest.raises(IntegrityCheckError, match=f"{DIGEST}.*damaged"):
+        remote.read(DIGEST)
+    with pytest.raises(IntegrityCheckError, match="damaged"):
+        remote.put_bytes(CONTENT)
+    assert remote.filesystem.cat_file(key) == bytes(damaged)  # left as found
+    assert _files_under(remote) == [DIGEST]
+
+
+def test_a_blob_that_appears_during_a_write_is_not_replaced(
+    remote: FsspecOriginalStore,
+) -> None:
+    # another writer stored the blob between this one's check and its move: its copy stays
+    key = remote.key_for(DIGEST)
+    remote.filesystem.makedirs(key.rsplit("/", 1)[0], exist_ok=True)
+    remote.filesystem.pipe_file(key, CONTENT)
+    temporary = f"{key.rsplit('/', 1)[0]}/.incoming-other"
+    remote.filesystem.pipe_file(temporary, b"other bytes")
+    originals_module._move_into_place(remote.filesystem, temporary, key)
+    assert remote.filesystem.cat_file(key) == CONTENT
+
+
+def test_a_file_that_changes_while_stored_on_an_fsspec_store_is_refused(
+    remote: FsspecOriginalStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = tmp_path / "growing.x3p"
+    source.write_bytes(CONTENT)
+    hash_file = originals_module._hash_file
+
+    def hash_then_change(path: Path) -> tuple[str, int]:
+        result = hash_file(path)
+        if path == source:
+            source.write_bytes(CONTENT + b"appended")
+        return result
+
+    monkeypatch.setattr(originals_module, "_hash_file", hash_then_change)
+    with pytest.raises(IntegrityCheckError, match=r"growing\.x3p: changed while being stored"):
+        remote.put_file(source)
+    assert not remote.contains(DIGEST)
+    assert _files_under(remote) == []  # the temporary copy is gone
+
+
+def test_a_failure_before_the_move_leaves_no_blob_on_an_fsspec_store(
+    remote: FsspecOriginalStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def lost_connection(*args: object) -> None:
+        raise OSError("simulated failure before the blob got its key")
+
+    monkeypatch.setattr(originals_module, "_move_into_place", lost_connection)
+    with pytest.raises(OSError, match="simulated failure"):
+        remote.put_bytes(CONTENT)
+    assert not remote.contains(DIGEST)
+    with pytest.raises(NotFoundError, match=r"original '[0-9a-f]{64}' not found"):
+        remote.read(DIGEST)
+
+
+@pytest.mark.parametrize("bad", ["../../etc/passwd", "A" * 64])
+def test_an_fsspec_store_refuses_digests_that_are_not_sha256(
+    remote: FsspecOriginalStore, bad: str
+) -> None:
+    with pytest.raises(ValueError, match="not a SHA-256 digest"):
+        remote.read(bad)
+
+
+def test_an_unknown_protocol_is_refused_in_one_line() -> None:
+    with pytest.raises(ValueError, match="unknown protocol 'nosuchfs'") as raised:
+        open_originals("nosuchfs://bucket/originals")
+    assert ORIGINALS_URL_VARIABLE in str(raised.value) and "\n" not in str(raised.value)
+
+
+def test_a_missing_fsspec_backend_names_the_package_to_install() -> None:
+    if importlib.util.find_spec("s3fs") is not None:
+        pytest.skip("s3fs is installed here: its absence cannot be shown")
+    with pytest.raises(ValueError, match=r"s3:// file system is not installed; install `s3fs`"):
+        open_originals("s3://bucket/originals")
