@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 
 from api.cli import EXIT_BAD_INPUT, EXIT_PARTIAL_FAILURE, main
 from api.store.database import DATABASE_URL_VARIABLE
+from api.store.originals import ORIGINALS_URL_VARIABLE
 from tests.api.synthetic_exhibits import manifest_rows, mates, write_rows
 
 INGEST_FIELDS = {"ingested": int, "skipped": int, "failed": list}
@@ -225,3 +227,33 @@ def test_reindex_and_the_readable_outputs(capsys, tmp_path, exhibits):
     assert "R1P01-01" in out and "R1P01-02" in out
     status, out, _ = run_cli(capsys, "links", "--store", store, "--status", "lead")
     assert status == 0 and "3 links" in out and "lead" in out
+
+
+def test_ingest_keeps_originals_where_the_environment_says(capsys, tmp_path, exhibits, monkeypatch):
+    store, shared = tmp_path / "store", tmp_path / "shared" / "originals"
+    monkeypatch.setenv(ORIGINALS_URL_VARIABLE, f"file://{shared}")
+    status, out, _ = run_cli(
+        capsys, "ingest", exhibits, "--store", store, "--json", "--no-correlate", *OPTIONS
+    )
+    assert status == 0 and json.loads(out)["ingested"] == 6
+    assert len([path for path in shared.rglob("*") if path.is_file()]) == 6
+    assert not (store / "originals").exists()
+    status, out, _ = run_cli(capsys, "reindex", "--store", store, "--json", "--workers", 1)
+    assert status == 0 and json.loads(out)["vectors"] == 6
+
+
+@pytest.mark.parametrize(
+    ("url", "names"),
+    [("nosuchfs://bucket/originals", "unknown protocol 'nosuchfs'"), ("s3://b/o", "s3fs")],
+)
+def test_an_unusable_originals_url_fails_in_one_line_and_creates_no_store(
+    capsys, tmp_path, exhibits, monkeypatch, url, names
+):
+    if names == "s3fs" and importlib.util.find_spec("s3fs") is not None:
+        pytest.skip("s3fs is installed here: its absence cannot be shown")
+    monkeypatch.setenv(ORIGINALS_URL_VARIABLE, url)
+    status, out, err = run_cli(capsys, "ingest", exhibits, "--store", tmp_path / "store")
+    assert status == EXIT_BAD_INPUT and out == ""
+    assert_one_line_error(err, names=names)
+    assert ORIGINALS_URL_VARIABLE in err
+    assert not (tmp_path / "store").exists()

@@ -4,7 +4,8 @@ A store is filled with the six synthetic casings of ``tests/api/synthetic_exhibi
 opened with other preparation settings (hence another ``casing-prep-...`` version). Reindex must
 prepare every mark again from its stored original, write the new mark and descriptor together,
 and keep search finding the exhibits; an exhibit whose original is gone keeps its old mark and
-is reported.
+is reported. Originals kept at a URL (``$BALLISTICS_ORIGINALS_URL``) are stored there and
+prepared again from there.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import stat
+import uuid
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,7 @@ from sqlalchemy import select
 
 from api.service import EvidenceService, preparation_version
 from api.store.models import Exhibit, ExhibitFile, ExhibitMark
+from api.store.originals import FsspecOriginalStore, OriginalStore, open_originals
 from tests.api.synthetic_exhibits import TEST_CONFIG, key_of, manifest_rows
 
 CHANGED_CONFIG = dataclasses.replace(
@@ -88,3 +91,55 @@ def test_an_exhibit_whose_original_is_gone_keeps_its_old_mark_and_is_reported(
     assert "original" in report["failed"][0]["error"]
     assert after[lost] == before[lost]  # the old mark, untouched
     assert report["vectors"] == 6  # still indexed from its old descriptor
+
+
+@pytest.mark.parametrize("scheme", ["memory", "file"])
+def test_originals_kept_at_a_url_are_stored_there_and_prepared_again_from_there(
+    tmp_path: Path, exhibits: Path, scheme: str
+) -> None:
+    store = tmp_path / "store"
+    if scheme == "memory":  # fsspec's in-memory file system: one process, so one worker
+        url, workers = f"memory://originals-{uuid.uuid4().hex}", 1
+    else:  # a folder elsewhere, given as a URL, that worker processes open too
+        url, workers = f"file://{tmp_path / 'shared' / 'originals'}", 2
+    with EvidenceService.open(store, originals_url=url, config=TEST_CONFIG, workers=1) as service:
+        service.ingest(exhibits, correlate=False)
+        with service.store.transaction() as session:
+            digests = session.scalars(select(ExhibitFile.sha256)).all()
+    assert len(set(digests)) == 6
+    at_url = open_originals(url)
+    assert all(at_url.contains(digest) for digest in digests)
+    assert not (store / "originals").exists()  # nothing in the store folder's default place
+
+    lost = manifest_rows(exhibits)[0]["exhibit_id"]
+    with EvidenceService.open(
+        store, originals_url=url, config=CHANGED_CONFIG, workers=workers
+    ) as service:
+        damaged = _damage_original(service, lost)
+        report = service.reindex().as_json()
+    assert report["marks_prepared_again"] == 5
+    assert [failure["exhibit_id"] for failure in report["failed"]] == [lost]
+    assert damaged in report["failed"][0]["error"] and "damaged" in report["failed"][0]["error"]
+
+
+def _damage_original(service: EvidenceService, exhibit_id: str) -> str:
+    """Flip one byte of an exhibit's stored original, wherever the store keeps it; its digest."""
+    with service.store.transaction() as session:
+        sha256 = str(
+            session.scalar(
+                select(ExhibitFile.sha256).where(
+                    ExhibitFile.exhibit_pk == key_of(service, exhibit_id)
+                )
+            )
+        )
+    originals = service.store.originals
+    data = bytearray(originals.read(sha256))
+    data[-1] ^= 0xFF
+    if isinstance(originals, FsspecOriginalStore):
+        originals.filesystem.pipe_file(originals.key_for(sha256), bytes(data))
+    else:
+        assert isinstance(originals, OriginalStore)
+        path = originals.path_for(sha256)
+        os.chmod(path, stat.S_IWUSR | stat.S_IRUSR)
+        path.write_bytes(bytes(data))
+    return sha256
