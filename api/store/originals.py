@@ -453,7 +453,7 @@ def _filesystem(url: str, storage_options: dict[str, Any]) -> tuple[AbstractFile
             implementation = known_implementations.get(protocol, {}).get("class", "")
             package = implementation.split(".", 1)[0]
             if package and package != "fsspec":
-                extra = " (pip install 'ballistics[s3]')" if package == "s3fs" else ""
+                extra = " (this package's [s3] extra)" if package == "s3fs" else ""
                 advice = f"install `{package}`{extra}"
             else:
                 advice = str(error)
