@@ -199,8 +199,7 @@ def search_item(
     exclude_keys
         Exhibits (integer ids) never returned, e.g. the stored copy of the query itself.
     rerank
-        Compare the candidates (True) or order them by descriptor similarity alone (the first
-        stage, for evaluation).
+        Compare the candidates (True) or order them by descriptor similarity alone (evaluation).
     actor
         When given (an agency's name), the search is recorded in the audit log.
     limits
@@ -214,8 +213,7 @@ def search_item(
         unshared exhibit does not tell that the agency holds it. None (the command line, run
         by the store's operator): told of every exhibit.
     orientation
-        What the lab declared of a cartridge case file's orientation, as at upload
-        (:mod:`ballistics.io.intake_orientation`).
+        A cartridge case file's declared orientation, as at upload (``as_stored``, ``mirrored``).
 
     Raises
     ------
