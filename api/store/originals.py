@@ -21,6 +21,7 @@ import os
 import re
 import stat
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,7 +129,85 @@ def open_originals(location: Path | str, **storage_options: Any) -> Originals:
     return FsspecOriginalStore(location, **storage_options)
 
 
-class OriginalStore:
+class _ContentAddressed(ABC):
+    """Storing by content, shared by the folder and the fsspec stores: each says how it checks
+    for an intact blob and how it writes one without ever replacing one."""
+
+    def put_bytes(self, data: bytes, *, name: str = "") -> StoredOriginal:
+        """Store ``data`` (unless an intact copy is already there) and return its address.
+
+        Raises
+        ------
+        IntegrityCheckError
+            A blob of the same digest is stored but its bytes no longer match it.
+        """
+        sha256 = hashlib.sha256(data).hexdigest()
+        if not self._already_stored(sha256):
+            self._write(sha256, [data])
+        return StoredOriginal(sha256=sha256, size_bytes=len(data), name=name)
+
+    def put_file(self, path: Path | str, *, name: str | None = None) -> StoredOriginal:
+        """Store the local file at ``path`` (streamed, never whole in memory) and return its
+        address.
+
+        The file is hashed once to find its address and again while it is copied; the two must
+        agree, so that a file changed during the copy is refused rather than mis-filed.
+
+        Raises
+        ------
+        OSError
+            The file cannot be read.
+        IntegrityCheckError
+            The file changed while it was being stored, or a stored blob of the same digest is
+            damaged.
+        """
+        path = Path(path)
+        name = path.name if name is None else name
+        sha256, size_bytes = _hash_file(path)
+        if not self._already_stored(sha256):
+            with open(path, "rb") as handle:
+                self._write(sha256, _blocks(handle), source=str(path))
+        return StoredOriginal(sha256=sha256, size_bytes=size_bytes, name=name)
+
+    def read(self, sha256: str) -> bytes:
+        """Return the bytes of the blob ``sha256``, after checking that they hash to it.
+
+        Raises
+        ------
+        NotFoundError
+            No blob of that digest is stored.
+        IntegrityCheckError
+            The stored bytes do not hash to ``sha256``: the blob was altered or damaged.
+        """
+        try:
+            data, where = self._read_stored(sha256)
+        except FileNotFoundError:
+            raise NotFoundError("original", sha256) from None
+        actual = hashlib.sha256(data).hexdigest()
+        if actual != sha256:
+            raise _damaged(where, sha256, actual)
+        return data
+
+    @abstractmethod
+    def _read_stored(self, sha256: str) -> tuple[bytes, str]:
+        """The stored bytes of the blob ``sha256`` (unchecked) and where they are, for
+        messages; FileNotFoundError when there is none."""
+
+    @abstractmethod
+    def _already_stored(self, sha256: str) -> bool:
+        """True when an intact blob of ``sha256`` is stored; IntegrityCheckError when a damaged
+        one is (never silently replaced: it is an incident in the chain of custody)."""
+
+    @abstractmethod
+    def _write(
+        self, sha256: str, blocks: Iterable[bytes], *, source: str = "submitted bytes"
+    ) -> None:
+        """Store the bytes of ``blocks`` as the blob ``sha256``: whole or not at all, hashed as
+        written (IntegrityCheckError from :func:`_changed_while_stored` if they differ), never
+        replacing a blob."""
+
+
+class OriginalStore(_ContentAddressed):
     """The content-addressed folder of original files.
 
     Parameters
@@ -157,62 +236,9 @@ class OriginalStore:
         """Return True when a blob of ``sha256`` is stored (without verifying it)."""
         return self.path_for(sha256).is_file()
 
-    def put_bytes(self, data: bytes, *, name: str = "") -> StoredOriginal:
-        """Store ``data`` (unless an intact copy is already there) and return its address.
-
-        Raises
-        ------
-        IntegrityCheckError
-            A blob of the same digest is stored but its bytes no longer match it.
-        """
-        sha256 = hashlib.sha256(data).hexdigest()
-        final = self.path_for(sha256)
-        if not self._already_stored(final, sha256):
-            self._write(final, sha256, [data])
-        return StoredOriginal(sha256=sha256, size_bytes=len(data), name=name)
-
-    def put_file(self, path: Path | str, *, name: str | None = None) -> StoredOriginal:
-        """Store the file at ``path`` (streamed, never whole in memory) and return its address.
-
-        The file is hashed once to find its address and again while it is copied; the two must
-        agree, so that a file changed during the copy is refused rather than mis-filed.
-
-        Raises
-        ------
-        OSError
-            The file cannot be read.
-        IntegrityCheckError
-            The file changed while it was being stored, or a stored blob of the same digest is
-            damaged.
-        """
-        path = Path(path)
-        name = path.name if name is None else name
-        sha256, size_bytes = _hash_file(path)
-        final = self.path_for(sha256)
-        if not self._already_stored(final, sha256):
-            with open(path, "rb") as handle:
-                self._write(final, sha256, _blocks(handle), source=str(path))
-        return StoredOriginal(sha256=sha256, size_bytes=size_bytes, name=name)
-
-    def read(self, sha256: str) -> bytes:
-        """Return the bytes of the blob ``sha256``, after checking that they hash to it.
-
-        Raises
-        ------
-        NotFoundError
-            No blob of that digest is stored.
-        IntegrityCheckError
-            The stored bytes do not hash to ``sha256``: the blob was altered or damaged.
-        """
+    def _read_stored(self, sha256: str) -> tuple[bytes, str]:
         path = self.path_for(sha256)
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            raise NotFoundError("original", sha256) from None
-        actual = hashlib.sha256(data).hexdigest()
-        if actual != sha256:
-            raise _damaged(path, sha256, actual)
-        return data
+        return path.read_bytes(), str(path)
 
     def verify(self, sha256: str) -> Path:
         """Check the blob ``sha256`` against its digest and return its path (for file readers).
@@ -231,7 +257,8 @@ class OriginalStore:
             raise _damaged(path, sha256, actual)
         return path
 
-    def _already_stored(self, final: Path, sha256: str) -> bool:
+    def _already_stored(self, sha256: str) -> bool:
+        final = self.path_for(sha256)
         try:
             actual, _ = _hash_file(final)
         except FileNotFoundError:
@@ -242,8 +269,9 @@ class OriginalStore:
         return True
 
     def _write(
-        self, final: Path, sha256: str, blocks: Iterable[bytes], *, source: str = "submitted bytes"
+        self, sha256: str, blocks: Iterable[bytes], *, source: str = "submitted bytes"
     ) -> None:
+        final = self.path_for(sha256)
         final.parent.mkdir(parents=True, exist_ok=True)
         temporary = final.parent / f"{_TEMPORARY_PREFIX}{uuid.uuid4().hex}"
         digest = hashlib.sha256()
@@ -255,11 +283,7 @@ class OriginalStore:
                 handle.flush()
                 os.fsync(handle.fileno())
             if digest.hexdigest() != sha256:
-                raise IntegrityCheckError(
-                    f"{source}: changed while being stored (SHA-256 {sha256} when first read, "
-                    f"{digest.hexdigest()} when copied); store it again once it is no longer "
-                    "being written."
-                )
+                raise _changed_while_stored(source, sha256, digest.hexdigest())
             os.chmod(temporary, _BLOB_MODE)
             _link_into_place(temporary, final)
         finally:
@@ -268,7 +292,7 @@ class OriginalStore:
         logger.debug("stored original %s", sha256)
 
 
-class FsspecOriginalStore:
+class FsspecOriginalStore(_ContentAddressed):
     """The content-addressed original files on an fsspec file system (e.g. an S3 bucket).
 
     Blobs have the same names as in a folder (``<url>/ab/cd/<sha256>``), and the same promises:
@@ -318,66 +342,18 @@ class FsspecOriginalStore:
         self._forget_listing(key)
         return bool(self.filesystem.isfile(key))
 
-    def put_bytes(self, data: bytes, *, name: str = "") -> StoredOriginal:
-        """Store ``data`` (unless an intact copy is already there) and return its address.
-
-        Raises
-        ------
-        IntegrityCheckError
-            A blob of the same digest is stored but its bytes no longer match it.
-        """
-        sha256 = hashlib.sha256(data).hexdigest()
-        key = self.key_for(sha256)
-        if not self._already_stored(key, sha256):
-            self._write(key, sha256, [data])
-        return StoredOriginal(sha256=sha256, size_bytes=len(data), name=name)
-
-    def put_file(self, path: Path | str, *, name: str | None = None) -> StoredOriginal:
-        """Store the local file at ``path`` (streamed) and return its address.
-
-        Raises
-        ------
-        OSError
-            The file cannot be read.
-        IntegrityCheckError
-            As :meth:`OriginalStore.put_file`.
-        """
-        path = Path(path)
-        name = path.name if name is None else name
-        sha256, size_bytes = _hash_file(path)
-        key = self.key_for(sha256)
-        if not self._already_stored(key, sha256):
-            with open(path, "rb") as handle:
-                self._write(key, sha256, _blocks(handle), source=str(path))
-        return StoredOriginal(sha256=sha256, size_bytes=size_bytes, name=name)
-
-    def read(self, sha256: str) -> bytes:
-        """Return the bytes of the blob ``sha256``, after checking that they hash to it.
-
-        Raises
-        ------
-        NotFoundError
-            No blob of that digest is stored.
-        IntegrityCheckError
-            The stored bytes do not hash to ``sha256``: the blob was altered or damaged.
-        """
+    def _read_stored(self, sha256: str) -> tuple[bytes, str]:
         key = self.key_for(sha256)
         self._forget_listing(key)
-        try:
-            data = bytes(self.filesystem.cat_file(key))
-        except FileNotFoundError:
-            raise NotFoundError("original", sha256) from None
-        actual = hashlib.sha256(data).hexdigest()
-        if actual != sha256:
-            raise _damaged(self.filesystem.unstrip_protocol(key), sha256, actual)
-        return data
+        return bytes(self.filesystem.cat_file(key)), self.filesystem.unstrip_protocol(key)
 
     def _forget_listing(self, key: str) -> None:
         # object store clients cache folder listings; another machine may have stored the blob
         # since this process last listed its folder
         self.filesystem.invalidate_cache(key.rsplit("/", 1)[0])
 
-    def _already_stored(self, key: str, sha256: str) -> bool:
+    def _already_stored(self, sha256: str) -> bool:
+        key = self.key_for(sha256)
         self._forget_listing(key)
         try:
             with self.filesystem.open(key, "rb") as handle:
@@ -390,8 +366,9 @@ class FsspecOriginalStore:
         return True
 
     def _write(
-        self, key: str, sha256: str, blocks: Iterable[bytes], *, source: str = "submitted bytes"
+        self, sha256: str, blocks: Iterable[bytes], *, source: str = "submitted bytes"
     ) -> None:
+        key = self.key_for(sha256)
         folder = key.rsplit("/", 1)[0]
         temporary = f"{folder}/{_TEMPORARY_PREFIX}{uuid.uuid4().hex}"
         digest = hashlib.sha256()
@@ -402,11 +379,7 @@ class FsspecOriginalStore:
                     digest.update(block)
                     handle.write(block)
             if digest.hexdigest() != sha256:
-                raise IntegrityCheckError(
-                    f"{source}: changed while being stored (SHA-256 {sha256} when first read, "
-                    f"{digest.hexdigest()} when copied); store it again once it is no longer "
-                    "being written."
-                )
+                raise _changed_while_stored(source, sha256, digest.hexdigest())
             _move_into_place(self.filesystem, temporary, key)
         finally:
             with contextlib.suppress(FileNotFoundError):
@@ -506,6 +479,13 @@ def _fsync_folder(folder: Path) -> None:
         os.fsync(descriptor)
     finally:
         os.close(descriptor)
+
+
+def _changed_while_stored(source: str, expected: str, copied: str) -> IntegrityCheckError:
+    return IntegrityCheckError(
+        f"{source}: changed while being stored (SHA-256 {expected} when first read, {copied} "
+        "when copied); store it again once it is no longer being written."
+    )
 
 
 def _damaged(path: Path | str, expected: str, actual: str) -> IntegrityCheckError:

@@ -18,6 +18,7 @@ from api.store.errors import IntegrityCheckError, NotFoundError
 from api.store.originals import (
     ORIGINALS_URL_VARIABLE,
     FsspecOriginalStore,
+    Originals,
     OriginalStore,
     check_sha256,
     open_originals,
@@ -85,10 +86,11 @@ def test_a_damaged_blob_is_detected_on_read_and_never_replaced(originals: Origin
     assert path.read_bytes() == bytes(damaged)  # left as found, for the investigation
 
 
-def test_a_file_that_changes_while_it_is_stored_is_refused(
-    originals: OriginalStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def _put_a_file_that_changes(
+    originals: Originals, folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    source = tmp_path / "growing.x3p"
+    """Store a file of ``folder`` that grows between its hashing and its copy: refused."""
+    source = folder / "growing.x3p"
     source.write_bytes(CONTENT)
     hash_file = originals_module._hash_file
 
@@ -102,6 +104,12 @@ def test_a_file_that_changes_while_it_is_stored_is_refused(
     with pytest.raises(IntegrityCheckError, match=r"growing\.x3p: changed while being stored"):
         originals.put_file(source)
     assert not originals.contains(DIGEST)
+
+
+def test_a_file_that_changes_while_it_is_stored_is_refused(
+    originals: OriginalStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _put_a_file_that_changes(originals, tmp_path, monkeypatch)
     folder = originals.path_for(DIGEST).parent
     assert list(folder.iterdir()) == []  # the temporary copy is gone
 
@@ -240,20 +248,7 @@ def test_a_blob_that_appears_during_a_write_is_not_replaced(
 def test_a_file_that_changes_while_stored_on_an_fsspec_store_is_refused(
     remote: FsspecOriginalStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    source = tmp_path / "growing.x3p"
-    source.write_bytes(CONTENT)
-    hash_file = originals_module._hash_file
-
-    def hash_then_change(path: Path) -> tuple[str, int]:
-        result = hash_file(path)
-        if path == source:
-            source.write_bytes(CONTENT + b"appended")
-        return result
-
-    monkeypatch.setattr(originals_module, "_hash_file", hash_then_change)
-    with pytest.raises(IntegrityCheckError, match=r"growing\.x3p: changed while being stored"):
-        remote.put_file(source)
-    assert not remote.contains(DIGEST)
+    _put_a_file_that_changes(remote, tmp_path, monkeypatch)
     assert _files_under(remote) == []  # the temporary copy is gone
 
 
