@@ -372,29 +372,39 @@ class FsspecOriginalStore(_ContentAddressed):
         folder = key.rsplit("/", 1)[0]
         temporary = f"{folder}/{_TEMPORARY_PREFIX}{uuid.uuid4().hex}"
         digest = hashlib.sha256()
-        self.filesystem.makedirs(folder, exist_ok=True)
+        moved = False
         try:
-            with self.filesystem.open(temporary, "wb") as handle:
+            try:
+                handle = self.filesystem.open(temporary, "wb")
+            except FileNotFoundError:
+                # a file system with folders (local, sftp) makes them once; object stores have
+                # none, and asking for one costs a request on every write
+                self.filesystem.makedirs(folder, exist_ok=True)
+                handle = self.filesystem.open(temporary, "wb")
+            with handle:
                 for block in blocks:
                     digest.update(block)
                     handle.write(block)
             if digest.hexdigest() != sha256:
                 raise _changed_while_stored(source, sha256, digest.hexdigest())
-            _move_into_place(self.filesystem, temporary, key)
+            moved = _move_into_place(self.filesystem, temporary, key)
         finally:
-            with contextlib.suppress(FileNotFoundError):
-                self.filesystem.rm_file(temporary)
+            if not moved:
+                with contextlib.suppress(FileNotFoundError):
+                    self.filesystem.rm_file(temporary)
         logger.debug("stored original %s in %s", sha256, self.url)
 
 
-def _move_into_place(filesystem: AbstractFileSystem, temporary: str, key: str) -> None:
-    """Move ``temporary`` to ``key`` unless a blob is there (never replacing a blob)."""
+def _move_into_place(filesystem: AbstractFileSystem, temporary: str, key: str) -> bool:
+    """Move ``temporary`` to ``key`` unless a blob is there (never replacing a blob); return
+    whether it moved (else ``temporary`` is still there)."""
     filesystem.invalidate_cache(key.rsplit("/", 1)[0])
     if filesystem.exists(key):
         # another writer stored the same content first: its blob has the same bytes (checked
         # before this write), and replacing it would only risk a damaged copy
-        return
+        return False
     filesystem.mv(temporary, key)
+    return True
 
 
 def _split_protocol(location: str) -> tuple[str | None, str]:

@@ -233,16 +233,17 @@ def test_a_tampered_blob_on_an_fsspec_store_is_detected_and_never_replaced(
 
 
 def test_a_blob_that_appears_during_a_write_is_not_replaced(
-    remote: FsspecOriginalStore,
+    remote: FsspecOriginalStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # another writer stored the blob between this one's check and its move: its copy stays
+    # another writer's blob lands between this writer's check and its move: this writer's
+    # bytes never replace it (other bytes here, so that a replacement would show)
+    monkeypatch.setattr(remote, "_already_stored", lambda sha256: False)
     key = remote.key_for(DIGEST)
     remote.filesystem.makedirs(key.rsplit("/", 1)[0], exist_ok=True)
-    remote.filesystem.pipe_file(key, CONTENT)
-    temporary = f"{key.rsplit('/', 1)[0]}/.incoming-other"
-    remote.filesystem.pipe_file(temporary, b"other bytes")
-    originals_module._move_into_place(remote.filesystem, temporary, key)
-    assert remote.filesystem.cat_file(key) == CONTENT
+    remote.filesystem.pipe_file(key, b"the other writer's bytes")
+    assert remote.put_bytes(CONTENT).sha256 == DIGEST
+    assert remote.filesystem.cat_file(key) == b"the other writer's bytes"
+    assert _files_under(remote) == [DIGEST]  # this writer's temporary is gone
 
 
 def test_a_file_that_changes_while_stored_on_an_fsspec_store_is_refused(
