@@ -79,11 +79,12 @@ class IndexConfig:
         The IVF-PQ stage returns ``ivf_refine_factor * k`` candidates, re-ranked exactly.
     ivf_min_vectors
         An IVF index is trained on the vectors present; with fewer live vectors than this the
-        partition stays exact.
+        partition stays exact (``"ivf"`` and ``"ivf_disk"``).
     ivf_training_vectors_max
-        Training sample size cap (training cost grows with it).
+        Training sample size cap (training cost grows with it; ``"ivf"`` and ``"ivf_disk"``).
     ivf_regrow_factor
-        Retrain an IVF partition once it holds this many times the vectors it was trained on.
+        Retrain an IVF partition once it holds this many times the vectors it was trained on
+        (``"ivf"`` and ``"ivf_disk"``).
     exact_filter_max_vectors
         A filtered search (class filter, excluded ids) that admits at most this many vectors is
         answered exactly, by scanning only the admitted vectors; graph search with a filter that

@@ -2,8 +2,9 @@
 
 Vectors are compared by cosine similarity (inner product of L2-normalised vectors). Each vector
 carries an int64 id chosen by the application and a small integer class (e.g. a calibre code)
-that a search can filter on. The backend (exact, HNSW or IVF-PQ) follows the partition's size
-under :class:`~indexer.config.IndexConfig`; see :mod:`indexer.backends`.
+that a search can filter on. The backend (exact, HNSW, IVF-PQ, or IVF-PQ with the full vectors
+on disk) follows the partition's size under :class:`~indexer.config.IndexConfig`; see
+:mod:`indexer.backends`.
 
 Bookkeeping
 -----------
