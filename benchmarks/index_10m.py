@@ -233,9 +233,13 @@ def measure_size(arguments: argparse.Namespace, count: int) -> list[dict[str, An
         disk_lists=lists,
         ivf_training_vectors_max=arguments.training_vectors,
         ivf_regrow_factor=1e9,  # lists are set for the final size: no retraining while filling
+        disk_sub_vector_dimensions=arguments.sub_vector_dimensions,
+        disk_residual=arguments.residual,
     )
     lists = config.disk_list_count(count, min(count, arguments.training_vectors))
-    folder = arguments.scratch / f"index-{count}"
+    # named by what decides the codes, so that --reuse finds the index of this configuration
+    residual = "-residual" if arguments.residual else ""
+    folder = arguments.scratch / f"index-{count}-sub{arguments.sub_vector_dimensions}{residual}"
     if arguments.reuse and (folder / "build.json").exists():
         # the index a previous run built (and its figures): only the searches are measured
         index = VectorIndex.read_files(
@@ -314,6 +318,10 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--lists", type=int, default=0, help="inverted lists (0: 4 sqrt(N))")
     parser.add_argument("--training-vectors", type=int, default=200_000, help="training sample")
     parser.add_argument("--chunk", type=int, default=500_000, help="vectors per add")
+    parser.add_argument(
+        "--sub-vector-dimensions", type=int, default=1, help="values per 4-bit sub-quantiser"
+    )
+    parser.add_argument("--residual", action="store_true", help="encode residuals to the lists")
     parser.add_argument("--build-threads", type=int, default=2, help="FAISS threads to build")
     parser.add_argument("--noise", type=float, default=0.2, help="synthetic noise per dimension")
     parser.add_argument("--seed", type=int, default=2024, help="seed of the synthetic vectors")

@@ -100,6 +100,7 @@ def new_index(
             lists=config.disk_list_count(max(count, len(training_vectors)), len(training_vectors)),
             sub_vector_dimensions=config.disk_sub_vector_dimensions,
             seed=seed,
+            residual=config.disk_residual,
         )
         return disk.IVFDiskIndex(codes, disk.new_vector_file(vectors_prefix, dimension))
     raise ValueError(f"backend must be one of 'flat', 'hnsw', 'ivf', 'ivf_disk', got {backend!r}.")

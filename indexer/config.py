@@ -49,6 +49,9 @@ class IndexConfig:
         ``"ivf_disk"``: lists visited per query.
     disk_sub_vector_dimensions
         ``"ivf_disk"``: values per 4-bit PQ sub-quantiser (1: half a byte per value).
+    disk_residual
+        ``"ivf_disk"``: encode each vector's difference from its list's centroid (finer codes for
+        the same bytes) instead of the vector itself.
     disk_shortlist_factor
         ``"ivf_disk"``: the code search proposes ``disk_shortlist_factor * k`` candidates, which
         are re-ranked exactly against the full vectors on disk.
@@ -116,6 +119,7 @@ class IndexConfig:
     disk_training_points_per_list: int = 20
     disk_probes: int = 256
     disk_sub_vector_dimensions: int = 1
+    disk_residual: bool = False
     disk_shortlist_factor: int = 10
 
     def __post_init__(self) -> None:

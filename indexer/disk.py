@@ -265,11 +265,13 @@ def new_codes(
     lists: int,
     sub_vector_dimensions: int,
     seed: int,
+    residual: bool = False,
 ) -> faiss.Index:
     """Return a trained, empty IVF index of 4-bit fast-scan PQ codes for unit vectors.
 
     ``dimension / sub_vector_dimensions`` sub-quantisers of 16 centroids each: half a byte per
-    ``sub_vector_dimensions`` values. Residuals to the list centroid are encoded (FAISS's default).
+    ``sub_vector_dimensions`` values; with ``residual`` the codes encode each vector's difference
+    from its list's centroid, else the vector itself.
     """
     if dimension % sub_vector_dimensions:
         raise ValueError(
@@ -286,6 +288,7 @@ def new_codes(
     codes: Any = faiss.index_factory(
         dimension, f"IVF{lists},PQ{sub_quantisers}x4fs", faiss.METRIC_INNER_PRODUCT
     )
+    codes.by_residual = residual
     codes.cp.seed = seed
     # k-means of the coarse quantiser: 10 iterations instead of FAISS's 25 (training and adding
     # each cost lists x vectors x dimension; the lists barely move after 10)

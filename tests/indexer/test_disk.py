@@ -88,8 +88,12 @@ def test_a_vector_file_without_a_prefix_is_deleted_with_its_object():
     assert not folder.exists()
 
 
-def test_the_re_rank_returns_exact_scores_of_the_shortlist(tmp_path, vectors):
-    codes = new_codes(DIMENSION, vectors[:3000], lists=20, sub_vector_dimensions=2, seed=3)
+@pytest.mark.parametrize("residual", [False, True])
+def test_the_re_rank_returns_exact_scores_of_the_shortlist(tmp_path, vectors, residual):
+    codes = new_codes(
+        DIMENSION, vectors[:3000], lists=20, sub_vector_dimensions=2, seed=3, residual=residual
+    )
+    assert codes.by_residual == residual
     assert is_codes_index(codes) and not is_codes_index(faiss.IndexFlatIP(DIMENSION))
     index = IVFDiskIndex(codes, new_vector_file(tmp_path / "a.b", DIMENSION))
     index.add(vectors[:3000])
