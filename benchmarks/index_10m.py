@@ -318,10 +318,19 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--lists", type=int, default=0, help="inverted lists (0: 4 sqrt(N))")
     parser.add_argument("--training-vectors", type=int, default=200_000, help="training sample")
     parser.add_argument("--chunk", type=int, default=500_000, help="vectors per add")
+    defaults = IndexConfig()
     parser.add_argument(
-        "--sub-vector-dimensions", type=int, default=1, help="values per 4-bit sub-quantiser"
+        "--sub-vector-dimensions",
+        type=int,
+        default=defaults.disk_sub_vector_dimensions,
+        help="values per 4-bit sub-quantiser",
     )
-    parser.add_argument("--residual", action="store_true", help="encode residuals to the lists")
+    parser.add_argument(
+        "--residual",
+        action=argparse.BooleanOptionalAction,
+        default=defaults.disk_residual,
+        help="encode differences from the list centroids",
+    )
     parser.add_argument("--build-threads", type=int, default=2, help="FAISS threads to build")
     parser.add_argument("--noise", type=float, default=0.2, help="synthetic noise per dimension")
     parser.add_argument("--seed", type=int, default=2024, help="seed of the synthetic vectors")

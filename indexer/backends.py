@@ -238,7 +238,9 @@ def search_parameters(
         return refine_parameters, [selector, base_parameters]
     if backend == IVF_DISK:
         code_parameters = faiss.SearchParametersIVF()
-        code_parameters.nprobe = config.disk_probes
+        # never more than the lists: FAISS's fast-scan search of residual codes goes wrong when
+        # asked to probe more lists than there are
+        code_parameters.nprobe = min(config.disk_probes, index.codes.nlist)
         if selector is not None:
             code_parameters.sel = selector
         shortlist = config.disk_shortlist_factor * k

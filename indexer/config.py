@@ -118,9 +118,9 @@ class IndexConfig:
     disk_lists_per_sqrt: float = 4.0
     disk_training_points_per_list: int = 20
     disk_probes: int = 256
-    disk_sub_vector_dimensions: int = 1
-    disk_residual: bool = False
-    disk_shortlist_factor: int = 10
+    disk_sub_vector_dimensions: int = 2
+    disk_residual: bool = True
+    disk_shortlist_factor: int = 20
 
     def __post_init__(self) -> None:
         if self.backend not in (AUTO, *BACKENDS):
