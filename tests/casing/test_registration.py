@@ -86,3 +86,17 @@ def test_subpixel_peak_finds_the_centre_of_a_sampled_parabola():
     assert row == pytest.approx(true_row, abs=1e-9)
     assert column == pytest.approx(true_column, abs=1e-9)
     assert parabolic_offset(1.0, 1.0, 1.0) == 0.0  # flat: no refinement
+
+
+def test_the_engine_runs_opencv_on_one_thread():
+    # warpAffine's result depends on OpenCV's thread count; a score must not depend on the
+    # machine's cores, so importing the engine pins OpenCV to one thread
+    import importlib
+
+    import cv2
+
+    import ballistics
+
+    cv2.setNumThreads(4)
+    importlib.reload(ballistics)
+    assert cv2.getNumThreads() == 1
